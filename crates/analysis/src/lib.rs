@@ -1,0 +1,1 @@
+//! gengap-analysis: filled in by its own issue.

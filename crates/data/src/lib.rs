@@ -1,0 +1,760 @@
+//! # gengap-data — the data models of the benign-overfitting and Adam-vs-GD papers
+//!
+//! Every input has `P` patches of dimension `d`, `x = (x⁽¹⁾, …, x⁽ᴾ⁾)`, and a
+//! Rademacher label `y ∈ {−1, +1}`. Two models are provided (SPEC §1):
+//!
+//! * [`C22Params`] — Cao, Chen, Belkin, Gu, *Benign Overfitting in Two-layer
+//!   CNNs* (NeurIPS 2022): `P = 2`, one patch `y·μ`, one patch
+//!   `ξ ~ N(0, σ_p²(I − μμᵀ/‖μ‖²))`, optional label flips.
+//!   `SNR = ‖μ‖ / (σ_p √d)`.
+//! * [`Z23Params`] — Zou, Cao, Li, Gu, *Understanding the Generalization of
+//!   Adam…* (ICLR 2023): a sparse signal `v = ‖v‖e₁`, one patch `y·v`, one
+//!   patch `ξ − α·y·v` (feature noise), the rest `ξ`, each `ξ` Gaussian on
+//!   `s` random coordinates of `{2, …, d}`.
+//!
+//! Generators take an explicit RNG (see [`rng`]) and return a [`Dataset`]:
+//! the patches as an `(n, P, d)` tensor, the labels, and every latent part
+//! (the signal vector, each `ξ`, which patch is which) for a training split
+//! and a fresh test split drawn from the same distribution.
+//!
+//! Parameters are plain serde structs with `deny_unknown_fields`; call
+//! `validate()` (done by the generators) to get a [`DataError`] naming the
+//! offending field and value.
+
+pub mod rng;
+
+// Links the system OpenBLAS, which ndarray's `blas` feature calls for GEMM/dot.
+use openblas_src as _;
+
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, s};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Errors of the data crate. Each carries the offending field and value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// A parameter is out of its valid range.
+    #[error("invalid data parameter `{field}` = {value}: {reason}")]
+    InvalidParam {
+        /// The config key.
+        field: &'static str,
+        /// The rejected value, printed.
+        value: String,
+        /// What the valid range is.
+        reason: &'static str,
+    },
+}
+
+fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> DataError {
+    DataError::InvalidParam {
+        field,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+fn check_finite_nonneg(field: &'static str, v: f64) -> Result<(), DataError> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(invalid(field, v, "must be finite and >= 0"));
+    }
+    Ok(())
+}
+
+fn check_finite_pos(field: &'static str, v: f64) -> Result<(), DataError> {
+    if !v.is_finite() || v <= 0.0 {
+        return Err(invalid(field, v, "must be finite and > 0"));
+    }
+    Ok(())
+}
+
+/// Covariance of the \[C22\] noise patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    /// `ξ ~ N(0, σ_p²(I − μμᵀ/‖μ‖²))`: Gaussian, orthogonal to μ (the paper's model).
+    #[default]
+    Orthogonal,
+    /// `ξ ~ N(0, σ_p² I)`.
+    Isotropic,
+}
+
+/// Direction of the \[C22\] signal vector μ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// `μ = ‖μ‖·e₁`.
+    #[default]
+    E1,
+    /// `μ = ‖μ‖·u` with `u` uniform on the unit sphere (drawn from the RNG).
+    RandomUnit,
+}
+
+fn default_n_test() -> usize {
+    1000
+}
+
+/// Parameters of the \[C22\] "benign overfitting" model (Cao et al., NeurIPS 2022).
+///
+/// `x = (y·μ, ξ)` in random patch order, `ξ ~ N(0, σ_p²(I − μμᵀ/‖μ‖²))`
+/// (or `N(0, σ_p² I)`), `y` Rademacher, each label flipped with probability
+/// `p_flip`. `SNR = ‖μ‖/(σ_p √d)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct C22Params {
+    /// Patch dimension `d` (≥ 2).
+    pub d: usize,
+    /// Number of training samples `n` (≥ 1).
+    pub n: usize,
+    /// Number of fresh test samples (≥ 1). Default 1000.
+    #[serde(default = "default_n_test")]
+    pub n_test: usize,
+    /// Signal strength `‖μ‖` (≥ 0).
+    pub mu_norm: f64,
+    /// Noise scale `σ_p` (> 0).
+    pub sigma_p: f64,
+    /// Noise covariance: `orthogonal` (default) or `isotropic`.
+    #[serde(default)]
+    pub noise: NoiseKind,
+    /// Direction of μ: `e1` (default) or `random_unit`.
+    #[serde(default)]
+    pub direction: Direction,
+    /// Label-flip probability, in `[0, 1/2)`. Default 0.
+    #[serde(default)]
+    pub p_flip: f64,
+}
+
+impl C22Params {
+    /// Check every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.d < 2 {
+            return Err(invalid("d", self.d, "must be >= 2"));
+        }
+        if self.n == 0 {
+            return Err(invalid("n", self.n, "must be >= 1"));
+        }
+        if self.n_test == 0 {
+            return Err(invalid("n_test", self.n_test, "must be >= 1"));
+        }
+        check_finite_nonneg("mu_norm", self.mu_norm)?;
+        check_finite_pos("sigma_p", self.sigma_p)?;
+        if !(0.0..0.5).contains(&self.p_flip) {
+            return Err(invalid("p_flip", self.p_flip, "must be in [0, 0.5)"));
+        }
+        Ok(())
+    }
+
+    /// `SNR = ‖μ‖ / (σ_p √d)` (\[C22\], Eq. 3.1).
+    pub fn snr(&self) -> f64 {
+        self.mu_norm / (self.sigma_p * (self.d as f64).sqrt())
+    }
+
+    /// Draw a training split of `n` and a test split of `n_test` samples.
+    ///
+    /// The draw order is fixed: μ's direction (if random), then the training
+    /// samples, then the test samples, so a seed fixes the whole data set.
+    pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
+        self.validate()?;
+        let d = self.d;
+        let mut signal = Array1::<f64>::zeros(d);
+        match self.direction {
+            Direction::E1 => signal[0] = self.mu_norm,
+            Direction::RandomUnit => {
+                let u: Array1<f64> = (0..d).map(|_| rng::standard_normal(rng)).collect();
+                let norm = u.dot(&u).sqrt();
+                signal.assign(&(u * (self.mu_norm / norm)));
+            }
+        }
+        let train = self.split(rng, &signal, self.n);
+        let test = self.split(rng, &signal, self.n_test);
+        Ok(Dataset {
+            model: ModelKind::C22,
+            signal,
+            train,
+            test,
+        })
+    }
+
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, mu: &Array1<f64>, n: usize) -> Split {
+        let d = self.d;
+        let mu_sq = mu.dot(mu);
+        let mut x = Array3::<f64>::zeros((n, 2, d));
+        let mut noise = Array3::<f64>::zeros((n, 1, d));
+        let mut y = Array1::<f64>::zeros(n);
+        let mut y_clean = Array1::<f64>::zeros(n);
+        let mut signal_patch = Vec::with_capacity(n);
+        let mut noise_patches = Array2::<usize>::zeros((n, 1));
+        for i in 0..n {
+            let yc = rng::rademacher(rng);
+            let flipped = self.p_flip > 0.0 && rng::bernoulli(rng, self.p_flip);
+            y_clean[i] = yc;
+            y[i] = if flipped { -yc } else { yc };
+            let sp = rng::uniform_index(rng, 2);
+            signal_patch.push(sp);
+            noise_patches[[i, 0]] = 1 - sp;
+            let mut xi = noise.slice_mut(s![i, 0, ..]);
+            for v in xi.iter_mut() {
+                *v = self.sigma_p * rng::standard_normal(rng);
+            }
+            if self.noise == NoiseKind::Orthogonal && mu_sq > 0.0 {
+                let c: f64 = mu.dot(&xi) / mu_sq;
+                xi.scaled_add(-c, mu);
+            }
+            x.slice_mut(s![i, sp, ..]).assign(&(mu * yc));
+            x.slice_mut(s![i, 1 - sp, ..]).assign(&xi);
+        }
+        Split {
+            x,
+            y,
+            y_clean,
+            noise,
+            signal_patch,
+            noise_patches,
+            feature_noise_patch: None,
+        }
+    }
+}
+
+fn default_patches() -> usize {
+    2
+}
+
+/// Parameters of the \[Z23\] sparse-signal / dense-noise model (Zou et al., ICLR 2023).
+///
+/// `v = ‖v‖·e₁`; one patch `y·v`, one patch `ξ − α·y·v`, the other `P − 2`
+/// patches `ξ`; each `ξ` is `N(0, σ_p²)` on `s` coordinates drawn uniformly
+/// from `{2, …, d}` and zero elsewhere (`s = d − 1` is fully dense).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Z23Params {
+    /// Patch dimension `d` (≥ 2).
+    pub d: usize,
+    /// Number of training samples `n` (≥ 1).
+    pub n: usize,
+    /// Number of fresh test samples (≥ 1). Default 1000.
+    #[serde(default = "default_n_test")]
+    pub n_test: usize,
+    /// Signal strength `‖v‖` (≥ 0).
+    pub v_norm: f64,
+    /// Noise scale `σ_p` (> 0) of each nonzero noise coordinate.
+    pub sigma_p: f64,
+    /// Noise support size `s`, in `1..=d−1`.
+    pub s: usize,
+    /// Feature-noise strength `α ≥ 0`.
+    #[serde(default)]
+    pub alpha: f64,
+    /// Number of patches `P ≥ 2`. Default 2.
+    #[serde(default = "default_patches")]
+    pub patches: usize,
+}
+
+impl Z23Params {
+    /// Check every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.d < 2 {
+            return Err(invalid("d", self.d, "must be >= 2"));
+        }
+        if self.n == 0 {
+            return Err(invalid("n", self.n, "must be >= 1"));
+        }
+        if self.n_test == 0 {
+            return Err(invalid("n_test", self.n_test, "must be >= 1"));
+        }
+        check_finite_nonneg("v_norm", self.v_norm)?;
+        check_finite_pos("sigma_p", self.sigma_p)?;
+        if self.s == 0 || self.s > self.d - 1 {
+            return Err(invalid("s", self.s, "must be in 1..=d-1"));
+        }
+        check_finite_nonneg("alpha", self.alpha)?;
+        if self.patches < 2 {
+            return Err(invalid("patches", self.patches, "must be >= 2"));
+        }
+        Ok(())
+    }
+
+    /// Draw a training split of `n` and a test split of `n_test` samples.
+    pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
+        self.validate()?;
+        let mut signal = Array1::<f64>::zeros(self.d);
+        signal[0] = self.v_norm;
+        let train = self.split(rng, &signal, self.n);
+        let test = self.split(rng, &signal, self.n_test);
+        Ok(Dataset {
+            model: ModelKind::Z23,
+            signal,
+            train,
+            test,
+        })
+    }
+
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, v: &Array1<f64>, n: usize) -> Split {
+        let (d, pp) = (self.d, self.patches);
+        let mut x = Array3::<f64>::zeros((n, pp, d));
+        let mut noise = Array3::<f64>::zeros((n, pp - 1, d));
+        let mut y = Array1::<f64>::zeros(n);
+        let mut signal_patch = Vec::with_capacity(n);
+        let mut noise_patches = Array2::<usize>::zeros((n, pp - 1));
+        let mut pool: Vec<usize> = (1..d).collect();
+        for i in 0..n {
+            let yi = rng::rademacher(rng);
+            y[i] = yi;
+            // perm[0] is the signal patch, perm[1] the feature-noise patch.
+            let perm = rng::permutation(rng, pp);
+            signal_patch.push(perm[0]);
+            for k in 0..pp - 1 {
+                noise_patches[[i, k]] = perm[k + 1];
+                let support = rng::sample_distinct(rng, &mut pool, self.s);
+                for &c in &support {
+                    noise[[i, k, c]] = self.sigma_p * rng::standard_normal(rng);
+                }
+                x.slice_mut(s![i, perm[k + 1], ..]).assign(&noise.slice(s![i, k, ..]));
+            }
+            x.slice_mut(s![i, perm[0], ..]).assign(&(v * yi));
+            x.slice_mut(s![i, perm[1], ..]).scaled_add(-self.alpha * yi, v);
+        }
+        Split {
+            x,
+            y_clean: y.clone(),
+            y,
+            noise,
+            signal_patch,
+            noise_patches,
+            feature_noise_patch: Some(0),
+        }
+    }
+}
+
+/// Either data model, selected by `model = "c22"` or `model = "z23"` in a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum DataConfig {
+    /// The \[C22\] benign-overfitting model.
+    C22(C22Params),
+    /// The \[Z23\] sparse-signal / dense-noise model.
+    Z23(Z23Params),
+}
+
+impl DataConfig {
+    /// Validate the selected model's parameters.
+    pub fn validate(&self) -> Result<(), DataError> {
+        match self {
+            DataConfig::C22(p) => p.validate(),
+            DataConfig::Z23(p) => p.validate(),
+        }
+    }
+    /// Generate the data set of the selected model.
+    pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
+        match self {
+            DataConfig::C22(p) => p.generate(rng),
+            DataConfig::Z23(p) => p.generate(rng),
+        }
+    }
+    /// Patch dimension `d`.
+    pub fn d(&self) -> usize {
+        match self {
+            DataConfig::C22(p) => p.d,
+            DataConfig::Z23(p) => p.d,
+        }
+    }
+}
+
+/// Which generator made a [`Dataset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// \[C22\]: signal μ, one orthogonal (or isotropic) noise patch.
+    C22,
+    /// \[Z23\]: sparse signal v, `P − 1` sparse Gaussian noise patches.
+    Z23,
+}
+
+/// One split (training or test) of a data set, with its latent parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    /// Inputs, shape `(n, P, d)`, patches in their drawn order.
+    pub x: Array3<f64>,
+    /// Observed labels `y_i ∈ {−1, +1}` (after any flip).
+    pub y: Array1<f64>,
+    /// Clean labels (before flipping): the sign of the signal patch.
+    pub y_clean: Array1<f64>,
+    /// The noise vectors `ξ`, shape `(n, P − 1, d)`: `noise[i, k]` sits in
+    /// patch `noise_patches[i, k]`. For \[Z23\] the feature-noise patch holds
+    /// `ξ − α·y·v` while `noise` stores `ξ` alone.
+    pub noise: Array3<f64>,
+    /// Index of the signal patch of each sample.
+    pub signal_patch: Vec<usize>,
+    /// Patch index of each noise vector, shape `(n, P − 1)`.
+    pub noise_patches: Array2<usize>,
+    /// For \[Z23\], which noise slot `k` carries the feature noise `−α·y·v`
+    /// (always slot 0); `None` for \[C22\].
+    pub feature_noise_patch: Option<usize>,
+}
+
+impl Split {
+    /// Number of samples.
+    pub fn n(&self) -> usize {
+        self.x.len_of(Axis(0))
+    }
+    /// Number of patches `P`.
+    pub fn patches(&self) -> usize {
+        self.x.len_of(Axis(1))
+    }
+    /// Patch dimension `d`.
+    pub fn d(&self) -> usize {
+        self.x.len_of(Axis(2))
+    }
+    /// All patches stacked row-wise, shape `(n·P, d)`; row `i·P + p` is `x_i⁽ᵖ⁾`.
+    /// This is the matrix `X` of the two-GEMM gradient (SPEC §2).
+    pub fn stacked(&self) -> ArrayView2<'_, f64> {
+        let (n, p, d) = self.x.dim();
+        self.x
+            .view()
+            .into_shape_with_order((n * p, d))
+            .expect("Split::x is in standard layout")
+    }
+    /// The noise vectors stacked row-wise, shape `(n·(P−1), d)`; row
+    /// `i·(P−1) + k` is `noise[i, k]`.
+    pub fn noise_stacked(&self) -> ArrayView2<'_, f64> {
+        let (n, k, d) = self.noise.dim();
+        self.noise
+            .view()
+            .into_shape_with_order((n * k, d))
+            .expect("Split::noise is in standard layout")
+    }
+}
+
+/// A generated data set: the signal vector, a training split and a test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Which model generated it.
+    pub model: ModelKind,
+    /// The signal vector: μ for \[C22\], v for \[Z23\].
+    pub signal: Array1<f64>,
+    /// The `n` training samples.
+    pub train: Split,
+    /// The `n_test` fresh test samples.
+    pub test: Split,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c22() -> C22Params {
+        C22Params {
+            d: 50,
+            n: 8,
+            n_test: 5,
+            mu_norm: 3.0,
+            sigma_p: 1.0,
+            noise: NoiseKind::Orthogonal,
+            direction: Direction::E1,
+            p_flip: 0.0,
+        }
+    }
+
+    fn z23() -> Z23Params {
+        Z23Params {
+            d: 60,
+            n: 7,
+            n_test: 4,
+            v_norm: 5.0,
+            sigma_p: 0.5,
+            s: 10,
+            alpha: 0.2,
+            patches: 3,
+        }
+    }
+
+    #[test]
+    fn shapes() {
+        let ds = c22().generate(&mut rng::seeded(0)).unwrap();
+        assert_eq!(ds.train.x.dim(), (8, 2, 50));
+        assert_eq!(ds.test.x.dim(), (5, 2, 50));
+        assert_eq!(ds.train.noise.dim(), (8, 1, 50));
+        assert_eq!(ds.train.stacked().dim(), (16, 50));
+        let dz = z23().generate(&mut rng::seeded(0)).unwrap();
+        assert_eq!(dz.train.x.dim(), (7, 3, 60));
+        assert_eq!(dz.train.noise.dim(), (7, 2, 60));
+        assert_eq!(dz.test.noise_patches.dim(), (4, 2));
+    }
+
+    #[test]
+    fn c22_patches_hold_signal_and_noise() {
+        let ds = c22().generate(&mut rng::seeded(1)).unwrap();
+        let t = &ds.train;
+        for i in 0..t.n() {
+            let sp = t.signal_patch[i];
+            assert_eq!(t.x.slice(s![i, sp, ..]), &ds.signal * t.y[i]);
+            assert_eq!(t.x.slice(s![i, 1 - sp, ..]), t.noise.slice(s![i, 0, ..]));
+            assert!(t.y[i] == 1.0 || t.y[i] == -1.0);
+        }
+    }
+
+    #[test]
+    fn orthogonal_noise_is_orthogonal_to_mu() {
+        for dir in [Direction::E1, Direction::RandomUnit] {
+            let p = C22Params {
+                d: 500,
+                n: 20,
+                direction: dir,
+                ..c22()
+            };
+            let ds = p.generate(&mut rng::seeded(2)).unwrap();
+            assert!((ds.signal.dot(&ds.signal).sqrt() - 3.0).abs() < 1e-12);
+            for xi in ds.train.noise_stacked().rows() {
+                let c = xi.dot(&ds.signal) / (xi.dot(&xi).sqrt() * 3.0);
+                assert!(c.abs() < 1e-12, "cos = {c}");
+            }
+        }
+        // Isotropic noise is not orthogonal: the e1 coordinate is nonzero.
+        let p = C22Params {
+            noise: NoiseKind::Isotropic,
+            ..c22()
+        };
+        let ds = p.generate(&mut rng::seeded(2)).unwrap();
+        assert!(ds.train.noise.slice(s![.., 0, 0]).iter().any(|v| v.abs() > 1e-3));
+    }
+
+    #[test]
+    fn noise_moments_at_d_1e4() {
+        let p = C22Params {
+            d: 10_000,
+            n: 20,
+            n_test: 1,
+            sigma_p: 1.7,
+            noise: NoiseKind::Isotropic,
+            ..c22()
+        };
+        let ds = p.generate(&mut rng::seeded(3)).unwrap();
+        let xi = ds.train.noise_stacked();
+        let cnt = xi.len() as f64;
+        let mean = xi.sum() / cnt;
+        let sd = (xi.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / cnt).sqrt();
+        assert!((sd / 1.7 - 1.0).abs() < 0.02, "empirical sigma_p {sd}");
+        assert!(mean.abs() < 0.02 * 1.7, "mean {mean}");
+        // Orthogonal noise loses one dimension: E‖ξ‖² = σ_p²(d − 1).
+        let p = C22Params {
+            noise: NoiseKind::Orthogonal,
+            ..p
+        };
+        let ds = p.generate(&mut rng::seeded(3)).unwrap();
+        let norms: f64 = ds
+            .train
+            .noise_stacked()
+            .rows()
+            .into_iter()
+            .map(|r| r.dot(&r))
+            .sum::<f64>()
+            / 20.0;
+        assert!((norms / (1.7f64.powi(2) * 9_999.0) - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn z23_support_and_feature_noise() {
+        let p = z23();
+        let ds = p.generate(&mut rng::seeded(4)).unwrap();
+        let t = &ds.train;
+        for i in 0..t.n() {
+            for k in 0..2 {
+                let xi = t.noise.slice(s![i, k, ..]);
+                let nnz = xi.iter().filter(|v| **v != 0.0).count();
+                assert_eq!(nnz, p.s, "support size");
+                assert_eq!(xi[0], 0.0, "noise never touches the signal coordinate");
+                let patch = t.x.slice(s![i, t.noise_patches[[i, k]], ..]);
+                let mut expect = xi.to_owned();
+                if k == 0 {
+                    expect[0] -= p.alpha * t.y[i] * p.v_norm;
+                }
+                assert_eq!(patch, expect);
+            }
+            assert_eq!(t.x.slice(s![i, t.signal_patch[i], ..]), &ds.signal * t.y[i]);
+        }
+        // Empirical sigma on the support.
+        let big = Z23Params {
+            d: 10_000,
+            n: 20,
+            s: 5_000,
+            ..p
+        };
+        let ds = big.generate(&mut rng::seeded(5)).unwrap();
+        let vals: Vec<f64> = ds.train.noise.iter().copied().filter(|v| *v != 0.0).collect();
+        let sd = (vals.iter().map(|v| v * v).sum::<f64>() / vals.len() as f64).sqrt();
+        assert!((sd / 0.5 - 1.0).abs() < 0.02, "sd {sd}");
+    }
+
+    #[test]
+    fn labels_balanced_and_flips_happen() {
+        let p = C22Params {
+            n: 4000,
+            n_test: 1,
+            p_flip: 0.2,
+            d: 4,
+            ..c22()
+        };
+        let ds = p.generate(&mut rng::seeded(6)).unwrap();
+        let pos = ds.train.y_clean.iter().filter(|&&v| v > 0.0).count() as f64 / 4000.0;
+        assert!((pos - 0.5).abs() < 0.03);
+        let flips = ds.train.y.iter().zip(&ds.train.y_clean).filter(|(a, b)| a != b).count() as f64 / 4000.0;
+        assert!((flips - 0.2).abs() < 0.03, "flip rate {flips}");
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let a = z23().generate(&mut rng::seeded(9)).unwrap();
+        let b = z23().generate(&mut rng::seeded(9)).unwrap();
+        let c = z23().generate(&mut rng::seeded(10)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.train.x, c.train.x);
+        let a = c22().generate(&mut rng::seeded(9)).unwrap();
+        let b = c22().generate(&mut rng::seeded(9)).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_invalid_parameter_is_rejected() {
+        let field = |r: Result<(), DataError>| match r {
+            Err(DataError::InvalidParam { field, .. }) => field,
+            Ok(()) => "ok",
+        };
+        let base = c22();
+        assert_eq!(field(C22Params { d: 1, ..base.clone() }.validate()), "d");
+        assert_eq!(field(C22Params { n: 0, ..base.clone() }.validate()), "n");
+        assert_eq!(
+            field(
+                C22Params {
+                    n_test: 0,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "n_test"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    mu_norm: -1.0,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "mu_norm"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    mu_norm: f64::NAN,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "mu_norm"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    sigma_p: 0.0,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "sigma_p"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    sigma_p: f64::INFINITY,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "sigma_p"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    p_flip: 0.5,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "p_flip"
+        );
+        assert_eq!(
+            field(
+                C22Params {
+                    p_flip: -0.1,
+                    ..base.clone()
+                }
+                .validate()
+            ),
+            "p_flip"
+        );
+        let z = z23();
+        assert_eq!(field(Z23Params { d: 1, ..z.clone() }.validate()), "d");
+        assert_eq!(field(Z23Params { n: 0, ..z.clone() }.validate()), "n");
+        assert_eq!(field(Z23Params { n_test: 0, ..z.clone() }.validate()), "n_test");
+        assert_eq!(
+            field(
+                Z23Params {
+                    v_norm: -2.0,
+                    ..z.clone()
+                }
+                .validate()
+            ),
+            "v_norm"
+        );
+        assert_eq!(
+            field(
+                Z23Params {
+                    sigma_p: -1.0,
+                    ..z.clone()
+                }
+                .validate()
+            ),
+            "sigma_p"
+        );
+        assert_eq!(field(Z23Params { s: 0, ..z.clone() }.validate()), "s");
+        assert_eq!(field(Z23Params { s: 60, ..z.clone() }.validate()), "s");
+        assert_eq!(
+            field(
+                Z23Params {
+                    alpha: -0.1,
+                    ..z.clone()
+                }
+                .validate()
+            ),
+            "alpha"
+        );
+        assert_eq!(
+            field(
+                Z23Params {
+                    patches: 1,
+                    ..z.clone()
+                }
+                .validate()
+            ),
+            "patches"
+        );
+        let err = C22Params { n: 0, ..base }.generate(&mut rng::seeded(0)).unwrap_err();
+        assert_eq!(err.to_string(), "invalid data parameter `n` = 0: must be >= 1");
+    }
+
+    #[test]
+    fn config_from_toml_rejects_unknown_keys() {
+        let ok: DataConfig =
+            toml::from_str("model = \"z23\"\nd = 10\nn = 3\nv_norm = 1.0\nsigma_p = 0.1\ns = 4\n").unwrap();
+        assert!(matches!(
+            ok,
+            DataConfig::Z23(Z23Params {
+                patches: 2,
+                n_test: 1000,
+                ..
+            })
+        ));
+        let bad =
+            toml::from_str::<DataConfig>("model = \"c22\"\nd = 10\nn = 3\nmu_norm = 1.0\nsigma_p = 1.0\nsigmap = 2\n");
+        let msg = bad.unwrap_err().to_string();
+        assert!(msg.contains("sigmap"), "{msg}");
+        assert!(toml::from_str::<DataConfig>("model = \"c23\"\nd = 10\n").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! gengap-optim: filled in by its own issue.

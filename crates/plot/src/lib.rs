@@ -1,0 +1,1 @@
+//! gengap-plot: filled in by its own issue.

@@ -1,0 +1,1 @@
+//! gengap-train: filled in by its own issue.
