@@ -453,11 +453,11 @@ impl<T: Real> Cnn<T> {
         Ok(())
     }
 
-    /// Forward pass: fills `ws.z = X·Wᵀ` and `ws.f[i] = f(W, x_i)`; with
-    /// `want_deriv`, also `ws.dz = j·σ′(Z)` for the backward pass.
-    fn forward_impl(&self, w: &Array2<T>, batch: &Batch<T>, ws: &mut Workspace<T>, want_deriv: bool) {
-        general_mat_mul(T::one(), &batch.x, &w.t(), T::zero(), &mut ws.z);
-        let (m, pp) = (self.m, batch.patches);
+    /// The elementwise head on precomputed pre-activations `ws.z` (any `n·P × 2m`):
+    /// writes `ws.f[i] = s_m Σ_{p,r} j·σ(Z[(i,p),(j,r)])`; with `want_deriv`, also
+    /// `ws.dz = j·σ′(Z)`. One fused pass over `Z`.
+    fn head(&self, ws: &mut Workspace<T>, patches: usize, want_deriv: bool) {
+        let m = self.m;
         let act = self.act;
         ws.f.fill(T::zero());
         for (row, (zr, mut dzr)) in ws.z.rows().into_iter().zip(ws.dz.rows_mut()).enumerate() {
@@ -481,9 +481,44 @@ impl<T: Real> Cnn<T> {
                     acc -= act.value(zr[c]);
                 }
             }
-            ws.f[row / pp] += acc;
+            ws.f[row / patches] += acc;
         }
         ws.f.mapv_inplace(|v| v * self.s_m);
+    }
+
+    /// Outputs from precomputed pre-activations: given `ws.z = X·W_flatᵀ`
+    /// (computed any way, e.g. by the reduced solver), fill `ws.f` and return
+    /// the metrics against `y`.
+    pub fn outputs_from_z(&self, ws: &mut Workspace<T>, y: ArrayView1<T>, patches: usize) -> Metrics {
+        self.head(ws, patches, false);
+        metrics_of(ws.f.view(), y)
+    }
+
+    /// Loss, error and `∂L/∂Z` from precomputed pre-activations `ws.z`:
+    /// `ws.dz[(i,p),(j,r)] = g_i · j · s_m · σ′(Z)`, `g_i = ℓ′(y_i f_i) y_i / n`.
+    /// `ws.f` is left holding `g_i · s_m`. This is everything between the two GEMMs.
+    pub fn grad_from_z(&self, ws: &mut Workspace<T>, y: ArrayView1<T>, patches: usize) -> Metrics {
+        self.head(ws, patches, true);
+        let n = y.len();
+        let inv_n = T::one() / T::from_usize(n).expect("n fits");
+        let mut loss = 0.0f64;
+        let mut wrong = 0usize;
+        for i in 0..n {
+            let margin = y[i] * ws.f[i];
+            loss += logistic(margin).to_f64c();
+            if margin <= T::zero() {
+                wrong += 1;
+            }
+            ws.f[i] = logistic_deriv(margin) * y[i] * inv_n * self.s_m;
+        }
+        for (row, mut dzr) in ws.dz.rows_mut().into_iter().enumerate() {
+            let g = ws.f[row / patches];
+            dzr.mapv_inplace(|v| v * g);
+        }
+        Metrics {
+            loss: loss / n as f64,
+            error: wrong as f64 / n as f64,
+        }
     }
 
     /// Outputs `f(W, x_i)` for every sample, written into `ws.f`.
@@ -494,21 +529,23 @@ impl<T: Real> Cnn<T> {
         ws: &'a mut Workspace<T>,
     ) -> Result<ArrayView1<'a, T>, ModelError> {
         self.check(w, batch, ws)?;
-        self.forward_impl(w, batch, ws, false);
+        general_mat_mul(T::one(), &batch.x, &w.t(), T::zero(), &mut ws.z);
+        self.head(ws, batch.patches, false);
         Ok(ws.f.view())
     }
 
     /// Loss and error on `batch`.
     pub fn evaluate(&self, w: &Array2<T>, batch: &Batch<T>, ws: &mut Workspace<T>) -> Result<Metrics, ModelError> {
         self.check(w, batch, ws)?;
-        self.forward_impl(w, batch, ws, false);
-        Ok(metrics_of(ws.f.view(), batch.y.view()))
+        general_mat_mul(T::one(), &batch.x, &w.t(), T::zero(), &mut ws.z);
+        Ok(self.outputs_from_z(ws, batch.y.view(), batch.patches))
     }
 
     /// Training loss `L_S(W)` and its gradient, written into `grad` (shape of `W`).
     /// Returns the metrics at `W` (loss and training error), computed in the same pass.
     ///
-    /// Allocation-free: all buffers live in `ws` and `grad`.
+    /// Two GEMMs and two fused elementwise passes; allocation-free (all buffers
+    /// live in `ws` and `grad`).
     pub fn loss_grad(
         &self,
         w: &Array2<T>,
@@ -524,31 +561,10 @@ impl<T: Real> Cnn<T> {
                 got: format!("{:?}", grad.shape()),
             });
         }
-        self.forward_impl(w, batch, ws, true);
-        let n = batch.n();
-        let inv_n = T::one() / T::from_usize(n).expect("n fits");
-        let pp = batch.patches;
-        let mut loss = 0.0f64;
-        let mut wrong = 0usize;
-        // Reuse f as the per-sample factor g_i · s_m.
-        for i in 0..n {
-            let y = batch.y[i];
-            let margin = y * ws.f[i];
-            loss += logistic(margin).to_f64c();
-            if margin <= T::zero() {
-                wrong += 1;
-            }
-            ws.f[i] = logistic_deriv(margin) * y * inv_n * self.s_m;
-        }
-        for (row, mut dzr) in ws.dz.rows_mut().into_iter().enumerate() {
-            let g = ws.f[row / pp];
-            dzr.mapv_inplace(|v| v * g);
-        }
+        general_mat_mul(T::one(), &batch.x, &w.t(), T::zero(), &mut ws.z);
+        let met = self.grad_from_z(ws, batch.y.view(), batch.patches);
         general_mat_mul(T::one(), &ws.dz.t(), &batch.x, T::zero(), grad);
-        Ok(Metrics {
-            loss: loss / n as f64,
-            error: wrong as f64 / n as f64,
-        })
+        Ok(met)
     }
 }
 

@@ -1,0 +1,268 @@
+//! The decomposition recovers planted coefficients, has zero residual under GD
+//! and a clear one under Adam, and the reduced solver reproduces full-space GD.
+
+use gengap_analysis::{Basis, Decomposer, ReducedGd};
+use gengap_data::{C22Params, Dataset, Direction, NoiseKind, Z23Params, rng};
+use gengap_model::{Activation, Batch, Cnn, CnnConfig, OutputScale, Workspace};
+use gengap_optim::{OptimConfig, Optimizer};
+use ndarray::{Array1, Array2, Axis};
+
+fn c22(d: usize, n: usize, seed: u64) -> Dataset {
+    C22Params {
+        d,
+        n,
+        n_test: 300,
+        mu_norm: 4.0,
+        sigma_p: 1.0,
+        noise: NoiseKind::Orthogonal,
+        direction: Direction::E1,
+        p_flip: 0.0,
+    }
+    .generate(&mut rng::seeded(seed))
+    .unwrap()
+}
+
+fn z23(seed: u64) -> Dataset {
+    Z23Params {
+        d: 300,
+        n: 12,
+        n_test: 200,
+        v_norm: 3.0,
+        sigma_p: 0.5,
+        s: 60,
+        alpha: 0.2,
+        patches: 3,
+    }
+    .generate(&mut rng::seeded(seed))
+    .unwrap()
+}
+
+fn train(ds: &Dataset, cfg: &CnnConfig, w0: &Array2<f64>, opt: &OptimConfig, steps: usize) -> Array2<f64> {
+    let cnn = Cnn::<f64>::new(cfg).unwrap();
+    let b = Batch::<f64>::from_split(&ds.train);
+    let mut ws = Workspace::for_batch(&b, cfg.m);
+    let mut g = Array2::zeros(w0.dim());
+    let mut w = w0.clone();
+    let mut o = opt.build::<f64>().unwrap();
+    for _ in 0..steps {
+        cnn.loss_grad(&w, &b, &mut ws, &mut g).unwrap();
+        o.step(w.as_slice_mut().unwrap(), g.as_slice().unwrap()).unwrap();
+    }
+    w
+}
+
+#[test]
+fn planted_coefficients_are_recovered() {
+    for ds in [c22(200, 15, 1), z23(2)] {
+        let m = 3;
+        let w0 = CnnConfig {
+            m,
+            sigma0: 0.05,
+            ..Default::default()
+        }
+        .init::<f64, _>(ds.train.d(), &mut rng::seeded(3))
+        .unwrap();
+        let basis = Basis::from_dataset(&ds);
+        let nk = basis.n_noise();
+        // Plant W = α∘W0 + j γ μ/‖μ‖² + Σ ρ ξ/‖ξ‖².
+        let mut r = rng::seeded(4);
+        let alpha: Array1<f64> = (0..2 * m).map(|_| 0.5 + rng::uniform_open01(&mut r)).collect();
+        let gamma: Array1<f64> = (0..2 * m).map(|_| 3.0 * rng::standard_normal(&mut r)).collect();
+        let rho = Array2::from_shape_simple_fn((2 * m, nk), || 2.0 * rng::standard_normal(&mut r));
+        let mut w = &w0 * &alpha.view().insert_axis(Axis(1));
+        for c in 0..2 * m {
+            let j = if c < m { 1.0 } else { -1.0 };
+            w.row_mut(c)
+                .scaled_add(j * gamma[c] / basis.norm_sq[0], &basis.s.row(0));
+            for k in 0..nk {
+                w.row_mut(c)
+                    .scaled_add(rho[[c, k]] / basis.norm_sq[1 + k], &basis.s.row(1 + k));
+            }
+        }
+        let dec = Decomposer::new(basis.clone(), w0.view())
+            .unwrap()
+            .decompose(w.view())
+            .unwrap();
+        let err = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
+        for c in 0..2 * m {
+            assert!(
+                err(dec.gamma[c], gamma[c]) < 1e-10,
+                "gamma {c}: {} vs {}",
+                dec.gamma[c],
+                gamma[c]
+            );
+            assert!(err(dec.coef_w0[c], alpha[c]) < 1e-10);
+            let j = if c < m { 1.0 } else { -1.0 };
+            for k in 0..nk {
+                let (bar, neg) = (dec.rho_bar[[c, k]], dec.rho[[c, k]]);
+                if basis.noise_label[k] == j {
+                    assert!(err(bar, rho[[c, k]]) < 1e-10 && neg == 0.0);
+                } else {
+                    assert!(err(neg, rho[[c, k]]) < 1e-10 && bar == 0.0);
+                }
+            }
+        }
+        assert!(dec.residual_total < 1e-10, "{}", dec.residual_total);
+        // A direction outside the span shows up in the residual.
+        let mut off = w.clone();
+        let mut e = Array1::<f64>::zeros(ds.train.d());
+        for v in e.iter_mut() {
+            *v = rng::standard_normal(&mut r);
+        }
+        off.row_mut(0).scaled_add(0.1, &e);
+        let dec = Decomposer::new(basis, w0.view())
+            .unwrap()
+            .decompose(off.view())
+            .unwrap();
+        assert!(dec.residual[0] > 1e-3 && dec.residual[1] < 1e-10);
+    }
+}
+
+#[test]
+fn gd_stays_in_the_span_with_the_right_signs_and_adam_leaves_it() {
+    let ds = c22(400, 12, 5);
+    let cfg = CnnConfig {
+        m: 5,
+        sigma0: 0.1,
+        ..Default::default()
+    };
+    let w0 = cfg.init::<f64, _>(400, &mut rng::seeded(6)).unwrap();
+    let dec = Decomposer::new(Basis::from_dataset(&ds), w0.view()).unwrap();
+    let gd: OptimConfig = toml::from_str("name = \"gd\"\nlr = 0.01").unwrap();
+    let w = train(&ds, &cfg, &w0, &gd, 200);
+    let d = dec.decompose(w.view()).unwrap();
+    let s = d.summary(dec.basis());
+    assert!(s.residual < 1e-8, "GD residual {}", s.residual);
+    assert!(
+        s.max_gamma > 1e-3 && s.max_rho_bar > 1e-3,
+        "GD learned something: {s:?}"
+    );
+    let scale = s.max_rho_bar.max(s.max_gamma);
+    assert!(d.rho_bar.iter().all(|&v| v >= -1e-10 * scale), "rho_bar >= 0");
+    assert!(d.rho.iter().all(|&v| v <= 1e-10 * scale), "rho <= 0");
+    assert!(d.coef_w0.iter().all(|&a| (a - 1.0).abs() < 1e-10));
+    let adam: OptimConfig = toml::from_str("name = \"adam_seed\"\nlr = 1e-3").unwrap();
+    let w = train(&ds, &cfg, &w0, &adam, 200);
+    let r = dec.decompose(w.view()).unwrap().residual_total;
+    assert!(r > 1e-3, "Adam residual {r}");
+    // Same on the [Z23] model.
+    let ds = z23(7);
+    let cfg = CnnConfig {
+        m: 4,
+        sigma0: 0.05,
+        scale: OutputScale::One,
+        ..Default::default()
+    };
+    let w0 = cfg.init::<f64, _>(300, &mut rng::seeded(8)).unwrap();
+    let dec = Decomposer::new(Basis::from_dataset(&ds), w0.view()).unwrap();
+    let w = train(&ds, &cfg, &w0, &toml::from_str("name = \"gd\"\nlr = 0.5").unwrap(), 200);
+    assert!(dec.decompose(w.view()).unwrap().residual_total < 1e-8);
+    let w = train(&ds, &cfg, &w0, &adam, 200);
+    assert!(dec.decompose(w.view()).unwrap().residual_total > 1e-3);
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn reduced_solver_reproduces_full_space_gd() {
+    let cases = [
+        (
+            c22(300, 10, 9),
+            Activation::ReluPow { q: 3.0 },
+            OutputScale::InvM,
+            0.01,
+            0.0,
+        ),
+        (
+            c22(300, 10, 9),
+            Activation::HuberRelu { q: 3.0, h: 0.5 },
+            OutputScale::InvM,
+            0.01,
+            0.0,
+        ),
+        (
+            c22(300, 10, 9),
+            Activation::ReluPow { q: 3.0 },
+            OutputScale::InvM,
+            0.01,
+            1.0,
+        ),
+        (z23(10), Activation::ReluPow { q: 3.0 }, OutputScale::One, 0.2, 0.01),
+    ];
+    for (ds, act, scale, lr, lambda) in cases {
+        let cfg = CnnConfig {
+            m: 4,
+            activation: act,
+            scale,
+            sigma0: 0.1,
+        };
+        let d = ds.train.d();
+        let w0 = cfg.init::<f64, _>(d, &mut rng::seeded(11)).unwrap();
+        let mut red = ReducedGd::new(&ds, &cfg, w0.view(), lr, lambda).unwrap();
+        let cnn = Cnn::<f64>::new(&cfg).unwrap();
+        let (b, bt) = (Batch::<f64>::from_split(&ds.train), Batch::<f64>::from_split(&ds.test));
+        let (mut ws, mut wst) = (Workspace::for_batch(&b, 4), Workspace::for_batch(&bt, 4));
+        let mut g = Array2::zeros(w0.dim());
+        let mut w = w0.clone();
+        let wd = if lambda > 0.0 {
+            format!("\nweight_decay = {{ kind = \"l2\", lambda = {lambda} }}")
+        } else {
+            String::new()
+        };
+        let mut opt = toml::from_str::<OptimConfig>(&format!("name = \"gd\"\nlr = {lr}{wd}"))
+            .unwrap()
+            .build::<f64>()
+            .unwrap();
+        let dec = Decomposer::new(Basis::from_dataset(&ds), w0.view()).unwrap();
+        let mut max_test_gap = 0.0f64;
+        for t in 0..500 {
+            let full = cnn.loss_grad(&w, &b, &mut ws, &mut g).unwrap();
+            let reduced = red.step();
+            assert!(
+                rel(reduced.loss, full.loss) < 1e-9,
+                "{act:?} step {t}: {} vs {}",
+                reduced.loss,
+                full.loss
+            );
+            assert_eq!(reduced.error, full.error);
+            opt.step(w.as_slice_mut().unwrap(), g.as_slice().unwrap()).unwrap();
+            if t % 100 == 99 {
+                let ft = cnn.evaluate(&w, &bt, &mut wst).unwrap();
+                let rt = red.test_metrics();
+                assert_eq!(ft.error, rt.error);
+                max_test_gap = max_test_gap.max(rel(rt.loss, ft.loss));
+            }
+        }
+        assert!(max_test_gap < 1e-9, "test loss gap {max_test_gap}");
+        // Coefficients: reduced (exact) vs least squares on the full-space W.
+        let a = red.decomposition();
+        let f = dec.decompose(w.view()).unwrap();
+        let scale = a
+            .gamma
+            .iter()
+            .chain(a.rho_bar.iter())
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 1e-3, "{act:?}: dynamics too small to test ({scale})");
+        for (x, y) in a
+            .gamma
+            .iter()
+            .zip(&f.gamma)
+            .chain(a.rho_bar.iter().zip(&f.rho_bar))
+            .chain(a.rho.iter().zip(&f.rho))
+        {
+            assert!((x - y).abs() <= 1e-9 * scale, "{act:?}: coefficient {x} vs {y}");
+        }
+        for (x, y) in a.coef_w0.iter().zip(&f.coef_w0) {
+            assert!(rel(*x, *y) < 1e-9);
+        }
+        if lambda > 0.0 {
+            let want = (1.0 - lr * lambda).powi(500);
+            assert!(a.coef_w0.iter().all(|&v| rel(v, want) < 1e-12));
+        }
+        let wr = red.weights();
+        let diff = (&wr - &w).mapv(|v| v * v).sum().sqrt() / w.mapv(|v| v * v).sum().sqrt();
+        assert!(diff < 1e-9, "weights {diff}");
+    }
+}
