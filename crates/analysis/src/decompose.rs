@@ -2,7 +2,7 @@
 
 use gengap_data::Dataset;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
 use ndarray_linalg::cholesky::{CholeskyFactorized, FactorizeC, SolveC, UPLO};
 use serde::{Deserialize, Serialize};
 
@@ -227,8 +227,10 @@ impl Decomposer {
         let dw = &w - &self.w0;
         let row_norm = |a: &Array2<f64>| a.rows().into_iter().map(|x| x.dot(&x)).collect::<Array1<f64>>();
         let (rn, dn) = (row_norm(&r), row_norm(&dw));
-        let residual = (&rn / &dn).mapv(f64::sqrt);
-        let residual_total = (rn.sum() / dn.sum()).sqrt();
+        // At W = W⁽⁰⁾ (e.g. step 0) the residual is defined as 0: nothing has moved.
+        let rel = |r: f64, d: f64| if d == 0.0 { 0.0 } else { (r / d).sqrt() };
+        let residual = Zip::from(&rn).and(&dn).map_collect(|&r, &d| rel(r, d));
+        let residual_total = rel(rn.sum(), dn.sum());
         let norm = self.basis.norm_sq.mapv(f64::sqrt);
         let inner = (&inner_unit * &norm.view().insert_axis(Axis(1))).reversed_axes();
         Ok(Decomposition::from_raw(
