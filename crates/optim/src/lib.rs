@@ -648,14 +648,41 @@ fn moments<T: Real>(b1: T, b2: T, m: &mut T, v: &mut T, g: T) {
     *v = b2 * *v + (T::one() - b2) * g * g;
 }
 
-/// Piece: `num / den`, with the convention `0/0 = 0` (only reachable with
-/// `ε = 0` before any nonzero gradient, when `num` is 0 as well).
+/// Piece: `num / den`, with the convention `x/0 = x` — reachable only with
+/// `ε = 0` while `V = 0`, i.e. before any nonzero gradient, when `num = M = 0`
+/// as well, so it gives `0/0 = 0`. Branch-free, so the loops vectorize.
 #[inline(always)]
 fn ratio<T: Real>(num: T, den: T) -> T {
-    if den == T::zero() && num == T::zero() {
-        T::zero()
+    num / if den == T::zero() { T::one() } else { den }
+}
+
+/// Piece: the loop shared by every rule with Adam moments. For each
+/// coordinate: `g ← pre(w, g)` (weight decay), the moment updates, `V̂ =
+/// max(V̂, V)` when `amsgrad` (else `V̂ = V`), then `w ← w − delta(M, V̂)`.
+#[inline(always)]
+fn adam_loop<T: Real>(
+    w: &mut [T],
+    grad: &[T],
+    st: &mut OptState<T>,
+    amsgrad: bool,
+    (b1, b2): (T, T),
+    pre: impl Fn(&mut T, T) -> T,
+    delta: impl Fn(T, T) -> T,
+) {
+    let it = w.iter_mut().zip(grad).zip(st.m.iter_mut()).zip(st.v.iter_mut());
+    if amsgrad {
+        for ((((w, &g), m), v), vm) in it.zip(st.v_max.iter_mut()) {
+            let g = pre(w, g);
+            moments(b1, b2, m, v, g);
+            *vm = vm.max(*v);
+            *w -= delta(*m, *vm);
+        }
     } else {
-        num / den
+        for (((w, &g), m), v) in it {
+            let g = pre(w, g);
+            moments(b1, b2, m, v, g);
+            *w -= delta(*m, *v);
+        }
     }
 }
 
@@ -713,29 +740,28 @@ impl<T: Real> Optimizer<T> for Optim<T> {
                     *w -= lr * if nesterov { g + mu * *b } else { *b };
                 }
             }
-            Rule::AdamSeed => {
-                for (((w, &g), m), v) in w.iter_mut().zip(grad).zip(st.m.iter_mut()).zip(st.v.iter_mut()) {
-                    let g = decay(wd, lambda, lr_lambda, w, g);
-                    moments(b1, b2, m, v, g);
-                    *w -= lr * ratio(*m, v.sqrt() + eps);
-                }
-            }
+            Rule::AdamSeed => adam_loop(
+                w,
+                grad,
+                st,
+                false,
+                (b1, b2),
+                |w, g| decay(wd, lambda, lr_lambda, w, g),
+                |m, v| lr * ratio(m, v.sqrt() + eps),
+            ),
             Rule::Adam { amsgrad } => {
                 // PyTorch: step_size = lr / bc1; denom = sqrt(V̂)/sqrt(bc2) + eps.
                 let step = c(h.lr / bc1);
-                let sbc2 = c(bc2.sqrt());
-                for (i, ((w, &g), m)) in w.iter_mut().zip(grad).zip(st.m.iter_mut()).enumerate() {
-                    let g = decay(wd, lambda, lr_lambda, w, g);
-                    let v = &mut st.v[i];
-                    moments(b1, b2, m, v, g);
-                    let vh = if amsgrad {
-                        st.v_max[i] = st.v_max[i].max(*v);
-                        st.v_max[i]
-                    } else {
-                        *v
-                    };
-                    *w -= step * ratio(*m, vh.sqrt() / sbc2 + eps);
-                }
+                let inv_sbc2 = c(1.0 / bc2.sqrt());
+                adam_loop(
+                    w,
+                    grad,
+                    st,
+                    amsgrad,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, vh| step * ratio(m, vh.sqrt() * inv_sbc2 + eps),
+                )
             }
             Rule::Yogi => {
                 let step = c(h.lr * bc2.sqrt() / bc1);
@@ -749,33 +775,32 @@ impl<T: Real> Optimizer<T> for Optim<T> {
                 }
             }
             Rule::AdaBound { final_lr, gamma } => {
-                let step = h.lr * bc2.sqrt() / bc1;
                 let tf = t as f64;
                 let lower = c(final_lr * (1.0 - 1.0 / (gamma * tf + 1.0)));
                 let upper = c(final_lr * (1.0 + 1.0 / (gamma * tf)));
-                let step = c(step);
-                for (((w, &g), m), v) in w.iter_mut().zip(grad).zip(st.m.iter_mut()).zip(st.v.iter_mut()) {
-                    let g = decay(wd, lambda, lr_lambda, w, g);
-                    moments(b1, b2, m, v, g);
-                    let eta = (step / (v.sqrt() + eps)).max(lower).min(upper);
-                    *w -= eta * *m;
-                }
+                let step = c(h.lr * bc2.sqrt() / bc1);
+                adam_loop(
+                    w,
+                    grad,
+                    st,
+                    false,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, v| (step / (v.sqrt() + eps)).max(lower).min(upper) * m,
+                )
             }
             Rule::Padam { p, amsgrad } => {
                 let step = c(h.lr * bc2.sqrt() / bc1);
                 let two_p = c(2.0 * p);
-                for (i, ((w, &g), m)) in w.iter_mut().zip(grad).zip(st.m.iter_mut()).enumerate() {
-                    let g = decay(wd, lambda, lr_lambda, w, g);
-                    let v = &mut st.v[i];
-                    moments(b1, b2, m, v, g);
-                    let vh = if amsgrad {
-                        st.v_max[i] = st.v_max[i].max(*v);
-                        st.v_max[i]
-                    } else {
-                        *v
-                    };
-                    *w -= step * ratio(*m, (vh.sqrt() + eps).powf(two_p));
-                }
+                adam_loop(
+                    w,
+                    grad,
+                    st,
+                    amsgrad,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, vh| step * ratio(m, (vh.sqrt() + eps).powf(two_p)),
+                )
             }
         }
         Ok(())
