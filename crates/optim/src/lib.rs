@@ -403,6 +403,50 @@ impl OptimConfig {
         }
     }
 
+    /// The same optimizer with its weight decay replaced by `wd` (for AdamW,
+    /// whose decay is decoupled by definition, `λ` of `wd` is used as its decoupled decay).
+    pub fn with_weight_decay(&self, wd: WeightDecay) -> OptimConfig {
+        let mut c = self.clone();
+        match &mut c {
+            OptimConfig::Gd(x) | OptimConfig::SignGd(x) => x.weight_decay = wd,
+            OptimConfig::SgdMomentum(x) => x.weight_decay = wd,
+            OptimConfig::AdamSeed(x) | OptimConfig::Adam(x) | OptimConfig::Amsgrad(x) => x.weight_decay = wd,
+            OptimConfig::Adamw(x) => x.weight_decay = wd.lambda(),
+            OptimConfig::Yogi(x) => x.weight_decay = wd,
+            OptimConfig::Adabound(x) => x.weight_decay = wd,
+            OptimConfig::Padam(x) => x.weight_decay = wd,
+        }
+        c
+    }
+
+    /// The learning rate `η`.
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimConfig::Gd(x) | OptimConfig::SignGd(x) => x.lr,
+            OptimConfig::SgdMomentum(x) => x.lr,
+            OptimConfig::AdamSeed(x) | OptimConfig::Adam(x) | OptimConfig::Amsgrad(x) => x.lr,
+            OptimConfig::Adamw(x) => x.lr,
+            OptimConfig::Yogi(x) => x.lr,
+            OptimConfig::Adabound(x) => x.lr,
+            OptimConfig::Padam(x) => x.lr,
+        }
+    }
+
+    /// The same optimizer with learning rate `lr`.
+    pub fn with_lr(&self, lr: f64) -> OptimConfig {
+        let mut c = self.clone();
+        match &mut c {
+            OptimConfig::Gd(x) | OptimConfig::SignGd(x) => x.lr = lr,
+            OptimConfig::SgdMomentum(x) => x.lr = lr,
+            OptimConfig::AdamSeed(x) | OptimConfig::Adam(x) | OptimConfig::Amsgrad(x) => x.lr = lr,
+            OptimConfig::Adamw(x) => x.lr = lr,
+            OptimConfig::Yogi(x) => x.lr = lr,
+            OptimConfig::Adabound(x) => x.lr = lr,
+            OptimConfig::Padam(x) => x.lr = lr,
+        }
+        c
+    }
+
     /// Validate and flatten into [`Hyper`].
     pub fn resolve(&self) -> Result<Hyper, OptimError> {
         let h = match self.clone() {

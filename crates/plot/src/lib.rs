@@ -132,6 +132,8 @@ pub struct LinePlot {
     pub x_range: Option<(f64, f64)>,
     /// Lines of text drawn in the upper-left corner of the plotting area.
     pub notes: Vec<String>,
+    /// Put the legend in the upper-left corner instead of the upper right.
+    pub legend_left: bool,
 }
 
 /// A heatmap panel: `values[row][col]` at `(x[col], y[row])`.
@@ -319,8 +321,13 @@ where
             chart.draw_series(LineSeries::new(pts.clone(), style))?
         };
         if !s.label.is_empty() {
-            ann.label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            let dashed = s.dashed;
+            ann.label(s.label.clone()).legend(move |(x, y)| {
+                let segs: Vec<(i32, i32)> = if dashed { vec![(x, y), (x + 7, y)] } else { vec![(x, y), (x + 18, y)] };
+                EmptyElement::at((x, y))
+                    + PathElement::new(segs.iter().map(|&(a, b)| (a - x, b - y)).collect::<Vec<_>>(), color.stroke_width(2))
+                    + PathElement::new(if dashed { vec![(11, 0), (18, 0)] } else { vec![] }, color.stroke_width(2))
+            });
             labelled = true;
         }
     }
@@ -387,7 +394,7 @@ fn draw_line<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlot) ->
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.4))
                 .label_font(("sans-serif", 14))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(if p.legend_left { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::UpperRight })
                 .draw()?;
         }
     });

@@ -14,8 +14,10 @@
 //! * [`Trainer::checkpoint`] / [`Trainer::restore`] save and restore
 //!   `(W, optimizer state, step, records)`; a resumed run is bit-identical.
 //! * [`io`] writes result files atomically; [`sweep`] runs grids of cells in
-//!   parallel with per-cell seed streams.
+//!   parallel with per-cell seed streams; [`experiment`] is the shared shell
+//!   of the experiment binaries (command line, config, results, errors).
 
+pub mod experiment;
 pub mod io;
 pub mod sweep;
 
@@ -375,6 +377,20 @@ impl<T: Real> Trainer<T> {
         self.status = ck.status;
         Ok(())
     }
+}
+
+/// Train in `f64` from a fresh `W⁽⁰⁾` drawn with `init_rng`: the one call an
+/// experiment makes per run.
+pub fn train_run<R: rand::Rng + ?Sized>(
+    ds: &Dataset,
+    model: &CnnConfig,
+    opt: &gengap_optim::OptimConfig,
+    cfg: &TrainConfig,
+    init_rng: &mut R,
+) -> Result<(RunRecord, Array2<f64>), TrainError> {
+    let w0 = model.init::<f64, _>(ds.train.d(), init_rng)?;
+    let o = opt.build::<f64>()?;
+    Trainer::new(ds, model, w0, Box::new(o), cfg.clone())?.run(&mut [])
 }
 
 #[cfg(test)]

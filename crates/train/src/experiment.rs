@@ -1,0 +1,215 @@
+//! The shared shell of every experiment binary: command line, config
+//! loading and validation, result files with provenance, error reporting.
+//!
+//! An experiment's `main` is one line, `experiment::main("name", run)`:
+//! read config → run → write results → plot. Any user error (unreadable or
+//! malformed TOML, an unknown key, an out-of-range value) prints one line,
+//! `name: error: …`, and exits with status 1 before anything is written.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::io::{Provenance, atomic_write, write_json};
+
+/// Command-line arguments shared by all experiments.
+#[derive(Debug, Clone)]
+pub struct Cli {
+    /// `--config FILE` (default `experiments/<name>/config.toml`).
+    pub config: PathBuf,
+    /// `--out DIR`: results go to `DIR/<name>/` (default `results`).
+    pub out: PathBuf,
+    /// `--figures DIR`: figures go there (default `docs/figures`).
+    pub figures: PathBuf,
+}
+
+/// Validation of a whole experiment config, before anything runs.
+pub trait Validate {
+    /// The first problem found, as one line naming the key and value.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// What a run has at hand: where to write, and the provenance.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Experiment name.
+    pub name: String,
+    /// `results/<name>/`.
+    pub results: PathBuf,
+    /// The figures folder.
+    pub figures: PathBuf,
+    /// The config file used.
+    pub config_path: PathBuf,
+    /// Version and git commit.
+    pub provenance: Provenance,
+}
+
+impl Ctx {
+    /// Write a CSV file `results/<name>/<file>` atomically.
+    pub fn write_csv(&self, file: &str, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, String> {
+        let mut w = csv::Writer::from_writer(vec![]);
+        w.write_record(header).map_err(|e| e.to_string())?;
+        for r in rows {
+            w.write_record(r).map_err(|e| e.to_string())?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.to_string())?;
+        let path = self.results.join(file);
+        atomic_write(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Write `results/<name>/<file>` as JSON: `{experiment, config_file,
+    /// provenance, config (resolved, with defaults), seed, results}`.
+    pub fn write_record<C: Serialize, R: Serialize>(&self, file: &str, config: &C, seed: u64, results: &R) -> Result<PathBuf, String> {
+        #[derive(Serialize)]
+        struct Out<'a, C, R> {
+            experiment: &'a str,
+            config_file: String,
+            provenance: &'a Provenance,
+            seed: u64,
+            config: &'a C,
+            results: &'a R,
+        }
+        let path = self.results.join(file);
+        let out = Out {
+            experiment: &self.name,
+            config_file: self.config_path.display().to_string(),
+            provenance: &self.provenance,
+            seed,
+            config,
+            results,
+        };
+        write_json(&path, &out).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The stem `docs/figures/<file>` for [`gengap_plot::render`]-style output.
+    pub fn figure(&self, file: &str) -> PathBuf {
+        self.figures.join(file)
+    }
+}
+
+fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
+    let mut cli = Cli {
+        config: PathBuf::from(format!("experiments/{name}/config.toml")),
+        out: PathBuf::from("results"),
+        figures: PathBuf::from("docs/figures"),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--config" => cli.config = val("--config")?.into(),
+            "--out" => cli.out = val("--out")?.into(),
+            "--figures" => cli.figures = val("--figures")?.into(),
+            "-h" | "--help" => {
+                return Err(format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR]"));
+            }
+            other => return Err(format!("unknown argument `{other}` (usage: {name} [--config FILE] [--out DIR] [--figures DIR])")),
+        }
+    }
+    Ok(cli)
+}
+
+/// Parse a TOML config, rejecting unknown keys; the error is one line with
+/// the file, line and column.
+pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    let cfg: C = toml::from_str(&text).map_err(|e| {
+        let loc = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start].matches('\n').count() + 1;
+                let col = s.start - text[..s.start].rfind('\n').map_or(0, |p| p + 1) + 1;
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        format!("config {}{loc}: {}", path.display(), e.message().trim().replace('\n', " "))
+    })?;
+    cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
+    Ok(cfg)
+}
+
+/// Run an experiment: parse the command line, load and validate the config,
+/// call `run`, and turn any error into one line on stderr and exit status 1.
+pub fn main<C, F>(name: &str, run: F)
+where
+    C: DeserializeOwned + Validate,
+    F: FnOnce(&Ctx, C) -> Result<(), String>,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse_cli(name, &args).and_then(|cli| {
+        let cfg: C = load_config(&cli.config)?;
+        let ctx = Ctx {
+            name: name.to_string(),
+            results: cli.out.join(name),
+            figures: cli.figures.clone(),
+            config_path: cli.config.clone(),
+            provenance: Provenance::current(),
+        };
+        let start = std::time::Instant::now();
+        run(&ctx, cfg)?;
+        eprintln!("{name}: done in {:.1} s; results in {}", start.elapsed().as_secs_f64(), ctx.results.display());
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("{name}: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Format a float for CSV: shortest round-trip form, `NaN`/`inf` spelled out.
+pub fn f(v: f64) -> String {
+    format!("{v}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Toy {
+        n: usize,
+        lr: f64,
+    }
+    impl Validate for Toy {
+        fn validate(&self) -> Result<(), String> {
+            if self.n == 0 {
+                return Err("`n` = 0: must be >= 1".into());
+            }
+            if !(self.lr > 0.0) {
+                return Err(format!("`lr` = {}: must be > 0", self.lr));
+            }
+            Ok(())
+        }
+    }
+
+    fn load(text: &str) -> Result<Toy, String> {
+        let p = std::env::temp_dir().join(format!("gengap-cfg-{}-{}.toml", std::process::id(), text.len()));
+        std::fs::write(&p, text).unwrap();
+        let r = load_config::<Toy>(&p);
+        std::fs::remove_file(p).unwrap();
+        r
+    }
+
+    #[test]
+    fn config_errors_are_one_line_and_name_the_key() {
+        assert!(load("n = 3\nlr = 0.1").is_ok());
+        for (src, want) in [
+            ("n = 3\nlr = 0.1\nlrr = 2", "lrr"),
+            ("n = 0\nlr = 0.1", "`n` = 0"),
+            ("n = 3\nlr = -0.1", "`lr` = -0.1"),
+            ("n = 3\nlr = nan", "`lr` = NaN"),
+            ("n = 3\nlr = ", ":2:"),
+            ("n = 3", "lr"),
+        ] {
+            let e = load(src).unwrap_err();
+            assert!(e.contains(want), "{src:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        assert!(parse_cli("x", &["--bogus".into()]).unwrap_err().contains("--bogus"));
+        assert!(parse_cli("x", &["--config".into()]).is_err());
+    }
+}
