@@ -9,6 +9,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AnalysisError, Basis, Decomposition};
 
+/// How [`ReducedGd::train_to`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReducedOutcome {
+    /// Training loss reached the target.
+    Converged,
+    /// Step budget exhausted.
+    MaxSteps,
+    /// NaN or infinite loss.
+    Diverged,
+}
+
+/// A lower-triangular `L` with `L Lᵀ = C` for a symmetric positive
+/// semi-definite `C` (Cholesky with zero pivots skipped: rank-deficient
+/// covariances, e.g. `m` filters in a smaller span, are allowed).
+fn psd_factor(c: &Array2<f64>) -> Array2<f64> {
+    let n = c.nrows();
+    let scale = (0..n).map(|i| c[[i, i]].abs()).fold(0.0f64, f64::max).max(1e-300);
+    let mut l = Array2::<f64>::zeros((n, n));
+    for j in 0..n {
+        let mut d = c[[j, j]];
+        for k in 0..j {
+            d -= l[[j, k]] * l[[j, k]];
+        }
+        if d <= 1e-13 * scale {
+            continue; // zero pivot: column j stays 0
+        }
+        let d = d.sqrt();
+        l[[j, j]] = d;
+        for i in j + 1..n {
+            let mut s = c[[i, j]];
+            for k in 0..j {
+                s -= l[[i, k]] * l[[j, k]];
+            }
+            l[[i, j]] = s / d;
+        }
+    }
+    l
+}
+
 /// One recorded step of the reduced solver.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReducedRecord {
@@ -51,6 +91,7 @@ pub struct ReducedGd {
     patches: usize,
     w0: Array2<f64>,
     w0_s: Array2<f64>,
+    w0_w0t: Array2<f64>,
     gram: Array2<f64>,
     /// Raw coefficients on the basis rows, `2m × (1+N)`.
     pub theta: Array2<f64>,
@@ -150,6 +191,7 @@ impl ReducedGd {
         let h_test = xt.dot(&basis.s.t());
         let p0_test = xt.dot(&w0.t());
         let w0_s = w0.dot(&basis.s.t());
+        let w0_w0t = w0.dot(&w0.t());
         let gram = basis.s.dot(&basis.s.t());
         let patches = ds.train.patches();
         Ok(ReducedGd {
@@ -166,6 +208,7 @@ impl ReducedGd {
             patches,
             w0: w0.to_owned(),
             w0_s,
+            w0_w0t,
             gram,
             theta: Array2::zeros((m2, kb)),
             alpha: Array1::ones(m2),
@@ -239,6 +282,84 @@ impl ReducedGd {
         }
         out.push(self.record());
         out
+    }
+
+    /// GD until the training loss is `≤ target` or `max_steps` steps are taken,
+    /// or the loss stops being finite. Returns `(steps taken, outcome)`.
+    pub fn train_to(&mut self, max_steps: u64, target: f64) -> (u64, ReducedOutcome) {
+        let start = self.step;
+        loop {
+            let met = if self.step - start < max_steps {
+                self.step()
+            } else {
+                self.train_metrics()
+            };
+            if !met.loss.is_finite() {
+                return (self.step - start, ReducedOutcome::Diverged);
+            }
+            if met.loss <= target {
+                // `step()` already moved past the weights it measured; the
+                // extra step only lowers the loss further.
+                return (self.step - start, ReducedOutcome::Converged);
+            }
+            if self.step - start >= max_steps {
+                return (self.step - start, ReducedOutcome::MaxSteps);
+            }
+        }
+    }
+
+    /// The exact population test error for the \[C22\] model with orthogonal
+    /// noise (SPEC §2), by Monte Carlo over the noise only: for a fresh
+    /// `x = (yμ, ξ)`, `⟨w_{j,r}, ξ⟩` is a Gaussian vector over `(j, r)` with
+    /// covariance `σ_p² W_⊥W_⊥ᵀ` (`W_⊥` = W projected orthogonally to μ), so
+    ///
+    /// `err = ½ P(f(yμ=+μ) ≤ 0) + ½ P(f(yμ=−μ) ≥ 0)`
+    ///
+    /// is estimated with `samples` draws of that `2m`-dimensional Gaussian
+    /// (independent of `d`). `W Wᵀ` comes from the Gram matrices, at `O(m²n²)`.
+    pub fn gaussian_test_error<R: rand::Rng + ?Sized>(&self, sigma_p: f64, samples: usize, rng: &mut R) -> f64 {
+        use gengap_data::rng::standard_normal;
+        let m2 = self.theta.nrows();
+        let m = m2 / 2;
+        // W Sᵀ = α∘(W0 Sᵀ) + Θ G  (2m × K); W Wᵀ = α α∘(W0 W0ᵀ) + α∘(W0 Sᵀ)Θᵀ + Θ (W Sᵀ)ᵀ... computed as:
+        let a = self.alpha.view().insert_axis(Axis(1));
+        let mut ws = &self.w0_s * &a;
+        general_mat_mul(1.0, &self.theta, &self.gram, 1.0, &mut ws);
+        // W Wᵀ = (α∘W0)(α∘W0)ᵀ + (α∘W0)(ΘS)ᵀ + (ΘS)(α∘W0)ᵀ + ΘGΘᵀ
+        //      = αα∘(W0W0ᵀ) + (α∘W0Sᵀ)Θᵀ + Θ(W Sᵀ)ᵀ.
+        let mut wwt = &self.w0_w0t * &(&a * &a.t());
+        general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta.t(), 1.0, &mut wwt);
+        general_mat_mul(1.0, &self.theta, &ws.t(), 1.0, &mut wwt);
+        let mu_sq = self.gram[[0, 0]];
+        let wmu = ws.column(0).to_owned(); // ⟨w_c, μ⟩
+        let mut cov = wwt;
+        for i in 0..m2 {
+            for j in 0..m2 {
+                cov[[i, j]] = sigma_p * sigma_p * (0.5 * (cov[[i, j]] + cov[[j, i]]) - wmu[i] * wmu[j] / mu_sq);
+            }
+        }
+        let l = psd_factor(&cov);
+        let act = self.cnn.act;
+        let s_m = self.cnn.s_m;
+        let mut wrong = 0usize;
+        let mut z = Array1::<f64>::zeros(m2);
+        let mut u = Array1::<f64>::zeros(m2);
+        for k in 0..samples {
+            for v in z.iter_mut() {
+                *v = standard_normal(rng);
+            }
+            u.assign(&l.dot(&z));
+            let y = if k % 2 == 0 { 1.0 } else { -1.0 };
+            let mut f = 0.0;
+            for c in 0..m2 {
+                let j = if c < m { 1.0 } else { -1.0 };
+                f += j * (act.value(y * wmu[c]) + act.value(u[c]));
+            }
+            if y * f * s_m <= 0.0 {
+                wrong += 1;
+            }
+        }
+        wrong as f64 / samples as f64
     }
 
     /// Metrics at the current step.

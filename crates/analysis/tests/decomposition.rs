@@ -266,3 +266,40 @@ fn reduced_solver_reproduces_full_space_gd() {
         assert!(diff < 1e-9, "weights {diff}");
     }
 }
+
+#[test]
+fn gaussian_test_error_matches_a_large_test_set() {
+    // Train part-way (test error strictly between 0 and 1/2), then compare the
+    // exact-form estimate with the empirical error on 20 000 fresh samples.
+    let ds = C22Params {
+        d: 200,
+        n: 20,
+        n_test: 20_000,
+        mu_norm: 6.0,
+        sigma_p: 1.0,
+        noise: NoiseKind::Orthogonal,
+        direction: Direction::RandomUnit,
+        p_flip: 0.0,
+    }
+    .generate(&mut rng::seeded(21))
+    .unwrap();
+    let cfg = CnnConfig {
+        m: 4,
+        sigma0: 0.2,
+        ..Default::default()
+    };
+    let w0 = cfg.init::<f64, _>(200, &mut rng::seeded(22)).unwrap();
+    let mut red = ReducedGd::new(&ds, &cfg, w0.view(), 0.1, 0.0).unwrap();
+    let mut checked = 0;
+    for _ in 0..6 {
+        red.run(20, 20);
+        let emp = red.test_metrics().error;
+        let gauss = red.gaussian_test_error(1.0, 40_000, &mut rng::seeded(23));
+        // Two independent Monte-Carlo estimates: SE ≈ sqrt(p(1-p)(1/20000 + 1/40000)) ≤ 0.0043.
+        assert!((emp - gauss).abs() < 0.02, "empirical {emp} vs Gaussian form {gauss}");
+        if emp > 0.02 && emp < 0.48 {
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the comparison must include a non-trivial error level");
+}

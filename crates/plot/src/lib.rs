@@ -323,10 +323,20 @@ where
         if !s.label.is_empty() {
             let dashed = s.dashed;
             ann.label(s.label.clone()).legend(move |(x, y)| {
-                let segs: Vec<(i32, i32)> = if dashed { vec![(x, y), (x + 7, y)] } else { vec![(x, y), (x + 18, y)] };
+                let segs: Vec<(i32, i32)> = if dashed {
+                    vec![(x, y), (x + 7, y)]
+                } else {
+                    vec![(x, y), (x + 18, y)]
+                };
                 EmptyElement::at((x, y))
-                    + PathElement::new(segs.iter().map(|&(a, b)| (a - x, b - y)).collect::<Vec<_>>(), color.stroke_width(2))
-                    + PathElement::new(if dashed { vec![(11, 0), (18, 0)] } else { vec![] }, color.stroke_width(2))
+                    + PathElement::new(
+                        segs.iter().map(|&(a, b)| (a - x, b - y)).collect::<Vec<_>>(),
+                        color.stroke_width(2),
+                    )
+                    + PathElement::new(
+                        if dashed { vec![(11, 0), (18, 0)] } else { vec![] },
+                        color.stroke_width(2),
+                    )
             });
             labelled = true;
         }
@@ -394,7 +404,11 @@ fn draw_line<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlot) ->
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.4))
                 .label_font(("sans-serif", 14))
-                .position(if p.legend_left { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::UpperRight })
+                .position(if p.legend_left {
+                    SeriesLabelPosition::UpperLeft
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
                 .draw()?;
         }
     });

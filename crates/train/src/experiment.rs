@@ -61,7 +61,13 @@ impl Ctx {
 
     /// Write `results/<name>/<file>` as JSON: `{experiment, config_file,
     /// provenance, config (resolved, with defaults), seed, results}`.
-    pub fn write_record<C: Serialize, R: Serialize>(&self, file: &str, config: &C, seed: u64, results: &R) -> Result<PathBuf, String> {
+    pub fn write_record<C: Serialize, R: Serialize>(
+        &self,
+        file: &str,
+        config: &C,
+        seed: u64,
+        results: &R,
+    ) -> Result<PathBuf, String> {
         #[derive(Serialize)]
         struct Out<'a, C, R> {
             experiment: &'a str,
@@ -106,7 +112,11 @@ fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
             "-h" | "--help" => {
                 return Err(format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR]"));
             }
-            other => return Err(format!("unknown argument `{other}` (usage: {name} [--config FILE] [--out DIR] [--figures DIR])")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (usage: {name} [--config FILE] [--out DIR] [--figures DIR])"
+                ));
+            }
         }
     }
     Ok(cli)
@@ -125,7 +135,11 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        format!("config {}{loc}: {}", path.display(), e.message().trim().replace('\n', " "))
+        format!(
+            "config {}{loc}: {}",
+            path.display(),
+            e.message().trim().replace('\n', " ")
+        )
     })?;
     cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
     Ok(cfg)
@@ -150,7 +164,11 @@ where
         };
         let start = std::time::Instant::now();
         run(&ctx, cfg)?;
-        eprintln!("{name}: done in {:.1} s; results in {}", start.elapsed().as_secs_f64(), ctx.results.display());
+        eprintln!(
+            "{name}: done in {:.1} s; results in {}",
+            start.elapsed().as_secs_f64(),
+            ctx.results.display()
+        );
         Ok(())
     });
     if let Err(e) = result {

@@ -47,7 +47,9 @@ impl Validate for Config {
             return Err("`lambda_sweep.lambdas` is empty".into());
         }
         if let Some(l) = self.lambda_sweep.lambdas.iter().find(|l| !l.is_finite() || **l < 0.0) {
-            return Err(format!("`lambda_sweep.lambdas` contains {l}: each must be finite and >= 0"));
+            return Err(format!(
+                "`lambda_sweep.lambdas` contains {l}: each must be finite and >= 0"
+            ));
         }
         if self.lambda_sweep.max_steps == 0 {
             return Err("`lambda_sweep.max_steps` = 0: must be >= 1".into());
@@ -69,22 +71,57 @@ fn main() {
 
 fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     sweep::single_threaded_blas();
-    let ds = cfg.data.generate(&mut rng::stream(cfg.seed, 0)).map_err(|e| e.to_string())?;
+    let ds = cfg
+        .data
+        .generate(&mut rng::stream(cfg.seed, 0))
+        .map_err(|e| e.to_string())?;
     let mut jobs = vec![
-        Job { label: "GD", opt: cfg.gd.clone(), lambda: None, train: TrainConfig { decompose: true, ..cfg.train.clone() } },
-        Job { label: "Adam", opt: cfg.adam.clone(), lambda: None, train: TrainConfig { decompose: true, ..cfg.train.clone() } },
+        Job {
+            label: "GD",
+            opt: cfg.gd.clone(),
+            lambda: None,
+            train: TrainConfig {
+                decompose: true,
+                ..cfg.train.clone()
+            },
+        },
+        Job {
+            label: "Adam",
+            opt: cfg.adam.clone(),
+            lambda: None,
+            train: TrainConfig {
+                decompose: true,
+                ..cfg.train.clone()
+            },
+        },
     ];
-    let sweep_train = TrainConfig { max_steps: cfg.lambda_sweep.max_steps, decompose: false, record_every: cfg.lambda_sweep.max_steps, ..cfg.train.clone() };
+    let sweep_train = TrainConfig {
+        max_steps: cfg.lambda_sweep.max_steps,
+        decompose: false,
+        record_every: cfg.lambda_sweep.max_steps,
+        ..cfg.train.clone()
+    };
     for &l in &cfg.lambda_sweep.lambdas {
         for (label, o) in [("GD", &cfg.gd), ("Adam", &cfg.adam)] {
-            let opt = o.with_weight_decay(if l > 0.0 { WeightDecay::L2 { lambda: l } } else { WeightDecay::None });
-            jobs.push(Job { label, opt, lambda: Some(l), train: sweep_train.clone() });
+            let opt = o.with_weight_decay(if l > 0.0 {
+                WeightDecay::L2 { lambda: l }
+            } else {
+                WeightDecay::None
+            });
+            jobs.push(Job {
+                label,
+                opt,
+                lambda: Some(l),
+                train: sweep_train.clone(),
+            });
         }
     }
     // Every run starts from the same W⁽⁰⁾ (stream 1) on the same data.
     let runs: Vec<RunRecord> = sweep::run_cells("adam-vs-gd", cfg.seed, jobs.len(), |k, _| {
         let j = &jobs[k];
-        train_run(&ds, &cfg.model, &j.opt, &j.train, &mut rng::stream(cfg.seed, 1)).map(|(r, _)| r).map_err(|e| e.to_string())
+        train_run(&ds, &cfg.model, &j.opt, &j.train, &mut rng::stream(cfg.seed, 1))
+            .map(|(r, _)| r)
+            .map_err(|e| e.to_string())
     })
     .into_iter()
     .collect::<Result<_, _>>()?;
@@ -115,8 +152,19 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     ctx.write_csv(
         "curves.csv",
         &[
-            "optimizer", "step", "train_loss", "train_error", "test_loss", "test_error", "grad_norm", "signal_inner",
-            "noise_inner", "max_gamma", "max_rho_bar", "min_rho", "residual",
+            "optimizer",
+            "step",
+            "train_loss",
+            "train_error",
+            "test_loss",
+            "test_error",
+            "grad_norm",
+            "signal_inner",
+            "noise_inner",
+            "max_gamma",
+            "max_rho_bar",
+            "min_rho",
+            "residual",
         ],
         &rows,
     )?;
@@ -137,7 +185,19 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             ]
         })
         .collect();
-    ctx.write_csv("lambda_sweep.csv", &["optimizer", "lambda", "status", "steps", "train_loss", "train_error", "test_error"], &sweep_rows)?;
+    ctx.write_csv(
+        "lambda_sweep.csv",
+        &[
+            "optimizer",
+            "lambda",
+            "status",
+            "steps",
+            "train_loss",
+            "train_error",
+            "test_error",
+        ],
+        &sweep_rows,
+    )?;
 
     #[derive(Serialize)]
     struct Final<'a> {
@@ -186,7 +246,10 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     // Figures.
     let curve = |k: usize, field: fn(&gengap::train::Record) -> f64| -> (Vec<f64>, Vec<f64>) {
         let recs = &runs[k].records;
-        (recs.iter().map(|r| (r.step + 1) as f64).collect(), recs.iter().map(field).collect())
+        (
+            recs.iter().map(|r| (r.step + 1) as f64).collect(),
+            recs.iter().map(field).collect(),
+        )
     };
     let two = |title: &str, y: &str, log_y: bool, field: fn(&gengap::train::Record) -> f64| {
         let series = (0..2)
@@ -195,7 +258,15 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
                 Series::line(jobs[k].label, x, v, k)
             })
             .collect();
-        Panel::Line(LinePlot { title: title.into(), x_label: "iteration + 1".into(), y_label: y.into(), log_x: true, log_y, series, ..Default::default() })
+        Panel::Line(LinePlot {
+            title: title.into(),
+            x_label: "iteration + 1".into(),
+            y_label: y.into(),
+            log_x: true,
+            log_y,
+            series,
+            ..Default::default()
+        })
     };
     let sig = |r: &gengap::train::Record| r.summary.map_or(f64::NAN, |s| s.signal_inner);
     let noi = |r: &gengap::train::Record| r.summary.map_or(f64::NAN, |s| s.noise_inner);
@@ -203,20 +274,43 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     for k in 0..2 {
         let (x, s) = curve(k, sig);
         let (_, n) = curve(k, noi);
-        sn.push(Series::line(format!("{}: signal max_r⟨w_j,r, j·v⟩", jobs[k].label), x.clone(), s, k));
+        sn.push(Series::line(
+            format!("{}: signal max_r⟨w_j,r, j·v⟩", jobs[k].label),
+            x.clone(),
+            s,
+            k,
+        ));
         sn.push(Series::line(format!("{}: noise min_i max_r⟨w_y,r, ξ_i⟩", jobs[k].label), x, n, k).dashed());
     }
     let panels = vec![
         two("Training loss", "L_S(W)", true, |r| r.train.loss),
         two("Test error", "error", false, |r| r.test.error),
-        Panel::Line(LinePlot { title: "Signal learning vs noise memorization".into(), x_label: "iteration + 1".into(), y_label: "inner product".into(), log_x: true, series: sn, legend_left: true, ..Default::default() }),
-        two("Adam leaves span{w0, v, ξ}: relative residual", "‖W − proj W‖ / ‖W − W0‖", false, |r| r.summary.map_or(f64::NAN, |s| s.residual)),
+        Panel::Line(LinePlot {
+            title: "Signal learning vs noise memorization".into(),
+            x_label: "iteration + 1".into(),
+            y_label: "inner product".into(),
+            log_x: true,
+            series: sn,
+            legend_left: true,
+            ..Default::default()
+        }),
+        two(
+            "Adam leaves span{w0, v, ξ}: relative residual",
+            "‖W − proj W‖ / ‖W − W0‖",
+            false,
+            |r| r.summary.map_or(f64::NAN, |s| s.residual),
+        ),
     ];
     render(&ctx.figure("adam_vs_gd"), (2, 2), (620, 420), &panels).map_err(|e| e.to_string())?;
 
     let lam: Vec<f64> = cfg.lambda_sweep.lambdas.clone();
     let pick = |label: &str, field: fn(&gengap::train::Record) -> f64| -> Vec<f64> {
-        jobs.iter().zip(&runs).skip(2).filter(|(j, _)| j.label == label).map(|(_, r)| r.last().map_or(f64::NAN, field)).collect()
+        jobs.iter()
+            .zip(&runs)
+            .skip(2)
+            .filter(|(j, _)| j.label == label)
+            .map(|(_, r)| r.last().map_or(f64::NAN, field))
+            .collect()
     };
     // λ = 0 is drawn at the left edge of the log axis.
     let lmin = lam.iter().copied().filter(|&l| l > 0.0).fold(f64::INFINITY, f64::min);
@@ -239,7 +333,10 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         &ctx.figure("adam_vs_gd_lambda"),
         (1, 2),
         (620, 420),
-        &[sweep_panel("Final test error vs λ", "test error", false, |r| r.test.error), sweep_panel("Final training loss vs λ", "training loss", true, |r| r.train.loss)],
+        &[
+            sweep_panel("Final test error vs λ", "test error", false, |r| r.test.error),
+            sweep_panel("Final training loss vs λ", "training loss", true, |r| r.train.loss),
+        ],
     )
     .map_err(|e| e.to_string())?;
     Ok(())
