@@ -197,7 +197,7 @@ mod tests {
             if self.n == 0 {
                 return Err("`n` = 0: must be >= 1".into());
             }
-            if !(self.lr > 0.0) {
+            if self.lr.is_nan() || self.lr <= 0.0 {
                 return Err(format!("`lr` = {}: must be > 0", self.lr));
             }
             Ok(())
