@@ -352,12 +352,19 @@ where
 }
 
 fn draw_notes<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, notes: &[String]) -> DrawResult<DB> {
-    let (w, _) = area.dim_in_pixel();
-    let _ = w;
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let width = notes.iter().map(|l| l.chars().count()).max().unwrap_or(0) as i32 * 8 + 12;
+    let (x0, y0) = (72, 34);
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + width, y0 + 18 * notes.len() as i32 + 6)],
+        WHITE.mix(0.85).filled(),
+    ))?;
     for (k, line) in notes.iter().enumerate() {
         area.draw(&Text::new(
             line.clone(),
-            (75, 38 + 18 * k as i32),
+            (x0 + 5, y0 + 4 + 18 * k as i32),
             ("sans-serif", 15).into_font().color(&BLACK),
         ))?;
     }
@@ -387,6 +394,7 @@ fn draw_line<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlot) ->
     with_axes!(area, p.title.as_str(), xr, yr, p.log_x, p.log_y, 16, |chart| {
         chart
             .configure_mesh()
+            .x_labels(8)
             .x_desc(p.x_label.as_str())
             .y_desc(p.y_label.as_str())
             .x_label_formatter(&|v| fmt_tick(*v))
@@ -447,6 +455,7 @@ fn draw_heat<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, h: &Heatmap) -> 
         chart
             .configure_mesh()
             .disable_mesh()
+            .x_labels(8)
             .x_desc(h.x_label.as_str())
             .y_desc(h.y_label.as_str())
             .x_label_formatter(&|v| fmt_tick(*v))

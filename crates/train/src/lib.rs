@@ -393,6 +393,20 @@ pub fn train_run<R: rand::Rng + ?Sized>(
     Trainer::new(ds, model, w0, Box::new(o), cfg.clone())?.run(&mut [])
 }
 
+/// The learning-rate selection rule of the sweeps: among runs of one
+/// optimizer with different learning rates, the index of the run with the
+/// lowest final training loss (diverged runs never win; ties go to the
+/// earlier, i.e. smaller, learning rate). Selection never looks at test data.
+pub fn best_by_train_loss(runs: &[&RunRecord]) -> Option<usize> {
+    runs.iter()
+        .enumerate()
+        .filter(|(_, r)| r.status != Status::Diverged)
+        .filter_map(|(i, r)| r.last().map(|l| (i, l.train.loss)))
+        .filter(|(_, l)| l.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
