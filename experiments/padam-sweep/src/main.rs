@@ -251,12 +251,24 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         .dashed(),
     );
     test.extend(ends(&|r| r.test_error, "", 1));
-    let ratio: Vec<f64> = chosen
-        .iter()
-        .map(|r| r.signal_inner / r.noise_inner.abs().max(1e-12))
-        .collect();
-    let mut sn = vec![Series::line("signal / noise", ps.clone(), ratio, 0).with_markers()];
-    sn.extend(ends(&|r| r.signal_inner / r.noise_inner.abs().max(1e-12), "", 1));
+    let mut sn = vec![
+        Series::line(
+            "signal: max_r⟨w_j,r, j·v⟩",
+            ps.clone(),
+            chosen.iter().map(|r| r.signal_inner).collect(),
+            0,
+        )
+        .with_markers(),
+        Series::line(
+            "noise: min_i max_r⟨w_y,r, ξ_i⟩",
+            ps.clone(),
+            chosen.iter().map(|r| r.noise_inner).collect(),
+            3,
+        )
+        .with_markers()
+        .dashed(),
+    ];
+    sn.extend(ends(&|r| r.signal_inner, " (signal)", 1));
     let panels = [
         Panel::Line(LinePlot {
             title: "Padam: final test error vs partial adaptivity p".into(),
@@ -268,10 +280,9 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             ..Default::default()
         }),
         Panel::Line(LinePlot {
-            title: "Signal learning / noise memorization vs p".into(),
+            title: "Signal learning vs noise memorization at the end of training".into(),
             x_label: "p".into(),
-            y_label: "max_r⟨w,jv⟩ / |min_i max_r⟨w,ξ_i⟩|".into(),
-            log_y: true,
+            y_label: "inner product".into(),
             series: sn,
             ..Default::default()
         }),
