@@ -182,6 +182,102 @@ pub fn f(v: f64) -> String {
     format!("{v}")
 }
 
+/// Helpers for the experiments' command-line tests.
+pub mod testing {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// A fresh empty folder under the system temp dir.
+    pub fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gengap-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+
+    /// Run `bin` on the config text `toml` with `--out`/`--figures` inside `dir`.
+    /// Returns (success, stderr).
+    pub fn run(bin: &str, dir: &Path, toml: &str) -> (bool, String) {
+        let cfg = dir.join("config.toml");
+        std::fs::write(&cfg, toml).expect("write config");
+        let out = Command::new(bin)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.join("results"))
+            .arg("--figures")
+            .arg(dir.join("figures"))
+            .output()
+            .expect("start the experiment binary");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// Every file under `dir` except the config.
+    pub fn outputs(dir: &Path) -> Vec<PathBuf> {
+        fn walk(p: &Path, acc: &mut Vec<PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        walk(&path, acc);
+                    } else if path.file_name().is_some_and(|n| n != "config.toml") {
+                        acc.push(path);
+                    }
+                }
+            }
+        }
+        let mut acc = vec![];
+        walk(dir, &mut acc);
+        acc
+    }
+
+    /// Check that each `(bad config, expected substring)` fails with one
+    /// line on stderr naming the problem, and writes nothing; and that the
+    /// good config runs and writes `expect_files` (relative to `dir`).
+    pub fn check_cli(bin: &str, tag: &str, good: &str, bad: &[(String, &str)], expect_files: &[&str]) {
+        for (k, (cfg, want)) in bad.iter().enumerate() {
+            let dir = scratch(&format!("{tag}-bad{k}"));
+            let (ok, err) = run(bin, &dir, cfg);
+            assert!(!ok, "bad config {k} should fail:\n{cfg}");
+            let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "one line of error, got: {err}");
+            assert!(
+                lines[0].contains("error") && lines[0].contains(want),
+                "error should mention `{want}`: {err}"
+            );
+            assert!(!err.contains("panicked"), "no panic: {err}");
+            assert!(
+                outputs(&dir).is_empty(),
+                "no files written for a bad config: {:?}",
+                outputs(&dir)
+            );
+            std::fs::remove_dir_all(dir).ok();
+        }
+        let dir = scratch(&format!("{tag}-good"));
+        let (ok, err) = run(bin, &dir, good);
+        assert!(ok, "the quick config should run: {err}");
+        for f in expect_files {
+            let p = dir.join(f);
+            assert!(p.is_file(), "missing output {}", p.display());
+        }
+        let record = std::fs::read_to_string(dir.join(format!("results/{tag}/record.json"))).expect("record.json");
+        for key in [
+            "\"provenance\"",
+            "\"git_commit\"",
+            "\"version\"",
+            "\"seed\"",
+            "\"config\"",
+        ] {
+            assert!(record.contains(key), "record.json lacks {key}");
+        }
+        assert!(
+            !outputs(&dir).iter().any(|p| p.to_string_lossy().contains(".tmp")),
+            "no temporary files left"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

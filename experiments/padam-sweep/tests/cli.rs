@@ -1,0 +1,26 @@
+//! The binary on its quick config, and on bad configs (one line, exit 1, no files).
+
+use gengap::train::experiment::testing::check_cli;
+
+#[test]
+fn quick_config_runs_and_bad_configs_fail_cleanly() {
+    let good = include_str!("../quick.toml");
+    let bad = vec![
+        (good.replace("lr_sgd = 0.5", "lr_sgd = 0.5\nlr_sdg = 1"), "lr_sdg"),
+        (good.replace("n = 30", "n = 0"), "`n` = 0"),
+        (good.replace("lr_sgd = 0.5", "lr_sgd = -0.5"), "lr_sgd"),
+        (good.replace("lr_adam = 1e-4", "lr_adam = nan"), "lr_adam"),
+        (good.replace("[model]", "[model"), "config"),
+    ];
+    check_cli(
+        env!("CARGO_BIN_EXE_padam-sweep"),
+        "padam-sweep",
+        good,
+        &bad,
+        &[
+            "results/padam-sweep/chosen.csv",
+            "figures/padam_sweep.png",
+            "figures/padam_sweep.svg",
+        ],
+    );
+}
