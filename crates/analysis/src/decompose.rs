@@ -11,8 +11,12 @@ use crate::AnalysisError;
 /// The shared part of the basis: the signal vector and every training noise vector.
 #[derive(Debug, Clone)]
 pub struct Basis {
-    /// Rows: `s_0 = μ` (or `v`), then `s_{1+k} = ξ_k`, `k = 0..N`, shape `(1 + N, d)`.
+    /// Rows: `s_0 = μ` (or `v`), then any further signal-span rows (noisy
+    /// MNIST: the training digits but one), then the noise vectors `ξ_k`,
+    /// `k = 0..N`; shape `(n_signal + N, d)`.
     pub s: Array2<f64>,
+    /// Number of leading signal rows (1 for the synthetic models).
+    pub n_signal: usize,
     /// `‖s_k‖²` for each row.
     pub norm_sq: Array1<f64>,
     /// Label `y_i` of the sample that owns noise vector `k` (length `N`).
@@ -24,18 +28,25 @@ pub struct Basis {
 }
 
 impl Basis {
-    /// `{μ or v} ∪ {ξ_{i,k}}` from a data set's training split (`N = n·(P−1)`).
+    /// `{μ or v} ∪ {extra signal rows} ∪ {ξ_{i,k}}` from a data set's
+    /// training split (`N = n·(P−1)`).
     pub fn from_dataset(ds: &Dataset) -> Self {
         let noise = ds.train.noise_stacked();
         let (n, k) = (ds.train.n(), ds.train.noise.len_of(Axis(1)));
-        let mut s = Array2::zeros((1 + noise.nrows(), noise.ncols()));
+        let extra = ds.extra_signal.as_ref().map_or(0, |e| e.nrows());
+        let n_signal = 1 + extra;
+        let mut s = Array2::zeros((n_signal + noise.nrows(), noise.ncols()));
         s.row_mut(0).assign(&ds.signal);
-        s.slice_mut(s![1.., ..]).assign(&noise);
+        if let Some(e) = &ds.extra_signal {
+            s.slice_mut(s![1..n_signal, ..]).assign(e);
+        }
+        s.slice_mut(s![n_signal.., ..]).assign(&noise);
         let norm_sq = s.rows().into_iter().map(|r| r.dot(&r)).collect();
         let noise_sample: Vec<usize> = (0..n * k).map(|q| q / k).collect();
         let noise_label = noise_sample.iter().map(|&i| ds.train.y[i]).collect();
         Basis {
             s,
+            n_signal,
             norm_sq,
             noise_label,
             noise_sample,
@@ -44,7 +55,7 @@ impl Basis {
     }
     /// Number of noise vectors `N`.
     pub fn n_noise(&self) -> usize {
-        self.s.nrows() - 1
+        self.s.nrows() - self.n_signal
     }
     /// Dimension `d`.
     pub fn d(&self) -> usize {
@@ -67,7 +78,7 @@ pub struct Decomposition {
     pub residual: Array1<f64>,
     /// Whole-`W` relative residual `‖W − proj(W)‖_F / ‖W − W⁽⁰⁾‖_F`.
     pub residual_total: f64,
-    /// `⟨w_{j,r}, s_k⟩` for every filter and basis vector (`2m × (1+N)`), for the summaries.
+    /// `⟨w_{j,r}, s_k⟩` for every filter and basis row (`2m × (n_signal + N)`), for the summaries.
     pub inner: Array2<f64>,
 }
 
@@ -102,7 +113,8 @@ impl Decomposition {
         let noise_inner = (0..basis.n_noise())
             .map(|k| {
                 let rows = if basis.noise_label[k] > 0.0 { 0..m } else { m..m2 };
-                rows.map(|c| self.inner[[c, 1 + k]]).fold(f64::NEG_INFINITY, f64::max)
+                rows.map(|c| self.inner[[c, basis.n_signal + k]])
+                    .fold(f64::NEG_INFINITY, f64::max)
             })
             .fold(f64::INFINITY, f64::min);
         Summary {
@@ -245,9 +257,9 @@ impl Decomposer {
 }
 
 impl Decomposition {
-    /// Convert raw coefficients `W = diag(α)·W⁽⁰⁾ + Θ·S` (`Θ`: `2m × (1+N)` on the
+    /// Convert raw coefficients `W = diag(α)·W⁽⁰⁾ + Θ·S` (`Θ`: `2m × (n_signal+N)` on the
     /// basis rows `s_k`) into the paper's `γ`, `ρ̄`, `ρ`: `γ_c = j·Θ_{c,0}·‖μ‖²`,
-    /// `ρ_{c,k} = Θ_{c,1+k}·‖ξ_k‖²`, split by whether `y_k = j`.
+    /// `ρ_{c,k} = Θ_{c,n_signal+k}·‖ξ_k‖²`, split by whether `y_k = j`.
     pub fn from_raw(
         basis: &Basis,
         theta: ArrayView2<f64>,
@@ -265,7 +277,7 @@ impl Decomposition {
             let j = if c < m { 1.0 } else { -1.0 };
             gamma[c] = j * theta[[c, 0]] * basis.norm_sq[0];
             for q in 0..n_noise {
-                let v = theta[[c, 1 + q]] * basis.norm_sq[1 + q];
+                let v = theta[[c, basis.n_signal + q]] * basis.norm_sq[basis.n_signal + q];
                 if basis.noise_label[q] == j {
                     rho_bar[[c, q]] = v;
                 } else {

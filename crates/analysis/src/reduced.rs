@@ -115,7 +115,7 @@ impl std::fmt::Debug for ReducedGd {
 
 /// `A` with `X = A·S` for a split: the signal patch is `y_clean·s₀`; noise
 /// patch `(i,k)` is `ξ_{i,k}` plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`).
-fn coordinates(split: &Split, signal: &Array1<f64>, n_basis: usize) -> Array2<f64> {
+fn coordinates(split: &Split, signal: &Array1<f64>, n_signal: usize, n_basis: usize) -> Array2<f64> {
     let (n, pp) = (split.n(), split.patches());
     let k = pp - 1;
     let sig_sq = signal.dot(signal);
@@ -125,7 +125,7 @@ fn coordinates(split: &Split, signal: &Array1<f64>, n_basis: usize) -> Array2<f6
         for q in 0..k {
             let p = split.noise_patches[[i, q]];
             let row = i * pp + p;
-            a[[row, 1 + i * k + q]] = 1.0;
+            a[[row, n_signal + i * k + q]] = 1.0;
             let extra = &split.x.slice(s![i, p, ..]) - &split.noise.slice(s![i, q, ..]);
             if sig_sq > 0.0 {
                 a[[row, 0]] = extra.dot(signal) / sig_sq;
@@ -174,7 +174,7 @@ impl ReducedGd {
         }
         let kb = basis.s.nrows();
         let x = ds.train.stacked();
-        let a = coordinates(&ds.train, &ds.signal, kb);
+        let a = coordinates(&ds.train, &ds.signal, basis.n_signal, kb);
         let recon = a.dot(&basis.s);
         let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
         let err = Zip::from(&recon).and(&x).fold(0.0f64, |m, r, v| m.max((r - v).abs()));

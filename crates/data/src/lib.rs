@@ -21,6 +21,7 @@
 //! `validate()` (done by the generators) to get a [`DataError`] naming the
 //! offending field and value.
 
+pub mod mnist;
 pub mod rng;
 
 // Links the system OpenBLAS, which ndarray's `blas` feature calls for GEMM/dot.
@@ -31,7 +32,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// Errors of the data crate. Each carries the offending field and value.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DataError {
     /// A parameter is out of its valid range.
     #[error("invalid data parameter `{field}` = {value}: {reason}")]
@@ -42,6 +43,15 @@ pub enum DataError {
         value: String,
         /// What the valid range is.
         reason: &'static str,
+    },
+    /// The MNIST digits could not be read.
+    #[error("cannot load MNIST digits from {path}: {source} (run `cargo xtask fetch-mnist`)")]
+    Mnist {
+        /// The data folder.
+        path: String,
+        /// The reader's error.
+        #[source]
+        source: std::sync::Arc<mnist::IdxError>,
     },
 }
 
@@ -169,6 +179,7 @@ impl C22Params {
         Ok(Dataset {
             model: ModelKind::C22,
             signal,
+            extra_signal: None,
             train,
             test,
         })
@@ -281,6 +292,7 @@ impl Z23Params {
         Ok(Dataset {
             model: ModelKind::Z23,
             signal,
+            extra_signal: None,
             train,
             test,
         })
@@ -323,7 +335,145 @@ impl Z23Params {
     }
 }
 
-/// Either data model, selected by `model = "c22"` or `model = "z23"` in a config.
+fn default_mnist_dir() -> String {
+    mnist::DEFAULT_DIR.to_string()
+}
+fn one() -> f64 {
+    1.0
+}
+
+/// Noisy MNIST (the talk's motivating example): a binary task between two
+/// digits; each input's signal patch is a real digit (scaled by
+/// `signal_scale`), the other `P − 1` patches are dense `N(0, σ_p² I)` noise.
+/// Labels: `+1` for `digits[0]`, `−1` for `digits[1]`. Training and test
+/// digits are disjoint, drawn at random from the cache in `data_dir`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoisyMnistParams {
+    /// Folder with the IDX cache (`cargo xtask fetch-mnist`). Default `data/mnist`.
+    #[serde(default = "default_mnist_dir")]
+    pub data_dir: String,
+    /// The two digits (`+1` class, `−1` class), distinct, 0–9.
+    pub digits: [u8; 2],
+    /// Training samples `n ≥ 2`.
+    pub n: usize,
+    /// Test samples `≥ 1`.
+    pub n_test: usize,
+    /// Patches `P ≥ 2`. Default 2.
+    #[serde(default = "default_patches")]
+    pub patches: usize,
+    /// Noise scale `σ_p > 0` per pixel.
+    pub sigma_p: f64,
+    /// Factor on the digit patch (> 0). Default 1.
+    #[serde(default = "one")]
+    pub signal_scale: f64,
+}
+
+impl NoisyMnistParams {
+    /// Check every field.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.digits[0] > 9 || self.digits[1] > 9 || self.digits[0] == self.digits[1] {
+            return Err(invalid(
+                "digits",
+                format!("{:?}", self.digits),
+                "must be two distinct digits 0-9",
+            ));
+        }
+        if self.n < 2 {
+            return Err(invalid("n", self.n, "must be >= 2"));
+        }
+        if self.n_test == 0 {
+            return Err(invalid("n_test", self.n_test, "must be >= 1"));
+        }
+        if self.patches < 2 {
+            return Err(invalid("patches", self.patches, "must be >= 2"));
+        }
+        check_finite_pos("sigma_p", self.sigma_p)?;
+        check_finite_pos("signal_scale", self.signal_scale)
+    }
+
+    /// Load the digits and draw the two splits (digits shuffled by `rng`).
+    pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
+        self.validate()?;
+        let m = mnist::Mnist::load_dir(std::path::Path::new(&self.data_dir)).map_err(|e| DataError::Mnist {
+            path: self.data_dir.clone(),
+            source: std::sync::Arc::new(e),
+        })?;
+        let mut pool: Vec<(usize, f64)> = m.of_digit(self.digits[0]).into_iter().map(|i| (i, 1.0)).collect();
+        pool.extend(m.of_digit(self.digits[1]).into_iter().map(|i| (i, -1.0)));
+        if pool.len() < self.n + self.n_test {
+            return Err(invalid(
+                "n_test",
+                self.n + self.n_test,
+                "n + n_test exceeds the digits available",
+            ));
+        }
+        let perm = rng::permutation(rng, pool.len());
+        let pick: Vec<(usize, f64)> = perm.iter().map(|&k| pool[k]).collect();
+        let train = self.split(rng, &m, &pick[..self.n]);
+        let test = self.split(rng, &m, &pick[self.n..self.n + self.n_test]);
+        let d = m.images.ncols();
+        // Half class-mean difference of the training digits: ½(mean₊ − mean₋).
+        let (mut pos, mut neg) = (Array1::<f64>::zeros(d), Array1::<f64>::zeros(d));
+        let (mut np, mut nn) = (0.0f64, 0.0f64);
+        for &(img, y) in &pick[..self.n] {
+            if y > 0.0 {
+                pos.scaled_add(self.signal_scale, &m.images.row(img));
+                np += 1.0;
+            } else {
+                neg.scaled_add(self.signal_scale, &m.images.row(img));
+                nn += 1.0;
+            }
+        }
+        let signal = (pos / np.max(1.0) - neg / nn.max(1.0)) * 0.5;
+        // All training digits but the last: with `signal` they span every digit patch.
+        let mut extra = Array2::<f64>::zeros((self.n - 1, d));
+        for (k, &(img, _)) in pick[..self.n - 1].iter().enumerate() {
+            extra.row_mut(k).assign(&(&m.images.row(img) * self.signal_scale));
+        }
+        Ok(Dataset {
+            model: ModelKind::NoisyMnist,
+            signal,
+            extra_signal: Some(extra),
+            train,
+            test,
+        })
+    }
+
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, m: &mnist::Mnist, pick: &[(usize, f64)]) -> Split {
+        let (n, pp, d) = (pick.len(), self.patches, m.images.ncols());
+        let mut x = Array3::<f64>::zeros((n, pp, d));
+        let mut noise = Array3::<f64>::zeros((n, pp - 1, d));
+        let mut y = Array1::<f64>::zeros(n);
+        let mut signal_patch = Vec::with_capacity(n);
+        let mut noise_patches = Array2::<usize>::zeros((n, pp - 1));
+        for (i, &(img, yi)) in pick.iter().enumerate() {
+            y[i] = yi;
+            let perm = rng::permutation(rng, pp);
+            signal_patch.push(perm[0]);
+            x.slice_mut(s![i, perm[0], ..])
+                .assign(&(&m.images.row(img) * self.signal_scale));
+            for k in 0..pp - 1 {
+                noise_patches[[i, k]] = perm[k + 1];
+                for v in noise.slice_mut(s![i, k, ..]).iter_mut() {
+                    *v = self.sigma_p * rng::standard_normal(rng);
+                }
+                x.slice_mut(s![i, perm[k + 1], ..]).assign(&noise.slice(s![i, k, ..]));
+            }
+        }
+        Split {
+            x,
+            y_clean: y.clone(),
+            y,
+            noise,
+            signal_patch,
+            noise_patches,
+            feature_noise_patch: None,
+        }
+    }
+}
+
+/// Any data model, selected by `model = "c22"`, `"z23"` or `"noisy_mnist"` in a config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum DataConfig {
@@ -331,6 +481,8 @@ pub enum DataConfig {
     C22(C22Params),
     /// The \[Z23\] sparse-signal / dense-noise model.
     Z23(Z23Params),
+    /// Real MNIST digits as the signal patch, dense Gaussian noise patches (`model = "noisy_mnist"`).
+    NoisyMnist(NoisyMnistParams),
 }
 
 impl DataConfig {
@@ -339,6 +491,7 @@ impl DataConfig {
         match self {
             DataConfig::C22(p) => p.validate(),
             DataConfig::Z23(p) => p.validate(),
+            DataConfig::NoisyMnist(p) => p.validate(),
         }
     }
     /// Generate the data set of the selected model.
@@ -346,6 +499,7 @@ impl DataConfig {
         match self {
             DataConfig::C22(p) => p.generate(rng),
             DataConfig::Z23(p) => p.generate(rng),
+            DataConfig::NoisyMnist(p) => p.generate(rng),
         }
     }
     /// Patch dimension `d`.
@@ -353,6 +507,7 @@ impl DataConfig {
         match self {
             DataConfig::C22(p) => p.d,
             DataConfig::Z23(p) => p.d,
+            DataConfig::NoisyMnist(_) => 784,
         }
     }
 }
@@ -365,6 +520,8 @@ pub enum ModelKind {
     C22,
     /// \[Z23\]: sparse signal v, `P − 1` sparse Gaussian noise patches.
     Z23,
+    /// Real digits + dense Gaussian noise patches.
+    NoisyMnist,
 }
 
 /// One split (training or test) of a data set, with its latent parts.
@@ -427,8 +584,13 @@ impl Split {
 pub struct Dataset {
     /// Which model generated it.
     pub model: ModelKind,
-    /// The signal vector: μ for \[C22\], v for \[Z23\].
+    /// The signal vector: μ for \[C22\], v for \[Z23\]; for noisy MNIST the
+    /// half class-mean difference of the training digits.
     pub signal: Array1<f64>,
+    /// Further vectors spanning the signal patches (noisy MNIST: the training
+    /// digits, all but one, which together with `signal` span all of them).
+    #[serde(default)]
+    pub extra_signal: Option<Array2<f64>>,
     /// The `n` training samples.
     pub train: Split,
     /// The `n_test` fresh test samples.
@@ -614,6 +776,7 @@ mod tests {
     fn every_invalid_parameter_is_rejected() {
         let field = |r: Result<(), DataError>| match r {
             Err(DataError::InvalidParam { field, .. }) => field,
+            Err(_) => "other",
             Ok(()) => "ok",
         };
         let base = c22();
@@ -737,6 +900,86 @@ mod tests {
         );
         let err = C22Params { n: 0, ..base }.generate(&mut rng::seeded(0)).unwrap_err();
         assert_eq!(err.to_string(), "invalid data parameter `n` = 0: must be >= 1");
+    }
+
+    /// A fake cache: 30 "digits" of 4×4 pixels, labels 0..2 cycling.
+    fn fake_mnist(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("gengap-fake-mnist-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        // Pixel 0 of image k is k, so every fake digit is distinct.
+        let pix: Vec<u8> = (0..30 * 16)
+            .map(|i| {
+                if i % 16 == 0 {
+                    (i / 16) as u8
+                } else {
+                    ((i * 37) % 256) as u8
+                }
+            })
+            .collect();
+        let labels: Vec<u8> = (0..30).map(|i| (i % 3) as u8).collect();
+        mnist::write_idx(&d.join(mnist::IMAGES), &[30, 4, 4], &pix).unwrap();
+        mnist::write_idx(&d.join(mnist::LABELS), &[30], &labels).unwrap();
+        d
+    }
+
+    #[test]
+    fn noisy_mnist_uses_real_digit_patches_and_disjoint_splits() {
+        let dir = fake_mnist("gen");
+        let p = NoisyMnistParams {
+            data_dir: dir.display().to_string(),
+            digits: [1, 2],
+            n: 8,
+            n_test: 10,
+            patches: 3,
+            sigma_p: 0.5,
+            signal_scale: 2.0,
+        };
+        let ds = p.generate(&mut rng::seeded(1)).unwrap();
+        assert_eq!(ds.train.x.dim(), (8, 3, 16));
+        assert_eq!(ds.test.x.dim(), (10, 3, 16));
+        assert_eq!(ds.extra_signal.as_ref().unwrap().dim(), (7, 16));
+        let m = mnist::Mnist::load_dir(&dir).unwrap();
+        let find = |row: ndarray::ArrayView1<f64>| {
+            (0..30)
+                .find(|&i| m.images.row(i).mapv(|v| v * 2.0) == row)
+                .expect("the signal patch is a real digit")
+        };
+        let mut seen = std::collections::HashSet::new();
+        for split in [&ds.train, &ds.test] {
+            for i in 0..split.n() {
+                let img = find(split.x.slice(s![i, split.signal_patch[i], ..]));
+                assert!(seen.insert(img), "train and test digits are disjoint");
+                assert_eq!(split.y[i], if m.labels[img] == 1 { 1.0 } else { -1.0 });
+                assert!(m.labels[img] == 1 || m.labels[img] == 2);
+            }
+        }
+        assert_eq!(p.generate(&mut rng::seeded(1)).unwrap(), ds);
+        // Too many samples asked for; a missing cache.
+        assert!(
+            NoisyMnistParams {
+                n: 15,
+                n_test: 10,
+                ..p.clone()
+            }
+            .generate(&mut rng::seeded(1))
+            .is_err()
+        );
+        assert!(
+            NoisyMnistParams {
+                digits: [3, 3],
+                ..p.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        let e = NoisyMnistParams {
+            data_dir: "/nonexistent".into(),
+            ..p
+        }
+        .generate(&mut rng::seeded(1))
+        .unwrap_err();
+        assert!(e.to_string().contains("fetch-mnist"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -17,9 +17,11 @@
 //!   parallel with per-cell seed streams; [`experiment`] is the shared shell
 //!   of the experiment binaries (command line, config, results, errors).
 
+pub mod compare;
 pub mod experiment;
 pub mod io;
 pub mod sweep;
+pub mod table;
 
 use gengap_analysis::{AnalysisError, Basis, Decomposer, Summary};
 use gengap_data::Dataset;

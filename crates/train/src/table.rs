@@ -1,0 +1,331 @@
+//! \[P20\]'s optimizer table, in shape: test accuracy of several optimizers
+//! on several tasks, mean ± std over seeds, with per-optimizer learning rates
+//! chosen on seed 0 by final *training* loss (test data is never used to
+//! choose). All optimizers see the same data and `W⁽⁰⁾` for a given seed.
+//! Shared by the `optimizer-table` and `noisy-mnist` experiments.
+
+use std::collections::BTreeMap;
+
+use gengap_data::{DataConfig, rng};
+use gengap_model::CnnConfig;
+use gengap_optim::OptimConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::{Ctx, Validate, f};
+use crate::{RunRecord, TrainConfig, best_by_train_loss, sweep, train_run};
+
+/// The table configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// Base seed of the per-(task, seed) streams.
+    pub seed: u64,
+    /// Seeds per (task, optimizer) (≥ 5 for the table).
+    pub seeds: usize,
+    /// Tasks by name (column order = name order).
+    pub tasks: BTreeMap<String, Task>,
+    /// Optimizers (row order as listed).
+    pub optimizers: Vec<Entry>,
+}
+
+/// One task (a column).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// Column heading.
+    pub title: String,
+    /// The data model.
+    pub data: DataConfig,
+    /// The network.
+    pub model: CnnConfig,
+    /// Steps.
+    pub train: TrainConfig,
+}
+
+/// One optimizer (a row).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Row label.
+    pub label: String,
+    /// The optimizer; its `lr` is replaced by each value of the task's grid.
+    pub optimizer: OptimConfig,
+    /// Learning-rate grid per task name.
+    pub lrs: BTreeMap<String, Vec<f64>>,
+}
+
+impl Validate for TableConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.seeds == 0 {
+            return Err("`seeds` = 0: must be >= 1".into());
+        }
+        if self.tasks.is_empty() || self.optimizers.is_empty() {
+            return Err("`tasks` and `optimizers` must be non-empty".into());
+        }
+        for (name, t) in &self.tasks {
+            t.data.validate().map_err(|e| format!("[tasks.{name}.data] {e}"))?;
+            t.model.validate().map_err(|e| format!("[tasks.{name}.model] {e}"))?;
+            t.train.validate().map_err(|e| format!("[tasks.{name}.train] {e}"))?;
+        }
+        for e in &self.optimizers {
+            for (task, lrs) in &e.lrs {
+                if !self.tasks.contains_key(task) {
+                    return Err(format!("optimizer `{}`: `lrs.{task}` names no task", e.label));
+                }
+                if lrs.is_empty() {
+                    return Err(format!("optimizer `{}`: `lrs.{task}` is empty", e.label));
+                }
+                for &lr in lrs {
+                    e.optimizer
+                        .with_lr(lr)
+                        .resolve()
+                        .map_err(|err| format!("optimizer `{}` (lr {lr}): {err}", e.label))?;
+                }
+            }
+            if let Some(t) = self.tasks.keys().find(|t| !e.lrs.contains_key(*t)) {
+                return Err(format!("optimizer `{}`: no `lrs.{t}` grid", e.label));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Cell {
+    task: String,
+    optimizer: String,
+    lr: f64,
+    seed: usize,
+    status: String,
+    train_loss: f64,
+    train_acc: f64,
+    test_acc: f64,
+}
+
+/// One row of the table, per (task, optimizer).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Task name.
+    pub task: String,
+    /// Optimizer label.
+    pub optimizer: String,
+    /// The chosen learning rate.
+    pub lr: f64,
+    /// Mean test accuracy (%).
+    pub test_acc_mean: f64,
+    /// Sample standard deviation of the test accuracy (%).
+    pub test_acc_std: f64,
+    /// Mean final training accuracy (%).
+    pub train_acc_mean: f64,
+    /// Runs that diverged.
+    pub diverged: usize,
+}
+
+/// Run the table: the learning-rate grids on seed 0, then every seed at the
+/// chosen rate. Writes `<results>/<prefix>lr_grid.csv`, `<prefix>runs.csv`,
+/// `<prefix>table.csv`, `<prefix>table.md` and `<figures>/<md_name>`.
+pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<Vec<Summary>, String> {
+    sweep::single_threaded_blas();
+    let name = ctx.name.as_str();
+    let tasks: Vec<(&String, &Task)> = cfg.tasks.iter().collect();
+    let one = |ti: usize, oi: usize, lr: f64, s: usize| -> Result<RunRecord, String> {
+        let (_, t) = tasks[ti];
+        let base = 1000 * ti as u64 + 2 * s as u64;
+        let ds = t
+            .data
+            .generate(&mut rng::stream(cfg.seed, base))
+            .map_err(|e| e.to_string())?;
+        let opt = cfg.optimizers[oi].optimizer.with_lr(lr);
+        train_run(&ds, &t.model, &opt, &t.train, &mut rng::stream(cfg.seed, base + 1))
+            .map(|(r, _)| r)
+            .map_err(|e| e.to_string())
+    };
+    // Stage 1: every learning rate of every grid, on seed 0.
+    let grid: Vec<(usize, usize, f64)> = (0..tasks.len())
+        .flat_map(|ti| (0..cfg.optimizers.len()).map(move |oi| (ti, oi)))
+        .flat_map(|(ti, oi)| cfg.optimizers[oi].lrs[tasks[ti].0].iter().map(move |&lr| (ti, oi, lr)))
+        .collect();
+    let grid_runs: Vec<RunRecord> = sweep::run_cells(&format!("{name} lr grid"), cfg.seed, grid.len(), |k, _| {
+        one(grid[k].0, grid[k].1, grid[k].2, 0)
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
+    // Choose per (task, optimizer) by final training loss.
+    let mut chosen: BTreeMap<(usize, usize), (f64, RunRecord)> = BTreeMap::new();
+    for ti in 0..tasks.len() {
+        for oi in 0..cfg.optimizers.len() {
+            let idx: Vec<usize> = (0..grid.len())
+                .filter(|&k| grid[k].0 == ti && grid[k].1 == oi)
+                .collect();
+            let group: Vec<&RunRecord> = idx.iter().map(|&k| &grid_runs[k]).collect();
+            let k = idx[best_by_train_loss(&group).unwrap_or(0)];
+            chosen.insert((ti, oi), (grid[k].2, grid_runs[k].clone()));
+        }
+    }
+    // Stage 2: the other seeds at the chosen rate.
+    let rest: Vec<(usize, usize, f64, usize)> = chosen
+        .iter()
+        .flat_map(|(&(ti, oi), (lr, _))| (1..cfg.seeds).map(move |s| (ti, oi, *lr, s)))
+        .collect();
+    let rest_runs: Vec<RunRecord> = sweep::run_cells(&format!("{name} seeds"), cfg.seed, rest.len(), |k, _| {
+        one(rest[k].0, rest[k].1, rest[k].2, rest[k].3)
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()?;
+    let cell = |ti: usize, oi: usize, lr: f64, s: usize, r: &RunRecord| {
+        let l = r.last().expect("a run records its last step");
+        Cell {
+            task: tasks[ti].0.clone(),
+            optimizer: cfg.optimizers[oi].label.clone(),
+            lr,
+            seed: s,
+            status: format!("{:?}", r.status).to_lowercase(),
+            train_loss: l.train.loss,
+            train_acc: 1.0 - l.train.error,
+            test_acc: 1.0 - l.test.error,
+        }
+    };
+    let mut cells: Vec<Cell> = chosen
+        .iter()
+        .map(|(&(ti, oi), (lr, r))| cell(ti, oi, *lr, 0, r))
+        .collect();
+    cells.extend(
+        rest.iter()
+            .zip(&rest_runs)
+            .map(|(&(ti, oi, lr, s), r)| cell(ti, oi, lr, s, r)),
+    );
+    let grid_rows: Vec<Vec<String>> = grid
+        .iter()
+        .zip(&grid_runs)
+        .map(|(&(ti, oi, lr), r)| {
+            let c = cell(ti, oi, lr, 0, r);
+            vec![
+                c.task,
+                c.optimizer,
+                f(lr),
+                c.status,
+                f(c.train_loss),
+                f(c.train_acc),
+                f(c.test_acc),
+            ]
+        })
+        .collect();
+    let header = [
+        "task",
+        "optimizer",
+        "lr",
+        "status",
+        "train_loss",
+        "train_acc",
+        "test_acc",
+    ];
+    ctx.write_csv(&format!("{prefix}lr_grid.csv"), &header, &grid_rows)?;
+    let mut rows: Vec<Vec<String>> = cells
+        .iter()
+        .map(|c| {
+            vec![
+                c.task.clone(),
+                c.optimizer.clone(),
+                f(c.lr),
+                c.seed.to_string(),
+                c.status.clone(),
+                f(c.train_loss),
+                f(c.train_acc),
+                f(c.test_acc),
+            ]
+        })
+        .collect();
+    rows.sort();
+    ctx.write_csv(
+        "runs.csv",
+        &[
+            "task",
+            "optimizer",
+            "lr",
+            "seed",
+            "status",
+            "train_loss",
+            "train_acc",
+            "test_acc",
+        ],
+        &rows,
+    )?;
+
+    // The table: rows optimizers, columns tasks, "mean ± std" of test accuracy (%).
+    let stats = |v: Vec<f64>| {
+        let k = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / k;
+        let sd = if v.len() > 1 {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        (mean, sd)
+    };
+    let mut summary = vec![];
+    let mut md = String::from("| Methods |");
+    for (_, t) in &tasks {
+        md.push_str(&format!(" {} |", t.title));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(tasks.len()));
+    md.push('\n');
+    let mut csv_rows = vec![];
+    for (oi, e) in cfg.optimizers.iter().enumerate() {
+        md.push_str(&format!("| {} |", e.label));
+        for (ti, (name, _)) in tasks.iter().enumerate() {
+            let mine: Vec<&Cell> = cells
+                .iter()
+                .filter(|c| &c.task == *name && c.optimizer == e.label)
+                .collect();
+            let (m, s) = stats(mine.iter().map(|c| 100.0 * c.test_acc).collect());
+            let (tr, _) = stats(mine.iter().map(|c| 100.0 * c.train_acc).collect());
+            let div = mine.iter().filter(|c| c.status == "diverged").count();
+            let lr = chosen[&(ti, oi)].0;
+            md.push_str(&format!(" {m:.1} ± {s:.1} (train {tr:.0}, lr {lr:.0e}) |"));
+            csv_rows.push(vec![
+                name.to_string(),
+                e.label.clone(),
+                f(lr),
+                f(m),
+                f(s),
+                f(tr),
+                div.to_string(),
+            ]);
+            summary.push(Summary {
+                task: name.to_string(),
+                optimizer: e.label.clone(),
+                lr,
+                test_acc_mean: m,
+                test_acc_std: s,
+                train_acc_mean: tr,
+                diverged: div,
+            });
+        }
+        md.push('\n');
+    }
+    let note = format!(
+        "\nTest accuracy (%), mean ± sample std over {} seeds; in parentheses the mean final training accuracy and the chosen learning rate.\n",
+        cfg.seeds
+    );
+    md.push_str(&note);
+    ctx.write_csv(
+        "table.csv",
+        &[
+            "task",
+            "optimizer",
+            "lr",
+            "test_acc_mean",
+            "test_acc_std",
+            "train_acc_mean",
+            "diverged",
+        ],
+        &csv_rows,
+    )?;
+    let path = ctx.results.join(format!("{prefix}table.md"));
+    crate::io::atomic_write(&path, md.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let fig = ctx.figures.join(md_name);
+    crate::io::atomic_write(&fig, md.as_bytes()).map_err(|e| format!("writing {}: {e}", fig.display()))?;
+    eprint!("{md}");
+    Ok(summary)
+}
