@@ -1,0 +1,173 @@
+//! `update-geometry` — the talk's noisy-MNIST slides (SPEC §5 claim 4).
+//!
+//! One real digit plus Gaussian pixel noise, `x`, label `y = +1`, and linear
+//! logistic regression `ℓ(y·θᵀx)` from `θ = 0`. The gradient is
+//! `ℓ′(yθᵀx)·y·x`, so the GD update `θ⁽ᵗ⁺¹⁾ − θ⁽ᵗ⁾` is a multiple of `x`
+//! (it looks like the digit), while Adam's update with a small η is
+//! `≈ η·sign(x)`: every pixel moves by the same amount, noise pixels included.
+
+use gengap::data::mnist::Mnist;
+use gengap::data::rng;
+use gengap::optim::{OptimConfig, Optimizer};
+use gengap::plot::{Heatmap, Panel, render};
+use gengap::train::experiment::{self, Ctx, Validate, f};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    seed: u64,
+    /// The IDX cache (`cargo xtask fetch-mnist`).
+    #[serde(default = "dir")]
+    data_dir: String,
+    /// Which digit, and which instance of it in the cache.
+    digit: u8,
+    index: usize,
+    /// Pixel noise `N(0, noise_sigma²)`.
+    noise_sigma: f64,
+    /// The update shown is the one of step `steps` (≥ 1).
+    steps: u64,
+    /// Plain GD.
+    gd: OptimConfig,
+    /// Adam with a small learning rate.
+    adam: OptimConfig,
+}
+
+fn dir() -> String {
+    "data/mnist".into()
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), String> {
+        if self.digit > 9 {
+            return Err(format!("`digit` = {}: must be 0-9", self.digit));
+        }
+        if !(self.noise_sigma.is_finite() && self.noise_sigma >= 0.0) {
+            return Err(format!("`noise_sigma` = {}: must be finite and >= 0", self.noise_sigma));
+        }
+        if self.steps == 0 {
+            return Err("`steps` = 0: must be >= 1".into());
+        }
+        for o in [&self.gd, &self.adam] {
+            o.resolve().map_err(|e| format!("[{}] {e}", o.name()))?;
+        }
+        Ok(())
+    }
+}
+
+fn cos(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// `steps` steps of `opt` on `ℓ(θᵀx)` from θ = 0; returns the last update.
+fn last_update(opt: &OptimConfig, x: &[f64], steps: u64) -> Result<Vec<f64>, String> {
+    let mut o = opt.build::<f64>().map_err(|e| e.to_string())?;
+    let mut theta = vec![0.0; x.len()];
+    let mut g = vec![0.0; x.len()];
+    let mut prev = theta.clone();
+    for _ in 0..steps {
+        let margin: f64 = theta.iter().zip(x).map(|(t, v)| t * v).sum();
+        let dl = gengap::model::logistic_deriv(margin);
+        for (gi, xi) in g.iter_mut().zip(x) {
+            *gi = dl * xi;
+        }
+        prev.clone_from(&theta);
+        o.step(&mut theta, &g).map_err(|e| e.to_string())?;
+    }
+    Ok(theta.iter().zip(&prev).map(|(a, b)| a - b).collect())
+}
+
+#[derive(Serialize)]
+struct Results {
+    image_index: usize,
+    cos_gd_x: f64,
+    cos_gd_sign_x: f64,
+    cos_adam_x: f64,
+    cos_adam_sign_x: f64,
+    adam_update_over_lr_mean_abs: f64,
+}
+
+fn main() {
+    experiment::main("update-geometry", run);
+}
+
+fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
+    let m = Mnist::load_dir(std::path::Path::new(&cfg.data_dir)).map_err(|e| {
+        format!(
+            "cannot load MNIST digits from {}: {e} (run `cargo xtask fetch-mnist`)",
+            cfg.data_dir
+        )
+    })?;
+    let idx = *m.of_digit(cfg.digit).get(cfg.index).ok_or_else(|| {
+        format!(
+            "`index` = {}: only {} images of digit {}",
+            cfg.index,
+            m.of_digit(cfg.digit).len(),
+            cfg.digit
+        )
+    })?;
+    let clean: Vec<f64> = m.images.row(idx).to_vec();
+    let mut r = rng::stream(cfg.seed, 0);
+    let x: Vec<f64> = clean
+        .iter()
+        .map(|v| v + cfg.noise_sigma * rng::standard_normal(&mut r))
+        .collect();
+    let sign_x: Vec<f64> = x.iter().map(|v| v.signum()).collect();
+    let gd = last_update(&cfg.gd, &x, cfg.steps)?;
+    let adam = last_update(&cfg.adam, &x, cfg.steps)?;
+    let res = Results {
+        image_index: idx,
+        cos_gd_x: cos(&gd, &x),
+        cos_gd_sign_x: cos(&gd, &sign_x),
+        cos_adam_x: cos(&adam, &x),
+        cos_adam_sign_x: cos(&adam, &sign_x),
+        adam_update_over_lr_mean_abs: adam.iter().map(|v| v.abs()).sum::<f64>() / adam.len() as f64 / cfg.adam.lr(),
+    };
+    eprintln!(
+        "update-geometry: cos(GD, x) = {:.4}, cos(GD, sign x) = {:.4}, cos(Adam, x) = {:.4}, cos(Adam, sign x) = {:.4}",
+        res.cos_gd_x, res.cos_gd_sign_x, res.cos_adam_x, res.cos_adam_sign_x
+    );
+    let rows: Vec<Vec<String>> = (0..x.len())
+        .map(|i| vec![i.to_string(), f(clean[i]), f(x[i]), f(gd[i]), f(adam[i])])
+        .collect();
+    ctx.write_csv(
+        "pixels.csv",
+        &["pixel", "clean", "noisy_input", "gd_update", "adam_update"],
+        &rows,
+    )?;
+    ctx.write_record("record.json", &cfg, cfg.seed, &res)?;
+    let (h, w) = (m.rows, m.cols);
+    let image = |title: String, v: &[f64], symmetric: bool| {
+        let hi = v.iter().fold(0.0f64, |a, b| a.max(b.abs())).max(1e-300);
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        Panel::Heat(Heatmap {
+            title,
+            x_label: "pixel column".into(),
+            y_label: "pixel row (top = 27)".into(),
+            x: (0..w).map(|c| c as f64).collect(),
+            y: (0..h).map(|r| r as f64).collect(),
+            // Row 0 of the image is drawn at the top.
+            values: (0..h)
+                .map(|r| (0..w).map(|c| v[(h - 1 - r) * w + c]).collect())
+                .collect(),
+            range: if symmetric { (-hi, hi) } else { (lo.min(0.0), hi) },
+            colorbar_label: "value".into(),
+            ..Default::default()
+        })
+    };
+    let panels = [
+        image("clean digit".into(), &clean, false),
+        image(format!("noisy input x (σ = {})", cfg.noise_sigma), &x, false),
+        image(format!("GD update: cos(Δ, x) = {:.3}", res.cos_gd_x), &gd, true),
+        image(
+            format!("Adam update: cos(Δ, sign x) = {:.3}", res.cos_adam_sign_x),
+            &adam,
+            true,
+        ),
+    ];
+    render(&ctx.figure("update_geometry"), (1, 4), (430, 400), &panels).map_err(|e| e.to_string())?;
+    Ok(())
+}

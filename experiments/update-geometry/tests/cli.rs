@@ -1,0 +1,46 @@
+//! The binary on its config over a fake digit written here: the cosines meet
+//! the claim (GD ∝ x, Adam ≈ sign x); bad configs fail with one line.
+
+use gengap::data::mnist::{IMAGES, LABELS, write_idx};
+use gengap::train::experiment::testing::{check_cli, scratch};
+
+#[test]
+fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
+    let cache = scratch("update-geometry-cache");
+    let pix: Vec<u8> = (0..2 * 784).map(|i| if (i % 784) % 5 == 0 { 255 } else { 0 }).collect();
+    write_idx(&cache.join(IMAGES), &[2, 28, 28], &pix).unwrap();
+    write_idx(&cache.join(LABELS), &[2], &[3, 8]).unwrap();
+    let good = format!("data_dir = \"{}\"\n{}", cache.display(), include_str!("../quick.toml"));
+    let bad = vec![
+        (good.replace("steps = 5", "steps = 5\nstepz = 1"), "stepz"),
+        (good.replace("steps = 5", "steps = 0"), "`steps` = 0"),
+        (good.replace("lr = 0.1", "lr = -0.1"), "`lr` = -0.1"),
+        (good.replace("noise_sigma = 0.3", "noise_sigma = nan"), "noise_sigma"),
+        (good.replace("digit = 3", "digit = 3 3"), "config"),
+    ];
+    check_cli(
+        env!("CARGO_BIN_EXE_update-geometry"),
+        "update-geometry",
+        &good,
+        &bad,
+        &[
+            "results/update-geometry/pixels.csv",
+            "figures/update_geometry.png",
+            "figures/update_geometry.svg",
+        ],
+    );
+    // Rerun to read the cosines.
+    let d = scratch("update-geometry-cos");
+    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_update-geometry"), &d, &good);
+    assert!(ok, "{err}");
+    let rec = std::fs::read_to_string(d.join("results/update-geometry/record.json")).unwrap();
+    let get = |k: &str| -> f64 {
+        let i = rec.find(&format!("\"{k}\": ")).unwrap() + k.len() + 4;
+        rec[i..].split([',', '\n']).next().unwrap().trim().parse().unwrap()
+    };
+    assert!(get("cos_gd_x") > 0.999999, "GD update is a multiple of x");
+    assert!(get("cos_adam_sign_x") > 0.99, "Adam update is ≈ sign(x)");
+    assert!(get("cos_adam_x") < 0.95 && get("cos_gd_sign_x") < 0.95);
+    std::fs::remove_dir_all(cache).ok();
+    std::fs::remove_dir_all(d).ok();
+}
