@@ -63,6 +63,20 @@ fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> D
     }
 }
 
+/// The sizes every synthetic model shares: `d ≥ 2`, `n ≥ 1`, `n_test ≥ 1`.
+fn check_sizes(d: usize, n: usize, n_test: usize) -> Result<(), DataError> {
+    if d < 2 {
+        return Err(invalid("d", d, "must be >= 2"));
+    }
+    if n == 0 {
+        return Err(invalid("n", n, "must be >= 1"));
+    }
+    if n_test == 0 {
+        return Err(invalid("n_test", n_test, "must be >= 1"));
+    }
+    Ok(())
+}
+
 fn check_finite_nonneg(field: &'static str, v: f64) -> Result<(), DataError> {
     if !v.is_finite() || v < 0.0 {
         return Err(invalid(field, v, "must be finite and >= 0"));
@@ -136,15 +150,7 @@ pub struct C22Params {
 impl C22Params {
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), DataError> {
-        if self.d < 2 {
-            return Err(invalid("d", self.d, "must be >= 2"));
-        }
-        if self.n == 0 {
-            return Err(invalid("n", self.n, "must be >= 1"));
-        }
-        if self.n_test == 0 {
-            return Err(invalid("n_test", self.n_test, "must be >= 1"));
-        }
+        check_sizes(self.d, self.n, self.n_test)?;
         check_finite_nonneg("mu_norm", self.mu_norm)?;
         check_finite_pos("sigma_p", self.sigma_p)?;
         if !(0.0..0.5).contains(&self.p_flip) {
@@ -261,15 +267,7 @@ pub struct Z23Params {
 impl Z23Params {
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), DataError> {
-        if self.d < 2 {
-            return Err(invalid("d", self.d, "must be >= 2"));
-        }
-        if self.n == 0 {
-            return Err(invalid("n", self.n, "must be >= 1"));
-        }
-        if self.n_test == 0 {
-            return Err(invalid("n_test", self.n_test, "must be >= 1"));
-        }
+        check_sizes(self.d, self.n, self.n_test)?;
         check_finite_nonneg("v_norm", self.v_norm)?;
         check_finite_pos("sigma_p", self.sigma_p)?;
         if self.s == 0 || self.s > self.d - 1 {
