@@ -3,12 +3,26 @@
 //! Cell `k` of a sweep seeded with `seed` draws only from
 //! `gengap_data::rng::stream(seed, k)`, so its result does not depend on the
 //! thread count, the order cells run in, or which other cells run.
+//!
+//! [`run_journaled`] adds what long sweeps need: it runs only the cells of a
+//! [`Shard`] (`k/N`: cells `c` with `c mod N = k`), appends each finished cell
+//! as one JSON line to a journal (written whole, then fsync'ed), and on a
+//! rerun skips the cells already in the journal — a process killed at any
+//! point loses only the cells in flight and duplicates nothing. [`merge`]
+//! joins the shards' journals into the same cell-ordered results as one
+//! unsharded run.
 
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use gengap_data::rng::{self, ChaCha8Rng};
 use rayon::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Run `f(k, rng_k)` for every cell `k = 0..cells` in parallel and return the
 /// results in cell order. `rng_k = stream(seed, k)`.
@@ -20,6 +34,18 @@ where
     R: Send,
     F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
 {
+    let all: Vec<usize> = (0..cells).collect();
+    run_list(label, seed, &all, |k, r| f(k, r))
+}
+
+/// Run `f` on the listed cells in parallel (progress as in [`run_cells`]);
+/// results in the order of `list`.
+fn run_list<R, F>(label: &str, seed: u64, list: &[usize], f: F) -> Vec<R>
+where
+    R: Send,
+    F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
+{
+    let cells = list.len();
     let bar = indicatif::ProgressBar::new(cells as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
@@ -31,9 +57,9 @@ where
     let done = AtomicUsize::new(0);
     let start = Instant::now();
     let step = (cells / 10).max(1);
-    let out = (0..cells)
-        .into_par_iter()
-        .map(|k| {
+    let out = list
+        .par_iter()
+        .map(|&k| {
             let mut r = rng::stream(seed, k as u64);
             let res = f(k, &mut r);
             let c = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -46,6 +72,267 @@ where
         .collect();
     bar.finish_and_clear();
     out
+}
+
+/// The part of a sweep one process runs: the cells `c` with `c mod count = index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// `k`, in `0..count`.
+    pub index: usize,
+    /// `N ≥ 1`.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole sweep (`0/1`).
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+    /// Whether cell `c` belongs to this shard.
+    pub fn owns(&self, c: usize) -> bool {
+        c % self.count == self.index
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    /// Parse `k/N` with `0 ≤ k < N` (a Slurm array task id over the array size).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("--shard `{s}`: expected k/N with 0 <= k < N, e.g. 0/4");
+        let (a, b) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Errors of the journaled runner.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Reading or writing a journal failed.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A complete line of a journal is not a record.
+    #[error("journal {path}, line {line}: {msg}")]
+    Corrupt {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's message.
+        msg: String,
+    },
+    /// Merging found cells that no shard has finished.
+    #[error("{missing} of {cells} cells are in no journal (first: cell {first}); run the missing shards first")]
+    Missing {
+        /// How many.
+        missing: usize,
+        /// Sweep size.
+        cells: usize,
+        /// The first missing cell.
+        first: usize,
+    },
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Line<R> {
+    cell: usize,
+    result: R,
+}
+
+/// Read a journal: the complete lines' records, and the byte length of the
+/// complete part (a final line without its newline is what a kill mid-write
+/// leaves, and is dropped).
+fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>, u64), SweepError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
+        Err(e) => {
+            return Err(SweepError::Io {
+                path: path.into(),
+                source: e,
+            });
+        }
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let mut out = BTreeMap::new();
+    for (i, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let l: Line<R> = serde_json::from_slice(line).map_err(|e| SweepError::Corrupt {
+            path: path.into(),
+            line: i + 1,
+            msg: e.to_string(),
+        })?;
+        out.insert(l.cell, l.result);
+    }
+    Ok((out, complete as u64))
+}
+
+/// Run the cells of `shard` (out of `0..cells`) that `journal` does not hold
+/// yet, appending each result as it finishes; return every result of the
+/// shard (old and new) by cell. See the module docs.
+pub fn run_journaled<R, F>(
+    label: &str,
+    seed: u64,
+    cells: usize,
+    shard: Shard,
+    journal: &Path,
+    f: F,
+) -> Result<BTreeMap<usize, R>, SweepError>
+where
+    R: Serialize + DeserializeOwned + Send,
+    F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
+{
+    let io = |e| SweepError::Io {
+        path: journal.into(),
+        source: e,
+    };
+    if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let (mut done, complete) = read_journal::<R>(journal)?;
+    done.retain(|&c, _| c < cells && shard.owns(c));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(journal)
+        .map_err(io)?;
+    // Drop a partial last line left by a kill.
+    file.set_len(complete).map_err(io)?;
+    let file = Mutex::new(file);
+    let todo: Vec<usize> = (0..cells)
+        .filter(|&c| shard.owns(c) && !done.contains_key(&c))
+        .collect();
+    if !done.is_empty() {
+        eprintln!(
+            "{label}: resuming: {} cells already in {}, {} to run",
+            done.len(),
+            journal.display(),
+            todo.len()
+        );
+    }
+    let new: Vec<Result<(usize, R), SweepError>> = run_list(label, seed, &todo, |k, r| {
+        let result = f(k, r);
+        let mut line = serde_json::to_vec(&Line {
+            cell: k,
+            result: &result,
+        })
+        .expect("results serialize");
+        line.push(b'\n');
+        let mut fh = file.lock().expect("journal lock");
+        fh.write_all(&line).and_then(|_| fh.sync_data()).map_err(io)?;
+        Ok((k, result))
+    });
+    for r in new {
+        let (k, v) = r?;
+        done.insert(k, v);
+    }
+    Ok(done)
+}
+
+/// Join the journals of all shards into the results of cells `0..cells`, in
+/// cell order — the same as one unsharded run. Fails if a cell is missing.
+pub fn merge<R: DeserializeOwned>(journals: &[PathBuf], cells: usize) -> Result<Vec<R>, SweepError> {
+    let mut all = BTreeMap::new();
+    for j in journals {
+        let (m, _) = read_journal::<R>(j)?;
+        all.extend(m);
+    }
+    let missing: Vec<usize> = (0..cells).filter(|c| !all.contains_key(c)).collect();
+    if let Some(&first) = missing.first() {
+        return Err(SweepError::Missing {
+            missing: missing.len(),
+            cells,
+            first,
+        });
+    }
+    Ok(all.into_iter().filter(|(c, _)| *c < cells).map(|(_, v)| v).collect())
+}
+
+/// The shard journals `<stem>.shard-*-of-*.jsonl` next to `stem`, sorted.
+pub fn shard_journals(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    let prefix = format!("{stem}.shard-");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name().is_some_and(|n| {
+                        n.to_string_lossy().starts_with(&prefix) && n.to_string_lossy().ends_with(".jsonl")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The journal file of `shard` for a sweep whose journals are named after `stem`.
+pub fn journal_path(dir: &Path, stem: &str, shard: Shard) -> PathBuf {
+    if shard == Shard::ALL {
+        dir.join(format!("{stem}.jsonl"))
+    } else {
+        dir.join(format!("{stem}.shard-{}-of-{}.jsonl", shard.index, shard.count))
+    }
+}
+
+/// A stable 64-bit fingerprint (FNV-1a) of a value's JSON form: journals are
+/// named after it, so a changed config never resumes from a stale journal.
+pub fn fingerprint<V: Serialize>(v: &V) -> u64 {
+    let bytes = serde_json::to_vec(v).expect("configs serialize");
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Serde for `f64` fields that may be NaN or infinite (JSON has no such
+/// numbers): finite values as numbers, the others as the strings `"NaN"`,
+/// `"inf"`, `"-inf"`. Use with `#[serde(with = "gengap_train::sweep::nonfinite")]`.
+pub mod nonfinite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialize.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    /// Deserialize.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum V {
+            N(f64),
+            S(String),
+        }
+        match V::deserialize(d)? {
+            V::N(x) => Ok(x),
+            V::S(s) => match s.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!("not a number: {other:?}"))),
+            },
+        }
+    }
 }
 
 fn console_is_tty() -> bool {
@@ -82,5 +369,117 @@ mod tests {
         // A cell's draw is the same in a smaller sweep.
         let small = run_cells("t", 5, 5, f);
         assert_eq!(small[..], one[..5]);
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+    struct Res {
+        k: usize,
+        #[serde(with = "nonfinite")]
+        x: f64,
+        bits: u64,
+    }
+
+    fn cell(k: usize, r: &mut ChaCha8Rng) -> Res {
+        let x = match k % 7 {
+            3 => f64::NAN,
+            5 => f64::NEG_INFINITY,
+            _ => rng::standard_normal(r),
+        };
+        Res {
+            k,
+            x,
+            bits: r.next_u64(),
+        }
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gengap-sweep-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn same(a: &[Res], b: &[Res]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(u, v)| u.k == v.k && u.bits == v.bits && u.x.to_bits() == v.x.to_bits())
+    }
+
+    #[test]
+    fn killed_then_resumed_equals_uninterrupted() {
+        let d = tmp("resume");
+        let whole: Vec<Res> = run_journaled("t", 9, 40, Shard::ALL, &d.join("a.jsonl"), cell)
+            .unwrap()
+            .into_values()
+            .collect();
+        assert!(same(&whole, &run_cells("t", 9, 40, cell)));
+        // A kill after 15 cells, in the middle of writing the 16th line.
+        let text = std::fs::read_to_string(d.join("a.jsonl")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut cut = lines[..15].join("\n");
+        cut.push('\n');
+        cut.push_str(&lines[15][..lines[15].len() / 2]);
+        std::fs::write(d.join("b.jsonl"), &cut).unwrap();
+        let calls = AtomicUsize::new(0);
+        let resumed: Vec<Res> = run_journaled("t", 9, 40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            cell(k, r)
+        })
+        .unwrap()
+        .into_values()
+        .collect();
+        assert!(same(&whole, &resumed));
+        assert_eq!(calls.load(Ordering::Relaxed), 25, "only the unfinished cells run again");
+        let again = std::fs::read_to_string(d.join("b.jsonl")).unwrap();
+        assert_eq!(again.lines().count(), 40, "nothing lost, nothing duplicated");
+        assert!(again.ends_with('\n'));
+        // A rerun of a finished sweep runs nothing.
+        calls.store(0, Ordering::Relaxed);
+        let _ = run_journaled("t", 9, 40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            cell(k, r)
+        })
+        .unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 0);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn three_shards_merged_equal_one_and_threads_do_not_matter() {
+        let d = tmp("shards");
+        let one: Vec<Res> = run_journaled("t", 4, 31, Shard::ALL, &journal_path(&d, "s", Shard::ALL), cell)
+            .unwrap()
+            .into_values()
+            .collect();
+        for k in 0..3 {
+            let sh = Shard { index: k, count: 3 };
+            let threads = 1 + k % 2;
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    run_journaled("t", 4, 31, sh, &journal_path(&d, "s", sh), cell).unwrap();
+                });
+        }
+        let shards = shard_journals(&d, "s");
+        assert_eq!(shards.len(), 3);
+        assert!(same(&one, &merge::<Res>(&shards, 31).unwrap()));
+        assert!(matches!(
+            merge::<Res>(&shards[..2], 31),
+            Err(SweepError::Missing { .. })
+        ));
+        std::fs::write(d.join("bad.jsonl"), "{\"cell\": 1}\n").unwrap();
+        assert!(matches!(
+            merge::<Res>(&[d.join("bad.jsonl")], 1),
+            Err(SweepError::Corrupt { line: 1, .. })
+        ));
+        assert_eq!("2/4".parse::<Shard>().unwrap(), Shard { index: 2, count: 4 });
+        for bad in ["4/4", "1", "a/2", "0/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        assert_ne!(fingerprint(&(1, "a")), fingerprint(&(2, "a")));
+        std::fs::remove_dir_all(d).unwrap();
     }
 }
