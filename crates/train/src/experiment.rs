@@ -22,6 +22,10 @@ pub struct Cli {
     pub out: PathBuf,
     /// `--figures DIR`: figures go there (default `docs/figures`).
     pub figures: PathBuf,
+    /// `--shard k/N`: run only that part of the sweep (grid experiments only).
+    pub shard: Option<crate::sweep::Shard>,
+    /// `--merge`: join the shards' journals and report (grid experiments only).
+    pub merge: bool,
 }
 
 /// Validation of a whole experiment config, before anything runs.
@@ -43,6 +47,10 @@ pub struct Ctx {
     pub config_path: PathBuf,
     /// Version and git commit.
     pub provenance: Provenance,
+    /// `--shard k/N`, if given.
+    pub shard: Option<crate::sweep::Shard>,
+    /// `--merge`, if given.
+    pub merge: bool,
 }
 
 impl Ctx {
@@ -101,7 +109,10 @@ fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
         config: PathBuf::from(format!("experiments/{name}/config.toml")),
         out: PathBuf::from("results"),
         figures: PathBuf::from("docs/figures"),
+        shard: None,
+        merge: false,
     };
+    let usage = format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR] [--shard k/N | --merge]");
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -109,15 +120,14 @@ fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
             "--config" => cli.config = val("--config")?.into(),
             "--out" => cli.out = val("--out")?.into(),
             "--figures" => cli.figures = val("--figures")?.into(),
-            "-h" | "--help" => {
-                return Err(format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR]"));
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}` (usage: {name} [--config FILE] [--out DIR] [--figures DIR])"
-                ));
-            }
+            "--shard" => cli.shard = Some(val("--shard")?.parse()?),
+            "--merge" => cli.merge = true,
+            "-h" | "--help" => return Err(usage),
+            other => return Err(format!("unknown argument `{other}` ({usage})")),
         }
+    }
+    if cli.shard.is_some() && cli.merge {
+        return Err("--shard and --merge exclude each other: run the shards, then --merge".into());
     }
     Ok(cli)
 }
@@ -147,13 +157,37 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
 
 /// Run an experiment: parse the command line, load and validate the config,
 /// call `run`, and turn any error into one line on stderr and exit status 1.
+/// `--shard`/`--merge` are refused (see [`main_sweep`]).
 pub fn main<C, F>(name: &str, run: F)
+where
+    C: DeserializeOwned + Validate,
+    F: FnOnce(&Ctx, C) -> Result<(), String>,
+{
+    main_impl(name, false, run)
+}
+
+/// As [`main`], for grid experiments that honour `--shard k/N` and `--merge`
+/// (through [`crate::sweep::run_journaled`] and [`crate::sweep::merge`]).
+pub fn main_sweep<C, F>(name: &str, run: F)
+where
+    C: DeserializeOwned + Validate,
+    F: FnOnce(&Ctx, C) -> Result<(), String>,
+{
+    main_impl(name, true, run)
+}
+
+fn main_impl<C, F>(name: &str, sweeps: bool, run: F)
 where
     C: DeserializeOwned + Validate,
     F: FnOnce(&Ctx, C) -> Result<(), String>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse_cli(name, &args).and_then(|cli| {
+        if !sweeps && (cli.shard.is_some() || cli.merge) {
+            return Err(format!(
+                "{name} does not support --shard/--merge (it is not a grid sweep)"
+            ));
+        }
         let cfg: C = load_config(&cli.config)?;
         let ctx = Ctx {
             name: name.to_string(),
@@ -161,6 +195,8 @@ where
             figures: cli.figures.clone(),
             config_path: cli.config.clone(),
             provenance: Provenance::current(),
+            shard: cli.shard,
+            merge: cli.merge,
         };
         let start = std::time::Instant::now();
         run(&ctx, cfg)?;
@@ -325,5 +361,15 @@ mod tests {
         }
         assert!(parse_cli("x", &["--bogus".into()]).unwrap_err().contains("--bogus"));
         assert!(parse_cli("x", &["--config".into()]).is_err());
+        assert_eq!(
+            parse_cli("x", &["--shard".into(), "1/3".into()]).unwrap().shard,
+            Some(crate::sweep::Shard { index: 1, count: 3 })
+        );
+        assert!(
+            parse_cli("x", &["--shard".into(), "3/3".into()])
+                .unwrap_err()
+                .contains("0 <= k < N")
+        );
+        assert!(parse_cli("x", &["--shard".into(), "0/2".into(), "--merge".into()]).is_err());
     }
 }

@@ -296,6 +296,20 @@ pub fn fingerprint<V: Serialize>(v: &V) -> u64 {
     })
 }
 
+/// A fingerprint of the running executable's bytes (0 if it cannot be read).
+/// Put it into a journal's name with the config's, so that a rebuilt binary
+/// (changed code) never resumes from results of the old one.
+pub fn binary_fingerprint() -> u64 {
+    std::env::current_exe()
+        .and_then(std::fs::read)
+        .map(|b| {
+            b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+                (h ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// Serde for `f64` fields that may be NaN or infinite (JSON has no such
 /// numbers): finite values as numbers, the others as the strings `"NaN"`,
 /// `"inf"`, `"-inf"`. Use with `#[serde(with = "gengap_train::sweep::nonfinite")]`.

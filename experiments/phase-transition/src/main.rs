@@ -14,7 +14,7 @@ use gengap::data::{C22Params, Direction, NoiseKind};
 use gengap::model::{Activation, CnnConfig};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::experiment::{self, Ctx, Validate, f};
-use gengap::train::sweep;
+use gengap::train::sweep::{self, Shard, nonfinite};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,7 +134,7 @@ impl Validate for Config {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cell {
     q: f64,
     n: usize,
@@ -142,9 +142,13 @@ struct Cell {
     seed: usize,
     outcome: ReducedOutcome,
     steps: u64,
+    #[serde(with = "nonfinite")]
     train_loss: f64,
+    #[serde(with = "nonfinite")]
     test_error: f64,
+    #[serde(with = "nonfinite")]
     max_gamma: f64,
+    #[serde(with = "nonfinite")]
     max_rho_bar: f64,
 }
 
@@ -163,14 +167,37 @@ struct Fit {
 }
 
 fn main() {
-    experiment::main("phase-transition", run);
+    experiment::main_sweep("phase-transition", run);
 }
 
-fn run_grid(label: &str, seed: u64, g: &Grid, test_samples: usize) -> Result<Vec<Cell>, String> {
+/// Run (a shard of) a grid through a journal under `<results>/journal/`,
+/// named after the grid's config, so a killed run resumes where it stopped.
+/// Returns the cells in cell order, or `None` for a shard (merge them later).
+fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> Result<Option<Vec<Cell>>, String> {
     let mus = g.mus();
     let (nq, nn, nm, ns) = (g.qs.len(), g.n.len(), mus.len(), g.seeds);
     let cells = nq * nn * nm * ns;
-    let out = sweep::run_cells(label, seed, cells, |k, r| -> Result<Cell, String> {
+    let dir = ctx.results.join("journal");
+    // Named after the config and the binary: a changed config or rebuilt code never resumes stale cells.
+    let stem = format!(
+        "{tag}-{:016x}",
+        sweep::fingerprint(&(seed, g, test_samples, sweep::binary_fingerprint()))
+    );
+    if ctx.merge {
+        let journals = sweep::shard_journals(&dir, &stem);
+        if journals.is_empty() {
+            return Err(format!(
+                "--merge: no shard journals {}/{stem}.shard-*.jsonl for the [{tag}] grid of this config",
+                dir.display()
+            ));
+        }
+        let merged: Vec<Result<Cell, String>> = sweep::merge(&journals, cells).map_err(|e| e.to_string())?;
+        return merged.into_iter().collect::<Result<Vec<Cell>, String>>().map(Some);
+    }
+    let shard = ctx.shard.unwrap_or(Shard::ALL);
+    let label = format!("phase-transition {tag}");
+    let journal = sweep::journal_path(&dir, &stem, shard);
+    let out = sweep::run_journaled(&label, seed, cells, shard, &journal, |k, r| -> Result<Cell, String> {
         let (qi, rest) = (k / (nn * nm * ns), k % (nn * nm * ns));
         let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
         let (mi, si) = (rest / ns, rest % ns);
@@ -216,8 +243,21 @@ fn run_grid(label: &str, seed: u64, g: &Grid, test_samples: usize) -> Result<Vec
             max_gamma: max(&mut dec.gamma.iter().copied()),
             max_rho_bar: max(&mut dec.rho_bar.iter().copied()),
         })
-    });
-    out.into_iter().collect()
+    })
+    .map_err(|e| e.to_string())?;
+    // A cell's own failure (bad data, say) is stored as Err and reported here.
+    let out: Vec<Cell> = out.into_values().collect::<Result<_, _>>()?;
+    if ctx.shard.is_some() {
+        eprintln!(
+            "phase-transition: [{tag}] shard {}/{} done ({} cells in {}); run --merge once every shard has finished",
+            shard.index,
+            shard.count,
+            out.len(),
+            journal.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(out))
 }
 
 /// Mean test error per (q, n, μ): `[q][n][μ]`.
@@ -396,22 +436,23 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         large_seconds: Option<f64>,
     }
     let t = std::time::Instant::now();
-    let cells = run_grid("phase-transition main", cfg.seed, &cfg.main, cfg.test_samples)?;
-    let main = report(ctx, "main", &cfg.main, &cells, cfg.threshold)?;
+    let main_cells = run_grid(ctx, "main", cfg.seed, &cfg.main, cfg.test_samples)?;
     let main_seconds = t.elapsed().as_secs_f64();
-    let (mut large, mut large_seconds) = (None, None);
-    if let Some(g) = &cfg.large {
-        let t = std::time::Instant::now();
-        // The large grid draws from its own streams (offset by the main grid's size).
-        let cells = run_grid(
-            "phase-transition large",
-            cfg.seed ^ 0x9e37_79b9_7f4a_7c15,
-            g,
-            cfg.test_samples,
-        )?;
-        large = Some(report(ctx, "large", g, &cells, cfg.threshold)?);
-        large_seconds = Some(t.elapsed().as_secs_f64());
-    }
+    let t = std::time::Instant::now();
+    // The large grid draws from its own streams.
+    let large_cells = match &cfg.large {
+        Some(g) => run_grid(ctx, "large", cfg.seed ^ 0x9e37_79b9_7f4a_7c15, g, cfg.test_samples)?,
+        None => None,
+    };
+    let large_seconds = t.elapsed().as_secs_f64();
+    let Some(main_cells) = main_cells else {
+        return Ok(()); // a shard: nothing to report yet
+    };
+    let main = report(ctx, "main", &cfg.main, &main_cells, cfg.threshold)?;
+    let (large, large_seconds) = match (&cfg.large, large_cells) {
+        (Some(g), Some(c)) => (Some(report(ctx, "large", g, &c, cfg.threshold)?), Some(large_seconds)),
+        _ => (None, None),
+    };
     ctx.write_record(
         "record.json",
         &cfg,
