@@ -55,7 +55,7 @@ impl Basis {
     }
     /// Number of noise vectors `N`.
     pub fn n_noise(&self) -> usize {
-        self.s.nrows() - self.n_signal
+        self.norm_sq.len() - self.n_signal
     }
     /// Dimension `d`.
     pub fn d(&self) -> usize {

@@ -1,7 +1,7 @@
 //! The exact reduced-space GD solver (SPEC §4, the talk's "discrete dynamical
 //! system of coefficients", \[C22\]).
 
-use gengap_data::{Dataset, Split};
+use gengap_data::{BlockedC22, Dataset, Split};
 use gengap_model::{Cnn, CnnConfig, Metrics, Workspace};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
@@ -93,6 +93,8 @@ pub struct ReducedGd {
     w0_s: Array2<f64>,
     w0_w0t: Array2<f64>,
     gram: Array2<f64>,
+    /// Whether a test split (and the full-space basis and W⁽⁰⁾) is held.
+    has_test: bool,
     /// Raw coefficients on the basis rows, `2m × (1+N)`.
     pub theta: Array2<f64>,
     /// Coefficient of each `w⁽⁰⁾_{j,r}`.
@@ -111,6 +113,25 @@ impl std::fmt::Debug for ReducedGd {
             .field("theta", &self.theta.dim())
             .finish()
     }
+}
+
+fn check_setup(cfg: &CnnConfig, lr: f64, lambda: f64) -> Result<Cnn<f64>, AnalysisError> {
+    let cnn = Cnn::<f64>::new(cfg)?;
+    if !lr.is_finite() || lr <= 0.0 {
+        return Err(AnalysisError::InvalidParam {
+            field: "lr",
+            value: lr.to_string(),
+            reason: "must be finite and > 0",
+        });
+    }
+    if !lambda.is_finite() || lambda < 0.0 {
+        return Err(AnalysisError::InvalidParam {
+            field: "lambda",
+            value: lambda.to_string(),
+            reason: "must be finite and >= 0",
+        });
+    }
+    Ok(cnn)
 }
 
 /// `A` with `X = A·S` for a split: the signal patch is `y_clean·s₀`; noise
@@ -148,21 +169,7 @@ impl ReducedGd {
         lr: f64,
         lambda: f64,
     ) -> Result<Self, AnalysisError> {
-        let cnn = Cnn::<f64>::new(cfg)?;
-        if !lr.is_finite() || lr <= 0.0 {
-            return Err(AnalysisError::InvalidParam {
-                field: "lr",
-                value: lr.to_string(),
-                reason: "must be finite and > 0",
-            });
-        }
-        if !lambda.is_finite() || lambda < 0.0 {
-            return Err(AnalysisError::InvalidParam {
-                field: "lambda",
-                value: lambda.to_string(),
-                reason: "must be finite and >= 0",
-            });
-        }
+        let cnn = check_setup(cfg, lr, lambda)?;
         let basis = Basis::from_dataset(ds);
         let m2 = 2 * cfg.m;
         if w0.dim() != (m2, basis.d()) {
@@ -210,12 +217,70 @@ impl ReducedGd {
             w0_s,
             w0_w0t,
             gram,
+            has_test: true,
             theta: Array2::zeros((m2, kb)),
             alpha: Array1::ones(m2),
             step: 0,
             ws: Workspace::new(ds.train.n(), patches, cfg.m),
             ws_test: Workspace::new(ds.test.n(), patches, cfg.m),
             grad: Array2::zeros((m2, kb)),
+            basis,
+        })
+    }
+
+    /// Set up from Gram products alone (\[C22\] data made by
+    /// `C22Params::blocked_products`), never holding a `d`-dimensional vector:
+    /// this is what makes `d = 10⁶` affordable. With `X = A·S`, the solver's
+    /// `H = X·Sᵀ = A·G` and `P₀ = X·W⁽⁰⁾ᵀ = A·(S·W⁽⁰⁾ᵀ)`. There is no test
+    /// split: use [`ReducedGd::gaussian_test_error`]; `test_metrics` returns NaN
+    /// and `weights` returns `None`.
+    pub fn from_blocked(bl: &BlockedC22, cfg: &CnnConfig, lr: f64, lambda: f64) -> Result<Self, AnalysisError> {
+        let cnn = check_setup(cfg, lr, lambda)?;
+        let (n, m2, k) = (bl.y.len(), 2 * cfg.m, bl.y.len() + 1);
+        if bl.gram.dim() != (k, k) || bl.s_w0t.dim() != (k, m2) || bl.w0_w0t.dim() != (m2, m2) {
+            return Err(AnalysisError::Shape {
+                what: "blocked products",
+                expected: format!("gram [{k}, {k}], s_w0t [{k}, {m2}], w0_w0t [{m2}, {m2}]"),
+                got: format!("{:?}, {:?}, {:?}", bl.gram.shape(), bl.s_w0t.shape(), bl.w0_w0t.shape()),
+            });
+        }
+        let mut a = Array2::zeros((2 * n, k));
+        for i in 0..n {
+            let sp = bl.signal_patch[i];
+            a[[2 * i + sp, 0]] = bl.y[i];
+            a[[2 * i + 1 - sp, 1 + i]] = 1.0;
+        }
+        let basis = Basis {
+            s: Array2::zeros((0, 0)),
+            n_signal: 1,
+            norm_sq: bl.gram.diag().to_owned(),
+            noise_label: bl.y.clone(),
+            noise_sample: (0..n).collect(),
+            n,
+        };
+        Ok(ReducedGd {
+            cnn,
+            lr,
+            lambda,
+            h: a.dot(&bl.gram),
+            p0: a.dot(&bl.s_w0t),
+            a,
+            h_test: Array2::zeros((0, k)),
+            p0_test: Array2::zeros((0, m2)),
+            y: bl.y.clone(),
+            y_test: Array1::zeros(0),
+            patches: 2,
+            w0: Array2::zeros((0, 0)),
+            w0_s: bl.s_w0t.t().to_owned(),
+            w0_w0t: bl.w0_w0t.clone(),
+            gram: bl.gram.clone(),
+            has_test: false,
+            theta: Array2::zeros((m2, k)),
+            alpha: Array1::ones(m2),
+            step: 0,
+            ws: Workspace::new(n, 2, cfg.m),
+            ws_test: Workspace::new(0, 2, cfg.m),
+            grad: Array2::zeros((m2, k)),
             basis,
         })
     }
@@ -253,8 +318,15 @@ impl ReducedGd {
         self.cnn.outputs_from_z(&mut self.ws, self.y.view(), self.patches)
     }
 
-    /// Test metrics at the current weights, through the cross-Gram `X_test·Sᵀ`.
+    /// Test metrics at the current weights, through the cross-Gram `X_test·Sᵀ`
+    /// (NaN when set up by [`ReducedGd::from_blocked`], which has no test split).
     pub fn test_metrics(&mut self) -> Metrics {
+        if !self.has_test {
+            return Metrics {
+                loss: f64::NAN,
+                error: f64::NAN,
+            };
+        }
         Self::fill_z(
             &mut self.ws_test.z,
             &self.p0_test,
@@ -371,11 +443,15 @@ impl ReducedGd {
         }
     }
 
-    /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S` (an `O(m·n·d)` reconstruction).
-    pub fn weights(&self) -> Array2<f64> {
+    /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S` (an `O(m·n·d)`
+    /// reconstruction); `None` when set up from Gram products alone.
+    pub fn weights(&self) -> Option<Array2<f64>> {
+        if !self.has_test {
+            return None;
+        }
         let mut w = &self.w0 * &self.alpha.view().insert_axis(Axis(1));
         general_mat_mul(1.0, &self.theta, &self.basis.s, 1.0, &mut w);
-        w
+        Some(w)
     }
 
     /// The decomposition at the current step, exact by construction (residual 0),

@@ -261,7 +261,7 @@ fn reduced_solver_reproduces_full_space_gd() {
             let want = (1.0 - lr * lambda).powi(500);
             assert!(a.coef_w0.iter().all(|&v| rel(v, want) < 1e-12));
         }
-        let wr = red.weights();
+        let wr = red.weights().unwrap();
         let diff = (&wr - &w).mapv(|v| v * v).sum().sqrt() / w.mapv(|v| v * v).sum().sqrt();
         assert!(diff < 1e-9, "weights {diff}");
     }
@@ -302,4 +302,78 @@ fn gaussian_test_error_matches_a_large_test_set() {
         }
     }
     assert!(checked > 0, "the comparison must include a non-trivial error level");
+}
+
+#[test]
+fn blocked_setup_equals_the_dataset_setup() {
+    // The same training set and W0, once materialized and once as Gram
+    // products only: identical dynamics and Gaussian test error.
+    let p = C22Params {
+        d: 500,
+        n: 8,
+        n_test: 1,
+        mu_norm: 5.0,
+        sigma_p: 1.0,
+        noise: NoiseKind::Orthogonal,
+        direction: Direction::E1,
+        p_flip: 0.0,
+    };
+    let cfg = CnnConfig {
+        m: 3,
+        sigma0: 0.1,
+        ..Default::default()
+    };
+    let bl = p.blocked_products(cfg.sigma0, 6, &mut rng::seeded(31)).unwrap();
+    let mut blocked = ReducedGd::from_blocked(&bl, &cfg, 0.05, 0.0).unwrap();
+    // Rebuild the same data set explicitly from the blocked streams' Gram
+    // matrix: S = chol-free route — recover it by drawing again.
+    let mut r = rng::seeded(31);
+    for _ in 0..8 {
+        rng::rademacher(&mut r);
+        rng::uniform_index(&mut r, 2);
+    }
+    let sub = rand::Rng::next_u64(&mut r);
+    let (mut nr, mut wr) = (rng::stream(sub, 0), rng::stream(sub, 1));
+    let mut ds = p.generate(&mut rng::seeded(0)).unwrap();
+    let mut w0 = Array2::<f64>::zeros((6, 500));
+    for i in 0..8 {
+        for c in 0..500 {
+            let v = rng::standard_normal(&mut nr);
+            ds.train.noise[[i, 0, c]] = if c == 0 { 0.0 } else { v };
+        }
+        ds.train.y[i] = bl.y[i];
+        ds.train.y_clean[i] = bl.y[i];
+        let sp = bl.signal_patch[i];
+        ds.train.signal_patch[i] = sp;
+        ds.train.noise_patches[[i, 0]] = 1 - sp;
+        let (sig, xi) = (
+            &ds.signal * bl.y[i],
+            ds.train.noise.slice(ndarray::s![i, 0, ..]).to_owned(),
+        );
+        ds.train.x.slice_mut(ndarray::s![i, sp, ..]).assign(&sig);
+        ds.train.x.slice_mut(ndarray::s![i, 1 - sp, ..]).assign(&xi);
+    }
+    for row in 0..6 {
+        for c in 0..500 {
+            w0[[row, c]] = 0.1 * rng::standard_normal(&mut wr);
+        }
+    }
+    let mut full = ReducedGd::new(&ds, &cfg, w0.view(), 0.05, 0.0).unwrap();
+    for t in 0..200 {
+        let (a, b) = (blocked.step(), full.step());
+        assert!(rel(a.loss, b.loss) < 1e-9, "step {t}: {} vs {}", a.loss, b.loss);
+    }
+    let (ga, gb) = (
+        blocked.gaussian_test_error(1.0, 5000, &mut rng::seeded(1)),
+        full.gaussian_test_error(1.0, 5000, &mut rng::seeded(1)),
+    );
+    assert!((ga - gb).abs() < 1e-9, "{ga} vs {gb}");
+    assert!(blocked.test_metrics().error.is_nan() && blocked.weights().is_none());
+    let (da, db) = (blocked.decomposition(), full.decomposition());
+    assert!(
+        da.gamma
+            .iter()
+            .zip(&db.gamma)
+            .all(|(x, y)| (x - y).abs() <= 1e-9 * y.abs().max(1e-3))
+    );
 }
