@@ -1,9 +1,10 @@
 //! `cargo xtask` — the two commands a new user runs, plus helpers.
 //!
-//! * `cargo xtask figures [--quick] [--only NAME]` — install the system
-//!   packages if needed, build in release mode, run every experiment under
-//!   `experiments/` with its `config.toml` (or `quick.toml`), and regenerate
-//!   `docs/figures/`.
+//! * `cargo xtask figures [--quick | --large] [--only NAME]` — install the
+//!   system packages if needed, build in release mode, run every experiment
+//!   under `experiments/` with its `config.toml` (`--quick`: `quick.toml`;
+//!   `--large`: the experiments that have a `large.toml`, the slow large-d
+//!   runs), and regenerate `docs/figures/`.
 //! * `cargo xtask test` — install the system packages if needed, then run
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!   `cargo doc` with warnings denied, and a smoke run of every experiment
@@ -42,7 +43,9 @@ fn main() -> ExitCode {
         Some("setup") => ensure_system_packages(),
         Some("fetch-mnist") => fetch_mnist(),
         _ => {
-            eprintln!("usage: cargo xtask <figures [--quick] [--only NAME] | test | bench | setup | fetch-mnist>");
+            eprintln!(
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench | setup | fetch-mnist>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -223,7 +226,6 @@ fn figures(args: &[String]) -> Result<(), String> {
         build.args(["-p", n]);
     }
     run(&mut build)?;
-    let file = if quick { "quick.toml" } else { "config.toml" };
     for name in &names {
         let start = std::time::Instant::now();
         let cfg = format!("experiments/{name}/{file}");

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
+    /// File stem of the figures and prefix of the CSV files. Default `phase_transition`.
+    #[serde(default = "default_name")]
+    name: String,
     seed: u64,
     /// Test-error threshold that defines the boundary.
     threshold: f64,
@@ -59,6 +62,10 @@ struct Grid {
     seeds: usize,
     /// Activation exponents q (ReLU^q), one panel each.
     qs: Vec<f64>,
+    /// Build each cell from blocked Gram products (`C22Params::blocked_products`)
+    /// instead of materializing the data: memory independent of d, for d = 1e5–1e6.
+    #[serde(default)]
+    blocked: bool,
 }
 
 impl Grid {
@@ -118,10 +125,22 @@ impl Grid {
     }
 }
 
+fn default_name() -> String {
+    "phase_transition".into()
+}
+
 impl Validate for Config {
     fn validate(&self) -> Result<(), String> {
         if !(self.threshold > 0.0 && self.threshold < 0.5) {
             return Err(format!("`threshold` = {}: must be in (0, 0.5)", self.threshold));
+        }
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!("`name` = {:?}: use letters, digits, '_' and '-'", self.name));
         }
         if self.test_samples == 0 {
             return Err("`test_samples` = 0: must be >= 1".into());
@@ -212,16 +231,20 @@ fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> R
             direction: Direction::E1,
             p_flip: 0.0,
         };
-        let ds = data.generate(r).map_err(|e| e.to_string())?;
         let model = CnnConfig {
             m: g.m,
             activation: Activation::ReluPow { q },
             sigma0: g.sigma0,
             ..Default::default()
         };
-        let w0 = model.init::<f64, _>(g.d, r).map_err(|e| e.to_string())?;
-        let mut red = ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0).map_err(|e| e.to_string())?;
-        drop(ds);
+        let mut red = if g.blocked {
+            let bl = data.blocked_products(g.sigma0, 2 * g.m, r).map_err(|e| e.to_string())?;
+            ReducedGd::from_blocked(&bl, &model, g.lr, 0.0).map_err(|e| e.to_string())?
+        } else {
+            let ds = data.generate(r).map_err(|e| e.to_string())?;
+            let w0 = model.init::<f64, _>(g.d, r).map_err(|e| e.to_string())?;
+            ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0).map_err(|e| e.to_string())?
+        };
         let (steps, outcome) = red.train_to(g.max_steps, g.target_loss);
         let train_loss = red.train_metrics().loss;
         let test_error = if outcome == ReducedOutcome::Diverged {
@@ -316,7 +339,7 @@ fn fit(q: f64, boundary: Vec<(usize, f64)>) -> Fit {
     }
 }
 
-fn report(ctx: &Ctx, tag: &str, g: &Grid, cells: &[Cell], thr: f64) -> Result<Vec<Fit>, String> {
+fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) -> Result<Vec<Fit>, String> {
     let rows: Vec<Vec<String>> = cells
         .iter()
         .map(|c| {
@@ -335,7 +358,11 @@ fn report(ctx: &Ctx, tag: &str, g: &Grid, cells: &[Cell], thr: f64) -> Result<Ve
         })
         .collect();
     ctx.write_csv(
-        &format!("{tag}_cells.csv"),
+        &if name == "phase_transition" {
+            format!("{tag}_cells.csv")
+        } else {
+            format!("{name}_{tag}_cells.csv")
+        },
         &[
             "q",
             "n",
@@ -448,13 +475,20 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     let Some(main_cells) = main_cells else {
         return Ok(()); // a shard: nothing to report yet
     };
-    let main = report(ctx, "main", &cfg.main, &main_cells, cfg.threshold)?;
+    let main = report(ctx, &cfg.name, "main", &cfg.main, &main_cells, cfg.threshold)?;
     let (large, large_seconds) = match (&cfg.large, large_cells) {
-        (Some(g), Some(c)) => (Some(report(ctx, "large", g, &c, cfg.threshold)?), Some(large_seconds)),
+        (Some(g), Some(c)) => (
+            Some(report(ctx, &cfg.name, "large", g, &c, cfg.threshold)?),
+            Some(large_seconds),
+        ),
         _ => (None, None),
     };
     ctx.write_record(
-        "record.json",
+        &if cfg.name == "phase_transition" {
+            "record.json".to_string()
+        } else {
+            format!("{}_record.json", cfg.name)
+        },
         &cfg,
         cfg.seed,
         &Results {
