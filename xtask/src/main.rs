@@ -201,22 +201,38 @@ fn test() -> Result<(), String> {
 
 fn figures(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let large = args.iter().any(|a| a == "--large");
     let only = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    let known = ["--quick", "--large", "--only"];
     if let Some(bad) = args
         .iter()
-        .find(|a| a.starts_with("--") && *a != "--quick" && *a != "--only")
+        .find(|a| a.starts_with("--") && !known.contains(&a.as_str()))
     {
         return Err(format!("unknown option {bad}"));
     }
+    if quick && large {
+        return Err("--quick and --large exclude each other".into());
+    }
+    let file = if quick {
+        "quick.toml"
+    } else if large {
+        "large.toml"
+    } else {
+        "config.toml"
+    };
     ensure_system_packages()?;
-    let names: Vec<String> = experiments()
+    let mut names: Vec<String> = experiments()
         .into_iter()
         .filter(|n| only.as_ref().is_none_or(|o| o == n))
+        .filter(|n| root().join("experiments").join(n).join(file).is_file())
         .collect();
+    if names.iter().any(|n| MNIST_EXPERIMENTS.contains(&n.as_str())) && !mnist_or_skip() {
+        names.retain(|n| !MNIST_EXPERIMENTS.contains(&n.as_str()));
+    }
     if names.is_empty() {
         return Err("no experiments to run".into());
     }
