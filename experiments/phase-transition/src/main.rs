@@ -439,9 +439,9 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) 
         })
         .collect();
     let file = if tag == "main" {
-        "phase_transition".to_string()
+        name.to_string()
     } else {
-        format!("phase_transition_{tag}")
+        format!("{name}_{tag}")
     };
     render(&ctx.figure(&file), (1, panels.len()), (640, 520), &panels).map_err(|e| e.to_string())?;
     for ft in &fits {
