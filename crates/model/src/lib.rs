@@ -402,12 +402,15 @@ impl<T: Real> Workspace<T> {
     }
 }
 
-/// Loss and 0-1 error of a model on a batch.
+/// Loss and 0-1 error of a model on a batch. (Non-finite values survive a
+/// JSON round trip, as strings; see [`nonfinite`].)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// `(1/n) Σ ℓ(y_i f_i)`.
+    #[serde(with = "nonfinite")]
     pub loss: f64,
     /// `(1/n) #{i : y_i f_i ≤ 0}`.
+    #[serde(with = "nonfinite")]
     pub error: f64,
 }
 
@@ -565,6 +568,45 @@ impl<T: Real> Cnn<T> {
         let met = self.grad_from_z(ws, batch.y.view(), batch.patches);
         general_mat_mul(T::one(), &ws.dz.t(), &batch.x, T::zero(), grad);
         Ok(met)
+    }
+}
+
+/// Serde for `f64` fields that may be NaN or infinite (JSON has no such
+/// numbers): finite values as numbers, the others as the strings `"NaN"`,
+/// `"inf"`, `"-inf"`. Use with `#[serde(with = "gengap_model::nonfinite")]`.
+pub mod nonfinite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialize.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    /// Deserialize.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum V {
+            N(f64),
+            S(String),
+        }
+        match V::deserialize(d)? {
+            V::N(x) => Ok(x),
+            V::S(s) => match s.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!("not a number: {other:?}"))),
+            },
+        }
     }
 }
 

@@ -98,8 +98,9 @@ pub struct Final {
 /// Run the comparison: the two main runs with decomposition summaries
 /// (`<results>/curves.csv`), the λ sweep (`<results>/lambda_sweep.csv`), and
 /// the figures `<figures>/<fig>.png|svg` and `<figures>/<fig>_lambda.png|svg`.
-/// Returns the final state of the two main runs.
-pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Vec<Final>, String> {
+/// Returns the final state of the two main runs, or `None` for a `--shard`
+/// run (the cells are in the journal; `--merge` reports them).
+pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final>>, String> {
     sweep::single_threaded_blas();
     let name = ctx.name.as_str();
     let ds = cfg
@@ -148,14 +149,16 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Vec<Final>, Stri
         }
     }
     // Every run starts from the same W⁽⁰⁾ (stream 1) on the same data.
-    let runs: Vec<RunRecord> = sweep::run_cells(name, cfg.seed, jobs.len(), |k, _| {
+    let runs: Option<Vec<Result<RunRecord, String>>> = ctx.sweep("compare", cfg, cfg.seed, jobs.len(), |k, _| {
         let j = &jobs[k];
         train_run(&ds, &cfg.model, &j.opt, &j.train, &mut rng::stream(cfg.seed, 1))
             .map(|(r, _)| r)
             .map_err(|e| e.to_string())
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    })?;
+    let Some(runs) = runs else {
+        return Ok(None); // a shard: report after --merge
+    };
+    let runs: Vec<RunRecord> = runs.into_iter().collect::<Result<_, _>>()?;
 
     // Curves of the two main runs.
     let mut rows = vec![];
@@ -357,5 +360,5 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Vec<Final>, Stri
         ],
     )
     .map_err(|e| e.to_string())?;
-    Ok(finals)
+    Ok(Some(finals))
 }

@@ -98,6 +98,93 @@ impl Ctx {
         Ok(path)
     }
 
+    /// Run a sweep of `cells` cells through a journal under
+    /// `results/<name>/journal/`, honouring `--shard k/N` and `--merge`:
+    ///
+    /// * plain run: every cell, resuming from the journal if a previous run
+    ///   of the same config and binary was killed; returns all results;
+    /// * `--shard k/N`: only that shard's cells; returns `None` (the caller
+    ///   stops: there is nothing to report until `--merge`);
+    /// * `--merge`: the results of all shards' journals, in cell order.
+    ///
+    /// Journals are named after `tag`, `key` (the config of the sweep) and
+    /// the running binary, so a changed config or rebuilt code never resumes
+    /// stale cells. Cell `k` draws from `stream(seed, k)`.
+    pub fn sweep<K, R, F>(&self, tag: &str, key: &K, seed: u64, cells: usize, f: F) -> Result<Option<Vec<R>>, String>
+    where
+        K: Serialize,
+        R: Serialize + DeserializeOwned + Send,
+        F: Fn(usize, &mut gengap_data::rng::ChaCha8Rng) -> R + Sync,
+    {
+        self.sweep_impl(tag, key, seed, cells, false, f)
+    }
+
+    /// As [`Ctx::sweep`] but always the whole sweep (journaled, resumable),
+    /// whatever `--shard`/`--merge` say: for a second stage that depends on
+    /// the merged first stage.
+    pub fn sweep_all<K, R, F>(&self, tag: &str, key: &K, seed: u64, cells: usize, f: F) -> Result<Vec<R>, String>
+    where
+        K: Serialize,
+        R: Serialize + DeserializeOwned + Send,
+        F: Fn(usize, &mut gengap_data::rng::ChaCha8Rng) -> R + Sync,
+    {
+        Ok(self
+            .sweep_impl(tag, key, seed, cells, true, f)?
+            .expect("a whole sweep always returns"))
+    }
+
+    fn sweep_impl<K, R, F>(
+        &self,
+        tag: &str,
+        key: &K,
+        seed: u64,
+        cells: usize,
+        whole: bool,
+        f: F,
+    ) -> Result<Option<Vec<R>>, String>
+    where
+        K: Serialize,
+        R: Serialize + DeserializeOwned + Send,
+        F: Fn(usize, &mut gengap_data::rng::ChaCha8Rng) -> R + Sync,
+    {
+        use crate::sweep::{self, Shard};
+        let dir = self.results.join("journal");
+        let stem = format!(
+            "{tag}-{:016x}",
+            sweep::fingerprint(&(key, seed, cells, sweep::binary_fingerprint()))
+        );
+        let label = format!("{} {tag}", self.name);
+        if self.merge && !whole {
+            let journals = sweep::shard_journals(&dir, &stem);
+            if journals.is_empty() {
+                return Err(format!(
+                    "--merge: no shard journals {}/{stem}.shard-*.jsonl for this config and binary",
+                    dir.display()
+                ));
+            }
+            return sweep::merge(&journals, cells).map(Some).map_err(|e| e.to_string());
+        }
+        let shard = if whole {
+            Shard::ALL
+        } else {
+            self.shard.unwrap_or(Shard::ALL)
+        };
+        let journal = sweep::journal_path(&dir, &stem, shard);
+        let out = sweep::run_journaled(&label, seed, cells, shard, &journal, f).map_err(|e| e.to_string())?;
+        if shard != Shard::ALL {
+            eprintln!(
+                "{}: [{tag}] shard {}/{} done ({} cells in {}); run with --merge once every shard has finished",
+                self.name,
+                shard.index,
+                shard.count,
+                out.len(),
+                journal.display()
+            );
+            return Ok(None);
+        }
+        Ok(Some(out.into_values().collect()))
+    }
+
     /// The stem `docs/figures/<file>` for [`gengap_plot::render`]-style output.
     pub fn figure(&self, file: &str) -> PathBuf {
         self.figures.join(file)
@@ -265,6 +352,54 @@ pub mod testing {
         let mut acc = vec![];
         walk(dir, &mut acc);
         acc
+    }
+
+    /// Check `--shard`/`--merge` on the config text `good`: the CSV files
+    /// `csvs` (relative to `results/<tag>/`) of three shards merged equal those
+    /// of one unsharded run, byte for byte, and a shard writes no CSV.
+    pub fn check_shards(bin: &str, tag: &str, good: &str, csvs: &[&str]) {
+        let run_in = |dir: &Path, extra: &[&str]| {
+            let cfg = dir.join("config.toml");
+            std::fs::write(&cfg, good).expect("write config");
+            let out = Command::new(bin)
+                .arg("--config")
+                .arg(&cfg)
+                .arg("--out")
+                .arg(dir.join("results"))
+                .arg("--figures")
+                .arg(dir.join("figures"))
+                .args(extra)
+                .output()
+                .expect("start the experiment binary");
+            assert!(
+                out.status.success(),
+                "{extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let one = scratch(&format!("{tag}-one"));
+        run_in(&one, &[]);
+        let sh = scratch(&format!("{tag}-shards"));
+        for k in 0..3 {
+            run_in(&sh, &["--shard", &format!("{k}/3")]);
+            for c in csvs {
+                assert!(!sh.join(format!("results/{tag}/{c}")).exists(), "a shard writes no {c}");
+            }
+        }
+        run_in(&sh, &["--merge"]);
+        for c in csvs {
+            let (a, b) = (
+                one.join(format!("results/{tag}/{c}")),
+                sh.join(format!("results/{tag}/{c}")),
+            );
+            assert_eq!(
+                std::fs::read(&a).expect("unsharded CSV"),
+                std::fs::read(&b).expect("merged CSV"),
+                "{c}: 3 shards merged differ from one run"
+            );
+        }
+        std::fs::remove_dir_all(one).ok();
+        std::fs::remove_dir_all(sh).ok();
     }
 
     /// Check that each `(bad config, expected substring)` fails with one

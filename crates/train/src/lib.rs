@@ -150,6 +150,7 @@ pub struct Record {
     /// Test loss and error.
     pub test: Metrics,
     /// `‖∇L_S(W⁽ᵗ⁾)‖_F` (without weight decay).
+    #[serde(with = "gengap_model::nonfinite")]
     pub grad_norm: f64,
     /// Decomposition summaries, when enabled.
     pub summary: Option<Summary>,

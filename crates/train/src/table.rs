@@ -124,9 +124,10 @@ pub struct Summary {
 /// Run the table: the learning-rate grids on seed 0, then every seed at the
 /// chosen rate. Writes `<results>/<prefix>lr_grid.csv`, `<prefix>runs.csv`,
 /// `<prefix>table.csv`, `<prefix>table.md` and `<figures>/<md_name>`.
-pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<Vec<Summary>, String> {
+/// With `--shard k/N` it runs that shard of the learning-rate grid and
+/// returns `None`; `--merge` joins the grid and runs the seeds stage.
+pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<Option<Vec<Summary>>, String> {
     sweep::single_threaded_blas();
-    let name = ctx.name.as_str();
     let tasks: Vec<(&String, &Task)> = cfg.tasks.iter().collect();
     let one = |ti: usize, oi: usize, lr: f64, s: usize| -> Result<RunRecord, String> {
         let (_, t) = tasks[ti];
@@ -145,11 +146,14 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
         .flat_map(|ti| (0..cfg.optimizers.len()).map(move |oi| (ti, oi)))
         .flat_map(|(ti, oi)| cfg.optimizers[oi].lrs[tasks[ti].0].iter().map(move |&lr| (ti, oi, lr)))
         .collect();
-    let grid_runs: Vec<RunRecord> = sweep::run_cells(&format!("{name} lr grid"), cfg.seed, grid.len(), |k, _| {
-        one(grid[k].0, grid[k].1, grid[k].2, 0)
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    let grid_runs: Option<Vec<Result<RunRecord, String>>> =
+        ctx.sweep(&format!("{prefix}lr-grid"), cfg, cfg.seed, grid.len(), |k, _| {
+            one(grid[k].0, grid[k].1, grid[k].2, 0)
+        })?;
+    let Some(grid_runs) = grid_runs else {
+        return Ok(None); // a shard of the learning-rate grid: report after --merge
+    };
+    let grid_runs: Vec<RunRecord> = grid_runs.into_iter().collect::<Result<_, _>>()?;
     // Choose per (task, optimizer) by final training loss.
     let mut chosen: BTreeMap<(usize, usize), (f64, RunRecord)> = BTreeMap::new();
     for ti in 0..tasks.len() {
@@ -167,11 +171,16 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
         .iter()
         .flat_map(|(&(ti, oi), (lr, _))| (1..cfg.seeds).map(move |s| (ti, oi, *lr, s)))
         .collect();
-    let rest_runs: Vec<RunRecord> = sweep::run_cells(&format!("{name} seeds"), cfg.seed, rest.len(), |k, _| {
-        one(rest[k].0, rest[k].1, rest[k].2, rest[k].3)
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    // The seeds stage depends on the merged grid, so it always runs whole
+    // (journaled: a killed run resumes).
+    let rest_runs: Vec<Result<RunRecord, String>> = ctx.sweep_all(
+        &format!("{prefix}seeds"),
+        &(cfg, &rest),
+        cfg.seed,
+        rest.len(),
+        |k, _| one(rest[k].0, rest[k].1, rest[k].2, rest[k].3),
+    )?;
+    let rest_runs: Vec<RunRecord> = rest_runs.into_iter().collect::<Result<_, _>>()?;
     let cell = |ti: usize, oi: usize, lr: f64, s: usize, r: &RunRecord| {
         let l = r.last().expect("a run records its last step");
         Cell {
@@ -327,5 +336,5 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
     let fig = ctx.figures.join(md_name);
     crate::io::atomic_write(&fig, md.as_bytes()).map_err(|e| format!("writing {}: {e}", fig.display()))?;
     eprint!("{md}");
-    Ok(summary)
+    Ok(Some(summary))
 }

@@ -9,9 +9,10 @@ use gengap::train::compare::{self, CompareConfig};
 use gengap::train::experiment;
 
 fn main() {
-    experiment::main("adam-vs-gd", |ctx, cfg: CompareConfig| {
-        let finals = compare::run(ctx, &cfg, "adam_vs_gd")?;
-        ctx.write_record("record.json", &cfg, cfg.seed, &finals)?;
+    experiment::main_sweep("adam-vs-gd", |ctx, cfg: CompareConfig| {
+        if let Some(finals) = compare::run(ctx, &cfg, "adam_vs_gd")? {
+            ctx.write_record("record.json", &cfg, cfg.seed, &finals)?;
+        }
         Ok(())
     });
 }

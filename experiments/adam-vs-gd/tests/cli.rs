@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::check_cli;
+use gengap::train::experiment::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -28,5 +28,15 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             "figures/adam_vs_gd.svg",
             "figures/adam_vs_gd_lambda.png",
         ],
+    );
+}
+
+#[test]
+fn three_shards_merged_equal_one_run() {
+    check_shards(
+        env!("CARGO_BIN_EXE_adam-vs-gd"),
+        "adam-vs-gd",
+        include_str!("../quick.toml"),
+        &["curves.csv", "lambda_sweep.csv"],
     );
 }

@@ -30,7 +30,7 @@ impl Validate for Config {
 }
 
 fn main() {
-    experiment::main("noisy-mnist", |ctx, cfg: Config| {
+    experiment::main_sweep("noisy-mnist", |ctx, cfg: Config| {
         #[derive(Serialize)]
         struct Results {
             compare: Vec<compare::Final>,
@@ -38,7 +38,9 @@ fn main() {
         }
         let compare = compare::run(ctx, &cfg.compare, "noisy_mnist")?;
         let table = table::run(ctx, &cfg.table, "table_", "noisy_mnist_table.md")?;
-        ctx.write_record("record.json", &cfg, cfg.compare.seed, &Results { compare, table })?;
+        if let (Some(compare), Some(table)) = (compare, table) {
+            ctx.write_record("record.json", &cfg, cfg.compare.seed, &Results { compare, table })?;
+        }
         Ok(())
     });
 }

@@ -7,9 +7,10 @@ use gengap::train::experiment;
 use gengap::train::table::{self, TableConfig};
 
 fn main() {
-    experiment::main("optimizer-table", |ctx, cfg: TableConfig| {
-        let summary = table::run(ctx, &cfg, "", "optimizer_table.md")?;
-        ctx.write_record("record.json", &cfg, cfg.seed, &summary)?;
+    experiment::main_sweep("optimizer-table", |ctx, cfg: TableConfig| {
+        if let Some(summary) = table::run(ctx, &cfg, "", "optimizer_table.md")? {
+            ctx.write_record("record.json", &cfg, cfg.seed, &summary)?;
+        }
         Ok(())
     });
 }

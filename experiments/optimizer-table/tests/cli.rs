@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::check_cli;
+use gengap::train::experiment::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -28,5 +28,15 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             "results/optimizer-table/table.csv",
             "figures/optimizer_table.md",
         ],
+    );
+}
+
+#[test]
+fn three_shards_merged_equal_one_run() {
+    check_shards(
+        env!("CARGO_BIN_EXE_optimizer-table"),
+        "optimizer-table",
+        include_str!("../quick.toml"),
+        &["lr_grid.csv", "runs.csv", "table.csv"],
     );
 }

@@ -98,7 +98,7 @@ impl Validate for Config {
 }
 
 fn main() {
-    experiment::main("padam-sweep", run);
+    experiment::main_sweep("padam-sweep", run);
 }
 
 #[derive(Serialize)]
@@ -138,7 +138,7 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         .flat_map(|&p| cfg.lr_factors.iter().map(move |&k| (p, k)))
         .map(|(p, k)| (p, cfg.centre(p) * k))
         .collect();
-    let runs: Vec<RunRecord> = sweep::run_cells("padam-sweep", cfg.seed, jobs.len(), |i, _| {
+    let runs: Option<Vec<Result<RunRecord, String>>> = ctx.sweep("padam", &cfg, cfg.seed, jobs.len(), |i, _| {
         let (p, lr) = jobs[i];
         train_run(
             &ds,
@@ -149,9 +149,11 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         )
         .map(|(r, _)| r)
         .map_err(|e| e.to_string())
-    })
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    })?;
+    let Some(runs) = runs else {
+        return Ok(()); // a shard: report after --merge
+    };
+    let runs: Vec<RunRecord> = runs.into_iter().collect::<Result<_, _>>()?;
     let row = |i: usize| {
         let (p, lr) = jobs[i];
         let r = &runs[i];

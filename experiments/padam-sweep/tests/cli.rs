@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::check_cli;
+use gengap::train::experiment::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -22,5 +22,15 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             "figures/padam_sweep.png",
             "figures/padam_sweep.svg",
         ],
+    );
+}
+
+#[test]
+fn three_shards_merged_equal_one_run() {
+    check_shards(
+        env!("CARGO_BIN_EXE_padam-sweep"),
+        "padam-sweep",
+        include_str!("../quick.toml"),
+        &["all_runs.csv", "chosen.csv"],
     );
 }

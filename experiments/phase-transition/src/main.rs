@@ -14,7 +14,7 @@ use gengap::data::{C22Params, Direction, NoiseKind};
 use gengap::model::{Activation, CnnConfig};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::experiment::{self, Ctx, Validate, f};
-use gengap::train::sweep::{self, Shard, nonfinite};
+use gengap::train::sweep::{self, nonfinite};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,27 +196,7 @@ fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> R
     let mus = g.mus();
     let (nq, nn, nm, ns) = (g.qs.len(), g.n.len(), mus.len(), g.seeds);
     let cells = nq * nn * nm * ns;
-    let dir = ctx.results.join("journal");
-    // Named after the config and the binary: a changed config or rebuilt code never resumes stale cells.
-    let stem = format!(
-        "{tag}-{:016x}",
-        sweep::fingerprint(&(seed, g, test_samples, sweep::binary_fingerprint()))
-    );
-    if ctx.merge {
-        let journals = sweep::shard_journals(&dir, &stem);
-        if journals.is_empty() {
-            return Err(format!(
-                "--merge: no shard journals {}/{stem}.shard-*.jsonl for the [{tag}] grid of this config",
-                dir.display()
-            ));
-        }
-        let merged: Vec<Result<Cell, String>> = sweep::merge(&journals, cells).map_err(|e| e.to_string())?;
-        return merged.into_iter().collect::<Result<Vec<Cell>, String>>().map(Some);
-    }
-    let shard = ctx.shard.unwrap_or(Shard::ALL);
-    let label = format!("phase-transition {tag}");
-    let journal = sweep::journal_path(&dir, &stem, shard);
-    let out = sweep::run_journaled(&label, seed, cells, shard, &journal, |k, r| -> Result<Cell, String> {
+    let out = ctx.sweep(tag, &(g, test_samples), seed, cells, |k, r| -> Result<Cell, String> {
         let (qi, rest) = (k / (nn * nm * ns), k % (nn * nm * ns));
         let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
         let (mi, si) = (rest / ns, rest % ns);
@@ -266,21 +246,12 @@ fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> R
             max_gamma: max(&mut dec.gamma.iter().copied()),
             max_rho_bar: max(&mut dec.rho_bar.iter().copied()),
         })
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     // A cell's own failure (bad data, say) is stored as Err and reported here.
-    let out: Vec<Cell> = out.into_values().collect::<Result<_, _>>()?;
-    if ctx.shard.is_some() {
-        eprintln!(
-            "phase-transition: [{tag}] shard {}/{} done ({} cells in {}); run --merge once every shard has finished",
-            shard.index,
-            shard.count,
-            out.len(),
-            journal.display()
-        );
-        return Ok(None);
+    match out {
+        Some(cells) => cells.into_iter().collect::<Result<Vec<Cell>, String>>().map(Some),
+        None => Ok(None),
     }
-    Ok(Some(out))
 }
 
 /// Mean test error per (q, n, μ): `[q][n][μ]`.
