@@ -318,18 +318,31 @@ pub mod testing {
         d
     }
 
-    /// Run `bin` on the config text `toml` with `--out`/`--figures` inside `dir`.
-    /// Returns (success, stderr).
-    pub fn run(bin: &str, dir: &Path, toml: &str) -> (bool, String) {
+    /// The command running `bin` on the config text `toml` (written to
+    /// `dir/config.toml`) with `--out`/`--figures` inside `dir`, plus `extra` arguments.
+    pub fn command(bin: &str, dir: &Path, toml: &str, extra: &[&str]) -> Command {
         let cfg = dir.join("config.toml");
         std::fs::write(&cfg, toml).expect("write config");
-        let out = Command::new(bin)
-            .arg("--config")
+        let mut c = Command::new(bin);
+        c.arg("--config")
             .arg(&cfg)
             .arg("--out")
             .arg(dir.join("results"))
             .arg("--figures")
             .arg(dir.join("figures"))
+            .args(extra);
+        c
+    }
+
+    /// Run `bin` on the config text `toml` with `--out`/`--figures` inside `dir`.
+    /// Returns (success, stderr).
+    pub fn run(bin: &str, dir: &Path, toml: &str) -> (bool, String) {
+        run_with(bin, dir, toml, &[])
+    }
+
+    /// As [`run`], with extra arguments.
+    pub fn run_with(bin: &str, dir: &Path, toml: &str, extra: &[&str]) -> (bool, String) {
+        let out = command(bin, dir, toml, extra)
             .output()
             .expect("start the experiment binary");
         (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -359,23 +372,8 @@ pub mod testing {
     /// of one unsharded run, byte for byte, and a shard writes no CSV.
     pub fn check_shards(bin: &str, tag: &str, good: &str, csvs: &[&str]) {
         let run_in = |dir: &Path, extra: &[&str]| {
-            let cfg = dir.join("config.toml");
-            std::fs::write(&cfg, good).expect("write config");
-            let out = Command::new(bin)
-                .arg("--config")
-                .arg(&cfg)
-                .arg("--out")
-                .arg(dir.join("results"))
-                .arg("--figures")
-                .arg(dir.join("figures"))
-                .args(extra)
-                .output()
-                .expect("start the experiment binary");
-            assert!(
-                out.status.success(),
-                "{extra:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let (ok, err) = run_with(bin, dir, good, extra);
+            assert!(ok, "{extra:?}: {err}");
         };
         let one = scratch(&format!("{tag}-one"));
         run_in(&one, &[]);

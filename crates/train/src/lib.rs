@@ -448,7 +448,8 @@ mod tests {
     use gengap_data::{Z23Params, rng};
     use gengap_optim::OptimConfig;
 
-    fn setup(opt: &str, cfg: TrainConfig) -> Trainer<f64> {
+    /// The small [Z23] problem and model every test here trains on.
+    fn toy() -> (Dataset, CnnConfig) {
         let ds = Z23Params {
             d: 120,
             n: 10,
@@ -461,11 +462,18 @@ mod tests {
         }
         .generate(&mut rng::seeded(1))
         .unwrap();
-        let model = CnnConfig {
-            m: 3,
-            sigma0: 0.05,
-            ..Default::default()
-        };
+        (
+            ds,
+            CnnConfig {
+                m: 3,
+                sigma0: 0.05,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn setup(opt: &str, cfg: TrainConfig) -> Trainer<f64> {
+        let (ds, model) = toy();
         let w0 = model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap();
         let opt = toml::from_str::<OptimConfig>(opt).unwrap().build::<f64>().unwrap();
         Trainer::new(&ds, &model, w0, Box::new(opt), cfg).unwrap()
@@ -540,23 +548,7 @@ mod tests {
 
     #[test]
     fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
-        let ds = Z23Params {
-            d: 120,
-            n: 10,
-            n_test: 50,
-            v_norm: 2.0,
-            sigma_p: 0.3,
-            s: 40,
-            alpha: 0.1,
-            patches: 2,
-        }
-        .generate(&mut rng::seeded(1))
-        .unwrap();
-        let model = CnnConfig {
-            m: 3,
-            sigma0: 0.05,
-            ..Default::default()
-        };
+        let (ds, model) = toy();
         let gd: OptimConfig = toml::from_str("name = \"gd\"\nlr = 0.5").unwrap();
         let c = |precision| TrainConfig {
             max_steps: 300,
