@@ -427,7 +427,9 @@ impl ReducedGd {
                 let j = if c < m { 1.0 } else { -1.0 };
                 f += j * (act.value(y * wmu[c]) + act.value(u[c]));
             }
-            if y * f * s_m <= 0.0 {
+            // A NaN or infinite output is an error, never a correct prediction.
+            let margin = y * f * s_m;
+            if !(margin > 0.0 && margin.is_finite()) {
                 wrong += 1;
             }
         }

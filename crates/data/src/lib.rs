@@ -44,6 +44,14 @@ pub enum DataError {
         /// What the valid range is.
         reason: &'static str,
     },
+    /// An array of the data set could not be allocated.
+    #[error("cannot allocate the {what} ({bytes} bytes): the sizes are too large for this machine's memory")]
+    Alloc {
+        /// Which array.
+        what: &'static str,
+        /// Its size in bytes (saturated).
+        bytes: u128,
+    },
     /// The MNIST digits could not be read.
     #[error("cannot load MNIST digits from {path}: {source} (run `cargo xtask fetch-mnist`)")]
     Mnist {
@@ -53,6 +61,24 @@ pub enum DataError {
         #[source]
         source: std::sync::Arc<mnist::IdxError>,
     },
+}
+
+/// A zero array of shape `dim`, allocated fallibly: a size that overflows or
+/// that the allocator refuses is a [`DataError::Alloc`], not an abort. Used
+/// for the data sets' large arrays, behind the experiments' memory estimates.
+pub fn try_zeros<D: ndarray::Dimension>(what: &'static str, dim: D) -> Result<ndarray::Array<f64, D>, DataError> {
+    let dims = dim.slice();
+    let bytes = dims.iter().fold(8u128, |a, &b| a.saturating_mul(b as u128));
+    let fail = || DataError::Alloc { what, bytes };
+    let len = dims
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .filter(|l| l.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
+        .ok_or_else(fail)?;
+    let mut v: Vec<f64> = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| fail())?;
+    v.resize(len, 0.0);
+    Ok(ndarray::Array::from_shape_vec(dim, v).expect("the length is the shape's product"))
 }
 
 fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> DataError {
@@ -171,7 +197,7 @@ impl C22Params {
     pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
         self.validate()?;
         let d = self.d;
-        let mut signal = Array1::<f64>::zeros(d);
+        let mut signal = try_zeros("signal vector", ndarray::Ix1(d))?;
         match self.direction {
             Direction::E1 => signal[0] = self.mu_norm,
             Direction::RandomUnit => {
@@ -180,8 +206,8 @@ impl C22Params {
                 signal.assign(&(u * (self.mu_norm / norm)));
             }
         }
-        let train = self.split(rng, &signal, self.n);
-        let test = self.split(rng, &signal, self.n_test);
+        let train = self.split(rng, &signal, self.n)?;
+        let test = self.split(rng, &signal, self.n_test)?;
         Ok(Dataset {
             model: ModelKind::C22,
             signal,
@@ -191,11 +217,11 @@ impl C22Params {
         })
     }
 
-    fn split<R: Rng + ?Sized>(&self, rng: &mut R, mu: &Array1<f64>, n: usize) -> Split {
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, mu: &Array1<f64>, n: usize) -> Result<Split, DataError> {
         let d = self.d;
         let mu_sq = mu.dot(mu);
-        let mut x = Array3::<f64>::zeros((n, 2, d));
-        let mut noise = Array3::<f64>::zeros((n, 1, d));
+        let mut x = try_zeros("inputs", ndarray::Ix3(n, 2, d))?;
+        let mut noise = try_zeros("noise vectors", ndarray::Ix3(n, 1, d))?;
         let mut y = Array1::<f64>::zeros(n);
         let mut y_clean = Array1::<f64>::zeros(n);
         let mut signal_patch = Vec::with_capacity(n);
@@ -219,7 +245,7 @@ impl C22Params {
             x.slice_mut(s![i, sp, ..]).assign(&(mu * yc));
             x.slice_mut(s![i, 1 - sp, ..]).assign(&xi);
         }
-        Split {
+        Ok(Split {
             x,
             y,
             y_clean,
@@ -227,7 +253,7 @@ impl C22Params {
             signal_patch,
             noise_patches,
             feature_noise_patch: None,
-        }
+        })
     }
 }
 
@@ -391,10 +417,10 @@ impl Z23Params {
     /// Draw a training split of `n` and a test split of `n_test` samples.
     pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
         self.validate()?;
-        let mut signal = Array1::<f64>::zeros(self.d);
+        let mut signal = try_zeros("signal vector", ndarray::Ix1(self.d))?;
         signal[0] = self.v_norm;
-        let train = self.split(rng, &signal, self.n);
-        let test = self.split(rng, &signal, self.n_test);
+        let train = self.split(rng, &signal, self.n)?;
+        let test = self.split(rng, &signal, self.n_test)?;
         Ok(Dataset {
             model: ModelKind::Z23,
             signal,
@@ -404,10 +430,10 @@ impl Z23Params {
         })
     }
 
-    fn split<R: Rng + ?Sized>(&self, rng: &mut R, v: &Array1<f64>, n: usize) -> Split {
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, v: &Array1<f64>, n: usize) -> Result<Split, DataError> {
         let (d, pp) = (self.d, self.patches);
-        let mut x = Array3::<f64>::zeros((n, pp, d));
-        let mut noise = Array3::<f64>::zeros((n, pp - 1, d));
+        let mut x = try_zeros("inputs", ndarray::Ix3(n, pp, d))?;
+        let mut noise = try_zeros("noise vectors", ndarray::Ix3(n, pp - 1, d))?;
         let mut y = Array1::<f64>::zeros(n);
         let mut signal_patch = Vec::with_capacity(n);
         let mut noise_patches = Array2::<usize>::zeros((n, pp - 1));
@@ -429,7 +455,7 @@ impl Z23Params {
             x.slice_mut(s![i, perm[0], ..]).assign(&(v * yi));
             x.slice_mut(s![i, perm[1], ..]).scaled_add(-self.alpha * yi, v);
         }
-        Split {
+        Ok(Split {
             x,
             y_clean: y.clone(),
             y,
@@ -437,7 +463,7 @@ impl Z23Params {
             signal_patch,
             noise_patches,
             feature_noise_patch: Some(0),
-        }
+        })
     }
 }
 
@@ -516,8 +542,8 @@ impl NoisyMnistParams {
         }
         let perm = rng::permutation(rng, pool.len());
         let pick: Vec<(usize, f64)> = perm.iter().map(|&k| pool[k]).collect();
-        let train = self.split(rng, &m, &pick[..self.n]);
-        let test = self.split(rng, &m, &pick[self.n..self.n + self.n_test]);
+        let train = self.split(rng, &m, &pick[..self.n])?;
+        let test = self.split(rng, &m, &pick[self.n..self.n + self.n_test])?;
         let d = m.images.ncols();
         // Half class-mean difference of the training digits: ½(mean₊ − mean₋).
         let (mut pos, mut neg) = (Array1::<f64>::zeros(d), Array1::<f64>::zeros(d));
@@ -546,10 +572,10 @@ impl NoisyMnistParams {
         })
     }
 
-    fn split<R: Rng + ?Sized>(&self, rng: &mut R, m: &mnist::Mnist, pick: &[(usize, f64)]) -> Split {
+    fn split<R: Rng + ?Sized>(&self, rng: &mut R, m: &mnist::Mnist, pick: &[(usize, f64)]) -> Result<Split, DataError> {
         let (n, pp, d) = (pick.len(), self.patches, m.images.ncols());
-        let mut x = Array3::<f64>::zeros((n, pp, d));
-        let mut noise = Array3::<f64>::zeros((n, pp - 1, d));
+        let mut x = try_zeros("inputs", ndarray::Ix3(n, pp, d))?;
+        let mut noise = try_zeros("noise vectors", ndarray::Ix3(n, pp - 1, d))?;
         let mut y = Array1::<f64>::zeros(n);
         let mut signal_patch = Vec::with_capacity(n);
         let mut noise_patches = Array2::<usize>::zeros((n, pp - 1));
@@ -567,7 +593,7 @@ impl NoisyMnistParams {
                 x.slice_mut(s![i, perm[k + 1], ..]).assign(&noise.slice(s![i, k, ..]));
             }
         }
-        Split {
+        Ok(Split {
             x,
             y_clean: y.clone(),
             y,
@@ -575,7 +601,7 @@ impl NoisyMnistParams {
             signal_patch,
             noise_patches,
             feature_noise_patch: None,
-        }
+        })
     }
 }
 
@@ -718,6 +744,26 @@ mod tests {
             direction: Direction::E1,
             p_flip: 0.0,
         }
+    }
+
+    #[test]
+    fn absurd_sizes_are_an_error_not_an_abort() {
+        let huge = C22Params {
+            d: 10_000_000_000_000,
+            ..c22()
+        };
+        let e = huge.generate(&mut rng::stream(1, 0)).unwrap_err();
+        assert!(matches!(e, DataError::Alloc { bytes: 80_000_000_000_000, .. }), "{e}");
+        assert!(e.to_string().contains("cannot allocate the signal vector"), "{e}");
+        let wide = C22Params {
+            n: 1 << 60,
+            ..c22()
+        };
+        assert!(matches!(
+            wide.generate(&mut rng::stream(1, 0)),
+            Err(DataError::Alloc { what: "inputs", .. })
+        ));
+        assert_eq!(try_zeros("x", ndarray::Ix2(3, 4)).unwrap(), Array2::<f64>::zeros((3, 4)));
     }
 
     fn z23() -> Z23Params {

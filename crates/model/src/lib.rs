@@ -509,7 +509,9 @@ impl<T: Real> Cnn<T> {
         for i in 0..n {
             let margin = y[i] * ws.f[i];
             loss += logistic(margin).to_f64c();
-            if margin <= T::zero() {
+            // A NaN or infinite output is never a correct prediction
+            // (`NaN <= 0` is false, so test for `> 0` instead).
+            if !(margin > T::zero() && margin.is_finite()) {
                 wrong += 1;
             }
             ws.f[i] = logistic_deriv(margin) * y[i] * inv_n * self.s_m;
@@ -637,7 +639,8 @@ pub fn metrics_of<T: Real>(f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
     for (&fi, &yi) in f.iter().zip(y.iter()) {
         let margin = (yi * fi).to_f64c();
         loss += logistic(margin);
-        if margin <= 0.0 {
+        // A NaN or infinite output counts as an error, never as correct.
+        if !(margin > 0.0 && margin.is_finite()) {
             wrong += 1;
         }
     }
@@ -755,6 +758,17 @@ mod tests {
         assert!((a.value(l) - a.value(r)).abs() < 1e-8);
         assert!((a.deriv(l) - a.deriv(r)).abs() < 1e-7);
         assert!((a.value(0.5) - 0.5 / 3.0).abs() < 1e-15); // h^q/(q h^{q-1}) = h/q
+    }
+
+    #[test]
+    fn non_finite_outputs_are_errors_not_correct_predictions() {
+        let y = ndarray::arr1(&[1.0f64, -1.0, 1.0, -1.0, 1.0]);
+        let f = ndarray::arr1(&[f64::NAN, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2.0]);
+        let m = metrics_of(f.view(), y.view());
+        assert_eq!(m.error, 4.0 / 5.0, "only the finite correct output counts as correct");
+        let all_nan = ndarray::Array1::<f32>::from_elem(4, f32::NAN);
+        let y32 = ndarray::arr1(&[1.0f32, -1.0, 1.0, -1.0]);
+        assert_eq!(metrics_of(all_nan.view(), y32.view()).error, 1.0);
     }
 
     #[test]

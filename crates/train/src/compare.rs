@@ -63,6 +63,15 @@ impl Validate for CompareConfig {
         }
         Ok(())
     }
+
+    /// One shared data set, and one decomposing run per parallel cell.
+    fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
+        use crate::memory;
+        Some(
+            memory::dataset(&self.data)
+                .plus(memory::training(&self.data, &self.model, true).times(memory::parallel_cells())),
+        )
+    }
 }
 
 struct Job {
@@ -272,6 +281,10 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
             recs.iter().map(field).collect(),
         )
     };
+    let main_notes: Vec<String> = (0..2)
+        .filter(|&k| runs[k].status == crate::Status::Diverged)
+        .map(|k| format!("{} diverged at step {}", jobs[k].label, runs[k].steps))
+        .collect();
     let two = |title: &str, y: &str, log_y: bool, field: fn(&crate::Record) -> f64| {
         let series = (0..2)
             .map(|k| {
@@ -286,6 +299,7 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
             log_x: true,
             log_y,
             series,
+            notes: main_notes.clone(),
             ..Default::default()
         })
     };
@@ -336,8 +350,24 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
     // λ = 0 is drawn at the left edge of the log axis.
     let lmin = lam.iter().copied().filter(|&l| l > 0.0).fold(f64::INFINITY, f64::min);
     let lx: Vec<f64> = lam.iter().map(|&l| if l > 0.0 { l } else { lmin / 10.0 }).collect();
+    // Diverged runs are named on every panel (their loss is not drawn, and
+    // their test error is 1: a NaN output is never a correct prediction).
+    let diverged_notes: Vec<String> = ["GD", "Adam"]
+        .iter()
+        .filter_map(|&label| {
+            let at: Vec<String> = jobs
+                .iter()
+                .zip(&runs)
+                .skip(2)
+                .filter(|(j, r)| j.label == label && r.status == crate::Status::Diverged)
+                .map(|(j, _)| format!("{}", j.lambda.unwrap_or(0.0)))
+                .collect();
+            (!at.is_empty()).then(|| format!("{label} diverged at λ = {}", at.join(", ")))
+        })
+        .collect();
     let sweep_panel = |title: &str, y: &str, log_y: bool, field: fn(&crate::Record) -> f64| {
         Panel::Line(LinePlot {
+            notes: diverged_notes.clone(),
             title: title.into(),
             x_label: "L2 weight decay λ (leftmost point: λ = 0)".into(),
             y_label: y.into(),

@@ -32,6 +32,14 @@ pub struct Cli {
 pub trait Validate {
     /// The first problem found, as one line naming the key and value.
     fn validate(&self) -> Result<(), String>;
+
+    /// The run's estimated peak memory and the key that drives it (see
+    /// [`crate::memory`]); `None` where the sizes are bounded anyway. The
+    /// shell refuses a config whose estimate exceeds the available memory,
+    /// before anything is written.
+    fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
+        None
+    }
 }
 
 /// What a run has at hand: where to write, and the provenance.
@@ -239,6 +247,9 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
         )
     })?;
     cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
+    if let Some(est) = cfg.memory() {
+        crate::memory::check(&est).map_err(|e| format!("config {}: {e}", path.display()))?;
+    }
     Ok(cfg)
 }
 

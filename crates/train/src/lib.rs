@@ -20,6 +20,7 @@
 pub mod compare;
 pub mod experiment;
 pub mod io;
+pub mod memory;
 pub mod sweep;
 pub mod table;
 

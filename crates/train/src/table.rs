@@ -88,6 +88,20 @@ impl Validate for TableConfig {
         }
         Ok(())
     }
+
+    /// Every cell draws its own data set and trains on it; the largest task
+    /// decides, once per parallel cell.
+    fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
+        use crate::memory;
+        self.tasks
+            .iter()
+            .map(|(name, t)| {
+                memory::run(&t.data, &t.model, t.train.decompose)
+                    .under(&format!("tasks.{name}"))
+                    .times(memory::parallel_cells())
+            })
+            .reduce(memory::MemoryEstimate::max)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,7 +305,14 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
             let (tr, _) = stats(mine.iter().map(|c| 100.0 * c.train_acc).collect());
             let div = mine.iter().filter(|c| c.status == "diverged").count();
             let lr = chosen[&(ti, oi)].0;
-            md.push_str(&format!(" {m:.1} ± {s:.1} (train {tr:.0}, lr {lr:.0e}) |"));
+            // A diverged run is marked in the cell itself: its accuracy is
+            // counted as 0 (a NaN output is never a correct prediction).
+            let mark = if div > 0 {
+                format!(", **{div}/{} diverged**", mine.len())
+            } else {
+                String::new()
+            };
+            md.push_str(&format!(" {m:.1} ± {s:.1} (train {tr:.0}, lr {lr:.0e}{mark}) |"));
             csv_rows.push(vec![
                 name.to_string(),
                 e.label.clone(),
@@ -313,10 +334,15 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
         }
         md.push('\n');
     }
-    let note = format!(
+    let mut note = format!(
         "\nTest accuracy (%), mean ± sample std over {} seeds; in parentheses the mean final training accuracy and the chosen learning rate.\n",
         cfg.seeds
     );
+    if summary.iter().any(|x| x.diverged > 0) {
+        note.push_str(
+            "**k/S diverged**: k of the S runs of that cell diverged (non-finite loss); their outputs count as wrong predictions.\n",
+        );
+    }
     md.push_str(&note);
     ctx.write_csv(
         "table.csv",

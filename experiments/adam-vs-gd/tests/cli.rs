@@ -40,3 +40,43 @@ fn three_shards_merged_equal_one_run() {
         &["curves.csv", "lambda_sweep.csv"],
     );
 }
+
+/// GD at lr = 1e300 diverges in the main run and in the λ sweep: every
+/// output says so, and no diverged run has a test error below 1.
+#[test]
+fn diverged_runs_are_marked_in_every_output() {
+    let cfg = include_str!("../quick.toml").replace("lr = 0.5", "lr = 1e300");
+    let dir = gengap::train::experiment::testing::scratch("avg-diverged");
+    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_adam-vs-gd"), &dir, &cfg);
+    assert!(ok, "a diverging run is recorded, not a crash: {err}");
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    // lambda_sweep.csv: optimizer,lambda,status,steps,train_loss,train_error,test_error
+    let sweep = read("results/adam-vs-gd/lambda_sweep.csv");
+    let gd: Vec<Vec<&str>> = sweep
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .filter(|r: &Vec<&str>| r[0] == "GD")
+        .collect();
+    assert_eq!(gd.len(), 2);
+    for r in gd {
+        assert_eq!(r[2], "diverged", "{r:?}");
+        assert_eq!(r[6].parse::<f64>().unwrap(), 1.0, "{r:?}");
+    }
+    // curves.csv: the GD curve ends diverged, with test error 1.
+    let curves = read("results/adam-vs-gd/curves.csv");
+    let last_gd: Vec<&str> = curves
+        .lines()
+        .filter(|l| l.starts_with("GD,"))
+        .last()
+        .expect("a GD row")
+        .split(',')
+        .collect();
+    assert_eq!(last_gd[5].parse::<f64>().unwrap(), 1.0, "{last_gd:?}");
+    let record = read("results/adam-vs-gd/record.json");
+    assert!(record.contains("\"diverged\""), "{record}");
+    // The figures name the diverged runs.
+    assert!(read("figures/adam_vs_gd.svg").contains("GD diverged at step"));
+    assert!(read("figures/adam_vs_gd_lambda.svg").contains("GD diverged at λ"));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -27,6 +27,16 @@ impl Validate for Config {
         self.compare.validate().map_err(|e| format!("[compare] {e}"))?;
         self.table.validate().map_err(|e| format!("[table] {e}"))
     }
+
+    /// The comparison and the table run one after the other.
+    fn memory(&self) -> Option<gengap::train::memory::MemoryEstimate> {
+        let c = self.compare.memory().map(|e| e.under("compare"));
+        let t = self.table.memory().map(|e| e.under("table"));
+        match (c, t) {
+            (Some(c), Some(t)) => Some(c.max(t)),
+            (c, t) => c.or(t),
+        }
+    }
 }
 
 fn main() {

@@ -40,3 +40,58 @@ fn three_shards_merged_equal_one_run() {
         &["lr_grid.csv", "runs.csv", "table.csv"],
     );
 }
+
+/// A run that diverges is never reported as accurate: with GD at lr = 1e300
+/// every output file says so (defect: `NaN <= 0` is false, so NaN outputs
+/// used to count as correct predictions and the table showed 100%).
+#[test]
+fn diverged_runs_are_marked_in_every_output() {
+    let cfg = r#"
+seed = 1
+seeds = 2
+[tasks.c22]
+title = "[C22] task"
+data = { model = "c22", d = 100, n = 10, n_test = 50, mu_norm = 8.0, sigma_p = 1.0 }
+model = { m = 2, sigma0 = 0.014 }
+train = { max_steps = 20, record_every = 20 }
+[[optimizers]]
+label = "GD"
+optimizer = { name = "gd", lr = 0.01 }
+lrs = { c22 = [1e300] }
+"#;
+    let dir = gengap::train::experiment::testing::scratch("table-diverged");
+    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_optimizer-table"), &dir, cfg);
+    assert!(ok, "a diverging run is recorded, not a crash: {err}");
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let csv = |p: &str| -> Vec<Vec<String>> {
+        read(p)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    // lr_grid.csv: task,optimizer,lr,status,train_loss,train_acc,test_acc
+    for row in csv("results/optimizer-table/lr_grid.csv") {
+        assert_eq!(row[3], "diverged", "{row:?}");
+        assert_eq!(row[6].parse::<f64>().unwrap(), 0.0, "test accuracy of a diverged run: {row:?}");
+    }
+    // runs.csv: task,optimizer,lr,seed,status,train_loss,train_acc,test_acc
+    let runs = csv("results/optimizer-table/runs.csv");
+    assert_eq!(runs.len(), 2);
+    for row in runs {
+        assert_eq!(row[4], "diverged", "{row:?}");
+        assert_eq!(row[6].parse::<f64>().unwrap(), 0.0, "{row:?}");
+        assert_eq!(row[7].parse::<f64>().unwrap(), 0.0, "{row:?}");
+    }
+    // table.csv: task,optimizer,lr,test_acc_mean,test_acc_std,train_acc_mean,diverged
+    let table = csv("results/optimizer-table/table.csv");
+    assert_eq!(table[0][3].parse::<f64>().unwrap(), 0.0);
+    assert_eq!(table[0][6], "2");
+    for md in ["results/optimizer-table/table.md", "figures/optimizer_table.md"] {
+        let text = read(md);
+        assert!(text.contains("0.0 ± 0.0"), "{md}: {text}");
+        assert!(text.contains("2/2 diverged"), "{md}: {text}");
+        assert!(!text.contains("100.0"), "{md}: {text}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

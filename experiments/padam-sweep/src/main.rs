@@ -7,11 +7,12 @@
 //! extended linearly outside), then the grid `η₀(p)·lr_factors`, keeping the
 //! rate with the lowest final *training* loss (test data is never used to choose).
 
-use gengap::data::{Z23Params, rng};
+use gengap::data::{DataConfig, Z23Params, rng};
 use gengap::model::CnnConfig;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
 use gengap::train::experiment::{self, Ctx, Validate, f};
+use gengap::train::memory;
 use gengap::train::{RunRecord, TrainConfig, best_by_train_loss, sweep, train_run};
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +95,12 @@ impl Validate for Config {
             }
         }
         Ok(())
+    }
+
+    /// One shared data set, and one decomposing run per parallel cell.
+    fn memory(&self) -> Option<memory::MemoryEstimate> {
+        let data = DataConfig::Z23(self.data.clone());
+        Some(memory::dataset(&data).plus(memory::training(&data, &self.model, true).times(memory::parallel_cells())))
     }
 }
 
@@ -271,9 +278,17 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         .dashed(),
     ];
     sn.extend(ends(&|r| r.signal_inner, " (signal)", 1));
+    // A chosen run that diverged (every learning rate of its p diverged) is
+    // named on both panels: its error is 1 and its inner products are not drawn.
+    let notes: Vec<String> = chosen
+        .iter()
+        .filter(|r| r.status == "diverged")
+        .map(|r| format!("p = {}: every learning rate diverged", r.p))
+        .collect();
     let panels = [
         Panel::Line(LinePlot {
             title: "Padam: final test error vs partial adaptivity p".into(),
+            notes: notes.clone(),
             x_label: "p   (0: SGD-momentum, 1/2: AMSGrad/Adam)".into(),
             y_label: "error".into(),
             series: test,
@@ -286,6 +301,7 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             x_label: "p".into(),
             y_label: "inner product".into(),
             series: sn,
+            notes,
             ..Default::default()
         }),
     ];

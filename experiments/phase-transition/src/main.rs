@@ -10,10 +10,11 @@
 //! theory predicts `b = −1/q` (`n·SNR^q = const`).
 
 use gengap::analysis::{ReducedGd, ReducedOutcome};
-use gengap::data::{C22Params, Direction, NoiseKind};
+use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
 use gengap::model::{Activation, CnnConfig};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::experiment::{self, Ctx, Validate, f};
+use gengap::train::memory::{self, MemoryEstimate};
 use gengap::train::sweep::{self, nonfinite};
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +118,52 @@ impl Grid {
         }
         Ok(())
     }
+    /// Peak memory of the grid: one cell per parallel worker, at the
+    /// largest `n`. A materialized cell holds the data set (`n_test = 1`)
+    /// and the reduced solver's Gram products; a blocked one holds one column
+    /// block of the data at a time.
+    fn memory(&self, t: &str) -> MemoryEstimate {
+        let n = self.n.iter().copied().max().unwrap_or(1);
+        let data = DataConfig::C22(self.cell_data(n, 1.0));
+        let model = CnnConfig {
+            m: self.m,
+            ..Default::default()
+        };
+        let rows = (2 * n + 2 * self.m + 2) as u128;
+        let gram = 8 * 4 * rows * rows;
+        let cell = if self.blocked {
+            let block = self.d.min(gengap::data::GRAM_BLOCK) as u128;
+            let (key, value) = if n as u128 > block {
+                ("n", n.to_string())
+            } else {
+                ("d", self.d.to_string())
+            };
+            MemoryEstimate {
+                key: key.into(),
+                value,
+                bytes: 8 * 4 * rows * block + gram,
+            }
+        } else {
+            let mut e = memory::run(&data, &model, false);
+            e.bytes = e.bytes.saturating_add(gram);
+            e.key = e.key.trim_start_matches("data.").into();
+            e
+        };
+        cell.under(t).times(memory::parallel_cells())
+    }
+    /// The data model of one cell.
+    fn cell_data(&self, n: usize, mu: f64) -> C22Params {
+        C22Params {
+            d: self.d,
+            n,
+            n_test: 1,
+            mu_norm: mu,
+            sigma_p: self.sigma_p,
+            noise: NoiseKind::Orthogonal,
+            direction: Direction::E1,
+            p_flip: 0.0,
+        }
+    }
     fn mus(&self) -> Vec<f64> {
         let (a, b) = (self.mu_min.ln(), self.mu_max.ln());
         (0..self.mu_count)
@@ -150,6 +197,15 @@ impl Validate for Config {
             l.validate("large")?;
         }
         Ok(())
+    }
+
+    /// The main and large grids run one after the other.
+    fn memory(&self) -> Option<MemoryEstimate> {
+        let main = self.main.memory("main");
+        Some(match &self.large {
+            Some(l) => main.max(l.memory("large")),
+            None => main,
+        })
     }
 }
 
@@ -201,16 +257,7 @@ fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> R
         let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
         let (mi, si) = (rest / ns, rest % ns);
         let (q, n, mu) = (g.qs[qi], g.n[ni], mus[mi]);
-        let data = C22Params {
-            d: g.d,
-            n,
-            n_test: 1,
-            mu_norm: mu,
-            sigma_p: g.sigma_p,
-            noise: NoiseKind::Orthogonal,
-            direction: Direction::E1,
-            p_flip: 0.0,
-        };
+        let data = g.cell_data(n, mu);
         let model = CnnConfig {
             m: g.m,
             activation: Activation::ReluPow { q },
@@ -364,6 +411,7 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) 
             })
             .collect();
     let not_conv = cells.iter().filter(|c| c.outcome != ReducedOutcome::Converged).count();
+    let diverged = cells.iter().filter(|c| c.outcome == ReducedOutcome::Diverged).count();
     let panels: Vec<Panel> = fits
         .iter()
         .enumerate()
@@ -381,6 +429,9 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) 
             ];
             if not_conv > 0 {
                 notes.push(format!("cells short of the loss target: {not_conv}"));
+            }
+            if diverged > 0 {
+                notes.push(format!("grey: a run diverged ({diverged} runs)"));
             }
             Panel::Heat(Heatmap {
                 title: format!("GD test error, ReLU^{}  (d = {}, {} seeds/cell)", ft.q, g.d, g.seeds),
