@@ -38,31 +38,35 @@ pub fn write_json<V: Serialize>(path: &Path, value: &V) -> std::io::Result<()> {
     atomic_write(path, s.as_bytes())
 }
 
-/// Where a result came from: crate version and git commit.
+/// Where a result came from: the code (version and the git commit the
+/// binary was built from) and the binary that ran.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Provenance {
-    /// `gengap-train`'s version.
+    /// The workspace version (every gengap crate and experiment binary
+    /// shares it: `version.workspace = true`).
     pub version: String,
-    /// `git rev-parse HEAD` at run time (with `-dirty` when the tree has changes), or `unknown`.
+    /// The git commit the binary was built from, embedded at build time by
+    /// `crates/train/build.rs`; `-dirty` when tracked files differed from it;
+    /// `unknown` when built outside a git checkout. Not the commit of the
+    /// directory the binary runs in.
     pub git_commit: String,
+    /// Whether the build had uncommitted changes (also the `-dirty` suffix).
+    pub dirty: bool,
+    /// The path of the running executable.
+    pub binary: String,
 }
 
 impl Provenance {
-    /// Read the version and the current git commit.
+    /// The version, the build-time commit and the running executable.
     pub fn current() -> Self {
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        };
-        let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        let commit = env!("GENGAP_BUILD_COMMIT");
         Provenance {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: if dirty { format!("{commit}-dirty") } else { commit },
+            git_commit: commit.to_string(),
+            dirty: commit.ends_with("-dirty"),
+            binary: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "unknown".into()),
         }
     }
 }

@@ -6,6 +6,7 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
+        (good.replace("d = 200", "d = 10000000000000"), "`data.d` = 10000000000000: the run needs an estimated"),
         (good.replace("[lambda_sweep]", "[lambda_sweep]\nlambdaz = 1"), "lambdaz"),
         (good.replace("n = 30", "n = 0"), "`n` = 0"),
         (good.replace("lr = 0.5", "lr = -0.5"), "`lr` = -0.5"),
@@ -78,5 +79,45 @@ fn diverged_runs_are_marked_in_every_output() {
     // The figures name the diverged runs.
     assert!(read("figures/adam_vs_gd.svg").contains("GD diverged at step"));
     assert!(read("figures/adam_vs_gd_lambda.svg").contains("GD diverged at λ"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `record.json` names the commit the binary was built from, not the commit
+/// of the directory it runs in (defect: it ran `git rev-parse HEAD` in the
+/// current directory), and the binary's own path.
+#[test]
+fn provenance_names_the_build_commit_wherever_the_binary_runs() {
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let ours = git(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), &["rev-parse", "HEAD"]);
+    // Another repository, with a commit of its own, as the working directory.
+    let dir = gengap::train::experiment::testing::scratch("avg-provenance");
+    git(&dir, &["init", "-q"]);
+    std::fs::write(dir.join("other.txt"), "another project").unwrap();
+    git(&dir, &["add", "other.txt"]);
+    git(&dir, &["commit", "-qm", "other"]);
+    let theirs = git(&dir, &["rev-parse", "HEAD"]);
+    let bin = env!("CARGO_BIN_EXE_adam-vs-gd");
+    let mut cmd = gengap::train::experiment::testing::command(bin, &dir, include_str!("../quick.toml"), &[]);
+    let out = cmd.current_dir(&dir).output().expect("run the binary");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results/adam-vs-gd/record.json")).unwrap()).unwrap();
+    let p = &record["provenance"];
+    let commit = p["git_commit"].as_str().unwrap();
+    assert!(commit.starts_with(&ours), "built from {ours}, recorded {commit}");
+    assert!(!commit.contains(&theirs), "the working directory's commit was recorded");
+    assert_eq!(p["dirty"].as_bool().unwrap(), commit.ends_with("-dirty"));
+    let recorded_bin = std::fs::canonicalize(p["binary"].as_str().unwrap()).unwrap();
+    assert_eq!(recorded_bin, std::fs::canonicalize(bin).unwrap());
+    assert_eq!(p["version"].as_str().unwrap(), env!("CARGO_PKG_VERSION"));
     std::fs::remove_dir_all(dir).ok();
 }

@@ -6,6 +6,7 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
+        (good.replace("d = 200, n = 20", "d = 10000000000000, n = 20"), "`tasks.c22.data.d` = 10000000000000: the run needs an estimated"),
         (good.replace("seeds = 2", "seeds = 2\nsees = 1"), "sees"),
         (good.replace("seeds = 2", "seeds = 0"), "seeds"),
         (
