@@ -4,7 +4,8 @@
 //!   system packages if needed, build in release mode, run every experiment
 //!   under `experiments/` with its `config.toml` (`--quick`: `quick.toml`;
 //!   `--large`: the experiments that have a `large.toml`, the slow large-d
-//!   runs), and regenerate `docs/figures/`.
+//!   runs), and regenerate `docs/figures/`. `--quick` is a smoke run: its
+//!   results and figures go to `target/quick/`, never over `docs/figures/`.
 //! * `cargo xtask test` — install the system packages if needed, then run
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!   `cargo doc` with warnings denied, and a smoke run of every experiment
@@ -242,18 +243,24 @@ fn figures(args: &[String]) -> Result<(), String> {
         build.args(["-p", n]);
     }
     run(&mut build)?;
+    // Only the full run updates the documented figures; the smoke run
+    // (`--quick`) writes its toy-sized results and figures under
+    // `target/quick/`, never over `docs/figures/`.
+    let (out, figs) = if quick {
+        ("target/quick/results", "target/quick/figures")
+    } else {
+        ("results", "docs/figures")
+    };
     for name in &names {
         let start = std::time::Instant::now();
         let cfg = format!("experiments/{name}/{file}");
         run(Command::new(root().join("target/release").join(name)).args([
-            "--config",
-            &cfg,
-            "--out",
-            "results",
-            "--figures",
-            "docs/figures",
+            "--config", &cfg, "--out", out, "--figures", figs,
         ]))?;
         eprintln!("xtask: {name} finished in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    if quick {
+        eprintln!("xtask: quick figures in {figs} (docs/figures/ is untouched)");
     }
     Ok(())
 }

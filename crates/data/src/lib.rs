@@ -626,6 +626,14 @@ impl DataConfig {
             DataConfig::NoisyMnist(p) => p.validate(),
         }
     }
+    /// The folder the model reads its data from (`noisy_mnist`'s
+    /// `data_dir`), to resolve a relative path; `None` for the synthetic models.
+    pub fn data_dir_mut(&mut self) -> Option<&mut String> {
+        match self {
+            DataConfig::NoisyMnist(p) => Some(&mut p.data_dir),
+            _ => None,
+        }
+    }
     /// Generate the data set of the selected model.
     pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
         match self {

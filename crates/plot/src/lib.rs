@@ -214,10 +214,10 @@ pub fn viridis(t: f64) -> RGBColor {
     )
 }
 
-fn err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
+fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
     move |e| PlotError::Draw {
         path: path.to_path_buf(),
-        msg: format!("{e:?}"),
+        msg: e.to_string(),
     }
 }
 

@@ -64,6 +64,14 @@ impl Validate for CompareConfig {
         Ok(())
     }
 
+    /// The data model's `data_dir`, if it reads one.
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+        if let Some(dir) = self.data.data_dir_mut() {
+            *dir = crate::experiment::resolve_dir(config_dir, "data.data_dir", dir)?;
+        }
+        Ok(())
+    }
+
     /// One shared data set, and one decomposing run per parallel cell.
     fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
         use crate::memory;

@@ -40,6 +40,36 @@ pub trait Validate {
     fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
         None
     }
+
+    /// Resolve the config's relative paths (e.g. `data_dir`) against
+    /// `config_dir`, the folder of the config file, with [`resolve_dir`]; called
+    /// before [`Validate::validate`]. Default: no paths.
+    fn resolve_paths(&mut self, config_dir: &Path) -> Result<(), String> {
+        let _ = config_dir;
+        Ok(())
+    }
+}
+
+/// Resolve the folder `value` of config key `key`: an absolute path is kept;
+/// a relative one is looked up in `config_dir` and then in each folder above
+/// it (so `data_dir = "data/mnist"` in `experiments/noisy-mnist/config.toml`
+/// finds the workspace's `data/mnist` wherever the binary is run from). The
+/// error names every path tried.
+pub fn resolve_dir(config_dir: &Path, key: &str, value: &str) -> Result<String, String> {
+    let rel = Path::new(value);
+    if rel.is_absolute() {
+        return Ok(value.to_string());
+    }
+    let base = std::path::absolute(config_dir).unwrap_or_else(|_| config_dir.to_path_buf());
+    let tried: Vec<PathBuf> = base.ancestors().map(|a| a.join(rel)).collect();
+    match tried.iter().find(|p| p.is_dir()) {
+        Some(found) => Ok(found.display().to_string()),
+        None => Err(format!(
+            "`{key}` = {value:?}: no such folder in {} or any folder above it (tried {}); run `cargo xtask fetch-mnist` for the MNIST cache, or give an absolute path",
+            base.display(),
+            tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// What a run has at hand: where to write, and the provenance.
@@ -199,7 +229,27 @@ impl Ctx {
     }
 }
 
+/// The usage line of an experiment binary; `sweeps`: it takes `--shard`/`--merge`.
+fn usage(name: &str, sweeps: bool) -> String {
+    let grid = if sweeps { " [--shard k/N | --merge]" } else { "" };
+    format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR]{grid} [--help]")
+}
+
+/// What the command line asks for: a run, or the usage text.
+enum Parsed {
+    Run(Cli),
+    Help,
+}
+
+#[cfg(test)]
 fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
+    match parse_args(name, true, args)? {
+        Parsed::Run(cli) => Ok(cli),
+        Parsed::Help => Err(usage(name, true)),
+    }
+}
+
+fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, String> {
     let mut cli = Cli {
         config: PathBuf::from(format!("experiments/{name}/config.toml")),
         out: PathBuf::from("results"),
@@ -207,7 +257,7 @@ fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
         shard: None,
         merge: false,
     };
-    let usage = format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR] [--shard k/N | --merge]");
+    let usage = usage(name, sweeps);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -215,23 +265,28 @@ fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
             "--config" => cli.config = val("--config")?.into(),
             "--out" => cli.out = val("--out")?.into(),
             "--figures" => cli.figures = val("--figures")?.into(),
-            "--shard" => cli.shard = Some(val("--shard")?.parse()?),
-            "--merge" => cli.merge = true,
-            "-h" | "--help" => return Err(usage),
+            "--shard" if sweeps => cli.shard = Some(val("--shard")?.parse()?),
+            "--merge" if sweeps => cli.merge = true,
+            "--shard" | "--merge" => {
+                return Err(format!(
+                    "{name} does not support --shard/--merge (it is not a grid sweep; {usage})"
+                ));
+            }
+            "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument `{other}` ({usage})")),
         }
     }
     if cli.shard.is_some() && cli.merge {
         return Err("--shard and --merge exclude each other: run the shards, then --merge".into());
     }
-    Ok(cli)
+    Ok(Parsed::Run(cli))
 }
 
 /// Parse a TOML config, rejecting unknown keys; the error is one line with
 /// the file, line and column.
 pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    let cfg: C = toml::from_str(&text).map_err(|e| {
+    let mut cfg: C = toml::from_str(&text).map_err(|e| {
         let loc = e
             .span()
             .map(|s| {
@@ -246,6 +301,9 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
             e.message().trim().replace('\n', " ")
         )
     })?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    cfg.resolve_paths(dir)
+        .map_err(|e| format!("config {}: {e}", path.display()))?;
     cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
     if let Some(est) = cfg.memory() {
         crate::memory::check(&est).map_err(|e| format!("config {}: {e}", path.display()))?;
@@ -280,13 +338,23 @@ where
     F: FnOnce(&Ctx, C) -> Result<(), String>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_cli(name, &args).and_then(|cli| {
-        if !sweeps && (cli.shard.is_some() || cli.merge) {
-            return Err(format!(
-                "{name} does not support --shard/--merge (it is not a grid sweep)"
-            ));
-        }
+    let result = parse_args(name, sweeps, &args).and_then(|parsed| {
+        let cli = match parsed {
+            Parsed::Run(cli) => cli,
+            Parsed::Help => {
+                println!("{}", usage(name, sweeps));
+                std::process::exit(0);
+            }
+        };
         let cfg: C = load_config(&cli.config)?;
+        // Every output location is checked before anything runs.
+        let results = cli.out.join(name);
+        crate::io::probe_writable(&results)
+            .map_err(|e| format!("cannot write results to {}: {e}", results.display()))?;
+        if cli.shard.is_none() {
+            crate::io::probe_writable(&cli.figures)
+                .map_err(|e| format!("cannot write figures to {}: {e}", cli.figures.display()))?;
+        }
         let ctx = Ctx {
             name: name.to_string(),
             results: cli.out.join(name),
@@ -411,6 +479,34 @@ pub mod testing {
         std::fs::remove_dir_all(sh).ok();
     }
 
+    /// Check the command line itself: `--help` prints the usage on stdout
+    /// and exits 0 (listing `--shard`/`--merge` only for a grid sweep), and an
+    /// unwritable figures location (here a plain file) is refused with one
+    /// line before anything runs: no results are written.
+    pub fn check_help_and_outputs(bin: &str, tag: &str, good: &str, sweeps: bool) {
+        let out = Command::new(bin).arg("--help").output().expect("run --help");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "--help exits 0: {out:?}");
+        assert!(stdout.starts_with("usage: "), "{stdout}");
+        assert!(out.stderr.is_empty(), "--help prints no error");
+        assert_eq!(stdout.contains("--shard"), sweeps, "{stdout}");
+        assert_eq!(stdout.contains("--merge"), sweeps, "{stdout}");
+        let dir = scratch(&format!("{tag}-figures-file"));
+        std::fs::write(dir.join("figures"), "a file, not a folder").expect("write");
+        let (ok, err) = run(bin, &dir, good);
+        assert!(!ok, "an unwritable figures location must fail");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line of error, got: {err}");
+        assert!(lines[0].contains("cannot write figures to"), "{err}");
+        assert!(!err.contains("Os {") && !err.contains("BackendError"), "a sentence, not Debug: {err}");
+        let written: Vec<PathBuf> = outputs(&dir)
+            .into_iter()
+            .filter(|p| p.file_name().is_none_or(|n| n != "figures"))
+            .collect();
+        assert!(written.is_empty(), "nothing written before the check: {written:?}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     /// Check that each `(bad config, expected substring)` fails with one
     /// line on stderr naming the problem, and writes nothing; and that the
     /// good config runs and writes `expect_files` (relative to `dir`).
@@ -515,5 +611,11 @@ mod tests {
                 .contains("0 <= k < N")
         );
         assert!(parse_cli("x", &["--shard".into(), "0/2".into(), "--merge".into()]).is_err());
+        // --help is a request, not an error; a non-sweep lists no --shard/--merge.
+        assert!(matches!(parse_args("x", true, &["--help".into()]), Ok(Parsed::Help)));
+        assert!(usage("x", true).contains("--shard"));
+        assert!(!usage("x", false).contains("--shard") && !usage("x", false).contains("--merge"));
+        let e = parse_args("x", false, &["--shard".into(), "0/2".into()]).err().unwrap();
+        assert!(e.contains("does not support --shard"), "{e}");
     }
 }

@@ -31,6 +31,16 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Check that `dir` can hold result files: create it if missing, then create
+/// and remove a probe file in it. Run before any work, so an unwritable
+/// output location is refused up front instead of after the results exist.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".gengap-probe.{}.tmp", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
 /// Serialize `value` as pretty JSON and write it atomically.
 pub fn write_json<V: Serialize>(path: &Path, value: &V) -> std::io::Result<()> {
     let mut s = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;

@@ -89,6 +89,16 @@ impl Validate for TableConfig {
         Ok(())
     }
 
+    /// Each task's `data_dir`, if its data model reads one.
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+        for (name, t) in self.tasks.iter_mut() {
+            if let Some(dir) = t.data.data_dir_mut() {
+                *dir = crate::experiment::resolve_dir(config_dir, &format!("tasks.{name}.data.data_dir"), dir)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every cell draws its own data set and trains on it; the largest task
     /// decides, once per parallel cell.
     fn memory(&self) -> Option<crate::memory::MemoryEstimate> {

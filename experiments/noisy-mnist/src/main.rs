@@ -28,6 +28,13 @@ impl Validate for Config {
         self.table.validate().map_err(|e| format!("[table] {e}"))
     }
 
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+        self.compare
+            .resolve_paths(config_dir)
+            .map_err(|e| format!("[compare] {e}"))?;
+        self.table.resolve_paths(config_dir).map_err(|e| format!("[table] {e}"))
+    }
+
     /// The comparison and the table run one after the other.
     fn memory(&self) -> Option<gengap::train::memory::MemoryEstimate> {
         let c = self.compare.memory().map(|e| e.under("compare"));

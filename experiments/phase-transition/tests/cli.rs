@@ -60,3 +60,13 @@ fn a_killed_run_resumes_exactly() {
         std::fs::remove_dir_all(d).ok();
     }
 }
+
+#[test]
+fn help_exits_zero_and_outputs_are_checked_first() {
+    gengap::train::experiment::testing::check_help_and_outputs(
+        env!("CARGO_BIN_EXE_phase-transition"),
+        "phase-transition",
+        include_str!("../quick.toml"),
+        true,
+    );
+}

@@ -53,6 +53,11 @@ impl Validate for Config {
         }
         Ok(())
     }
+
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+        self.data_dir = experiment::resolve_dir(config_dir, "data_dir", &self.data_dir)?;
+        Ok(())
+    }
 }
 
 fn cos(a: &[f64], b: &[f64]) -> f64 {

@@ -44,3 +44,61 @@ fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
     std::fs::remove_dir_all(cache).ok();
     std::fs::remove_dir_all(d).ok();
 }
+
+#[test]
+fn help_exits_zero_and_outputs_are_checked_first() {
+    gengap::train::experiment::testing::check_help_and_outputs(
+        env!("CARGO_BIN_EXE_update-geometry"),
+        "update-geometry",
+        // An absolute data_dir: the config loads; the digits are not read
+        // because the figures check comes first.
+        &format!(
+            "data_dir = \"{}\"\n{}",
+            std::env::temp_dir().display(),
+            include_str!("../quick.toml")
+        ),
+        false,
+    );
+}
+
+/// A relative `data_dir` is found from the config file's folder upward, not
+/// from the current directory; a missing one names every path tried.
+#[test]
+fn relative_data_dir_resolves_against_the_config_file() {
+    let root = scratch("update-geometry-relative");
+    let cache = root.join("mnist-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let pix: Vec<u8> = (0..2 * 784).map(|i| if (i % 784) % 5 == 0 { 255 } else { 0 }).collect();
+    write_idx(&cache.join(IMAGES), &[2, 28, 28], &pix).unwrap();
+    write_idx(&cache.join(LABELS), &[2], &[3, 8]).unwrap();
+    let exp = root.join("experiments").join("update-geometry");
+    std::fs::create_dir_all(&exp).unwrap();
+    let elsewhere = scratch("update-geometry-cwd");
+    let run = |data_dir: &str| {
+        std::fs::write(
+            exp.join("config.toml"),
+            format!("data_dir = \"{data_dir}\"\n{}", include_str!("../quick.toml")),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_update-geometry"))
+            .arg("--config")
+            .arg(exp.join("config.toml"))
+            .arg("--out")
+            .arg(root.join("out"))
+            .arg("--figures")
+            .arg(root.join("figs"))
+            .current_dir(&elsewhere)
+            .output()
+            .unwrap()
+    };
+    let ok = run("mnist-cache");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bad = run("no-such-cache");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let tried = exp.join("no-such-cache").display().to_string();
+    assert!(err.contains("tried") && err.contains(&tried), "{err}");
+    std::fs::remove_dir_all(root).ok();
+    std::fs::remove_dir_all(elsewhere).ok();
+}
