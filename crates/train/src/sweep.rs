@@ -120,8 +120,11 @@ pub enum SweepError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A complete line of a journal is not a record.
-    #[error("journal {path}, line {line}: {msg}")]
+    /// A complete line of a journal is not a record (cut short, or edited
+    /// into invalid JSON).
+    #[error(
+        "journal {path}, line {line}: not a valid record ({msg}); the line was cut short or edited. Delete that line (`sed -i '{line}d' {path}`) to recompute its cell, or delete the journal to recompute the whole sweep"
+    )]
     Corrupt {
         /// The journal.
         path: PathBuf,
@@ -129,6 +132,41 @@ pub enum SweepError {
         line: usize,
         /// The parser's message.
         msg: String,
+    },
+    /// A line's checksum does not match its cell and result: it was changed
+    /// after it was written.
+    #[error(
+        "journal {path}, line {line} (cell {cell}): the checksum does not match the content, so the line was changed after it was written. Delete that line (`sed -i '{line}d' {path}`) to recompute the cell"
+    )]
+    Checksum {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The cell the line claims.
+        cell: usize,
+    },
+    /// Two lines hold the same cell with different results.
+    #[error(
+        "journal {path}: cell {cell} is on line {first} and again on line {line} with a different result. Delete both lines to recompute the cell, or keep the one you trust"
+    )]
+    Duplicate {
+        /// The journal.
+        path: PathBuf,
+        /// The cell.
+        cell: usize,
+        /// The first line holding it.
+        first: usize,
+        /// The conflicting line.
+        line: usize,
+    },
+    /// Another process is running the same sweep into the same journal.
+    #[error(
+        "journal {path} is in use by another run of the same sweep (same --out, config and shard); wait for it to finish, or give this run another --out"
+    )]
+    Locked {
+        /// The journal.
+        path: PathBuf,
     },
     /// Merging found cells that no shard has finished.
     #[error("{missing} of {cells} cells are in no journal (first: cell {first}); run the missing shards first")]
@@ -142,15 +180,36 @@ pub enum SweepError {
     },
 }
 
+/// One journal line: the cell, its result, and a checksum of both.
 #[derive(Serialize, serde::Deserialize)]
-struct Line<R> {
+struct Line {
     cell: usize,
-    result: R,
+    /// FNV-1a of the JSON of `(cell, result)`, as 16 hex digits.
+    sum: String,
+    result: serde_json::Value,
+}
+
+fn line_sum(cell: usize, result: &serde_json::Value) -> String {
+    format!("{:016x}", fingerprint(&(cell, result)))
+}
+
+/// The journal line (with its newline) of cell `k`'s result.
+fn encode_line<R: Serialize>(k: usize, result: &R) -> Vec<u8> {
+    let value = serde_json::to_value(result).expect("results serialize");
+    let mut line = serde_json::to_vec(&Line {
+        cell: k,
+        sum: line_sum(k, &value),
+        result: value,
+    })
+    .expect("journal lines serialize");
+    line.push(b'\n');
+    line
 }
 
 /// Read a journal: the complete lines' records, and the byte length of the
 /// complete part (a final line without its newline is what a kill mid-write
-/// leaves, and is dropped).
+/// leaves, and is dropped). Every line's checksum is verified; a cell that
+/// appears twice must have the same result both times.
 fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>, u64), SweepError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -163,17 +222,39 @@ fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>,
         }
     };
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let mut seen: BTreeMap<usize, (usize, String)> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for (i, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
-        let l: Line<R> = serde_json::from_slice(line).map_err(|e| SweepError::Corrupt {
+        let corrupt = |msg: String| SweepError::Corrupt {
             path: path.into(),
             line: i + 1,
-            msg: e.to_string(),
-        })?;
-        out.insert(l.cell, l.result);
+            msg,
+        };
+        let l: Line = serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
+        if line_sum(l.cell, &l.result) != l.sum {
+            return Err(SweepError::Checksum {
+                path: path.into(),
+                line: i + 1,
+                cell: l.cell,
+            });
+        }
+        if let Some((first, sum)) = seen.get(&l.cell) {
+            if *sum != l.sum {
+                return Err(SweepError::Duplicate {
+                    path: path.into(),
+                    cell: l.cell,
+                    first: *first,
+                    line: i + 1,
+                });
+            }
+            continue;
+        }
+        seen.insert(l.cell, (i + 1, l.sum.clone()));
+        let r: R = serde_json::from_value(l.result).map_err(|e| corrupt(e.to_string()))?;
+        out.insert(l.cell, r);
     }
     Ok((out, complete as u64))
 }
@@ -200,13 +281,20 @@ where
     if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let (mut done, complete) = read_journal::<R>(journal)?;
-    done.retain(|&c, _| c < cells && shard.owns(c));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(journal)
         .map_err(io)?;
+    // One run per journal: a second run of the same sweep into the same
+    // folder is refused instead of computing the same cells twice. The lock
+    // is released when `file` is closed (also when the process is killed).
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => SweepError::Locked { path: journal.into() },
+        std::fs::TryLockError::Error(e) => io(e),
+    })?;
+    let (mut done, complete) = read_journal::<R>(journal)?;
+    done.retain(|&c, _| c < cells && shard.owns(c));
     // Drop a partial last line left by a kill.
     file.set_len(complete).map_err(io)?;
     let file = Mutex::new(file);
@@ -223,12 +311,7 @@ where
     }
     let new: Vec<Result<(usize, R), SweepError>> = run_list(label, seed, &todo, |k, r| {
         let result = f(k, r);
-        let mut line = serde_json::to_vec(&Line {
-            cell: k,
-            result: &result,
-        })
-        .expect("results serialize");
-        line.push(b'\n');
+        let line = encode_line(k, &result);
         let mut fh = file.lock().expect("journal lock");
         fh.write_all(&line).and_then(|_| fh.sync_data()).map_err(io)?;
         Ok((k, result))
@@ -457,6 +540,72 @@ mod tests {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
         assert_ne!(fingerprint(&(1, "a")), fingerprint(&(2, "a")));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn edited_duplicated_or_cut_lines_are_refused_with_a_way_to_recover() {
+        let d = tmp("tamper");
+        let j = d.join("t.jsonl");
+        let good: Vec<Res> = run_journaled("t", 3, 6, Shard::ALL, &j, cell)
+            .unwrap()
+            .into_values()
+            .collect();
+        let text = std::fs::read_to_string(&j).unwrap();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let rerun = |body: &str| {
+            std::fs::write(&j, body).unwrap();
+            run_journaled::<Res, _>("t", 3, 6, Shard::ALL, &j, cell)
+        };
+        // An edit that keeps the line valid JSON: the checksum catches it.
+        let line2 = lines.iter().position(|l| l.contains("\"bits\":")).unwrap();
+        let mut edited = lines.clone();
+        let v: serde_json::Value = serde_json::from_str(&edited[line2]).unwrap();
+        let bits = v["result"]["bits"].as_u64().unwrap();
+        edited[line2] = edited[line2].replace(&format!("\"bits\":{bits}"), &format!("\"bits\":{}", bits ^ 1));
+        let e = rerun(&(edited.join("\n") + "\n")).unwrap_err();
+        assert!(matches!(e, SweepError::Checksum { line, .. } if line == line2 + 1), "{e}");
+        assert!(e.to_string().contains(&format!("sed -i '{}d'", line2 + 1)), "{e}");
+        // The same cell twice with different results: refused, naming both lines.
+        let other = encode_line(0, &cell(1, &mut rng::stream(3, 1)));
+        let dup = format!("{}\n{}", lines.join("\n"), String::from_utf8(other).unwrap());
+        let e = rerun(&dup).unwrap_err();
+        let first0 = lines.iter().position(|l| l.starts_with("{\"cell\":0,")).unwrap() + 1;
+        assert!(
+            matches!(e, SweepError::Duplicate { cell: 0, first, line, .. } if first == first0 && line == 7),
+            "{e}"
+        );
+        // The same cell twice with the same result is harmless.
+        let same_twice = format!("{}\n{}\n", lines.join("\n"), lines[0]);
+        let again: Vec<Res> = rerun(&same_twice).unwrap().into_values().collect();
+        assert!(same(&good, &again));
+        // A line cut short but followed by a newline: a parse error that says what to do.
+        let mut cut = lines.clone();
+        let half = cut[3].len() / 2;
+        cut[3].truncate(half);
+        let e = rerun(&(cut.join("\n") + "\n")).unwrap_err();
+        assert!(matches!(e, SweepError::Corrupt { line: 4, .. }), "{e}");
+        assert!(e.to_string().contains("sed -i '4d'") && e.to_string().contains("delete the journal"), "{e}");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_journal_is_refused_while_the_first_holds_it() {
+        let d = tmp("lock");
+        let j = d.join("l.jsonl");
+        let holder = std::fs::OpenOptions::new().create(true).append(true).open(&j).unwrap();
+        holder.lock().unwrap();
+        let calls = AtomicUsize::new(0);
+        let e = run_journaled("t", 1, 4, Shard::ALL, &j, |k, r| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            cell(k, r)
+        })
+        .unwrap_err();
+        assert!(matches!(e, SweepError::Locked { .. }), "{e}");
+        assert!(e.to_string().contains("in use by another run"), "{e}");
+        assert_eq!(calls.load(Ordering::Relaxed), 0, "no cell ran");
+        drop(holder);
+        assert_eq!(run_journaled("t", 1, 4, Shard::ALL, &j, cell).unwrap().len(), 4);
         std::fs::remove_dir_all(d).unwrap();
     }
 }
