@@ -11,6 +11,20 @@
 //! * [`train`] — the one training loop: observers, stopping rules, checkpoints, sweeps.
 //! * [`plot`] — figure code.
 //!
+//! ## Reproducibility and BLAS threads
+//!
+//! Every draw comes from a seeded, version-stable stream, so a seed fixes the
+//! data and the initialisation. The arithmetic is another matter: OpenBLAS
+//! splits a GEMM differently for different thread counts, and the sums then
+//! round differently, so the *last bits* of a result (and, through them, a
+//! diverging or marginal run's outcome) can change with the number of
+//! OpenBLAS threads. The experiment binaries therefore run one OpenBLAS
+//! thread per cell and parallelize over cells. A library user who wants the
+//! same bits as the binaries, whatever the machine's core count, calls
+//! [`single_threaded_blas`] once before training (or sets
+//! `OPENBLAS_NUM_THREADS=1` before the program starts). What is and is not
+//! bit-identical is listed in the repository's `docs/reproducibility.md`.
+//!
 //! References: \[C22\] Cao, Chen, Belkin, Gu, NeurIPS 2022; \[Z23\] Zou, Cao, Li,
 //! Gu, ICLR 2023; \[P20\] Chen, Zhou, Tang, Yang, Cao, Gu, IJCAI 2020.
 
@@ -20,3 +34,22 @@ pub use gengap_model as model;
 pub use gengap_optim as optim;
 pub use gengap_plot as plot;
 pub use gengap_train as train;
+
+/// Run OpenBLAS on one thread in this process, as the experiment binaries
+/// do: results then no longer depend on the OpenBLAS thread count (see the
+/// crate docs, "Reproducibility and BLAS threads"). Parallelize over runs
+/// instead (e.g. with rayon, or [`train::sweep::run_cells`]). Takes effect for
+/// the GEMMs that follow; call it before training.
+///
+/// ```
+/// gengap::single_threaded_blas();
+/// ```
+pub fn single_threaded_blas() {
+    gengap_model::set_blas_threads(1);
+}
+
+/// Set the number of OpenBLAS threads (a single long run on many cores may
+/// want more; its last bits then depend on that number).
+pub fn set_blas_threads(n: usize) {
+    gengap_model::set_blas_threads(n);
+}
