@@ -255,7 +255,12 @@ fn figures(args: &[String]) -> Result<(), String> {
         let start = std::time::Instant::now();
         let cfg = format!("experiments/{name}/{file}");
         run(Command::new(root().join("target/release").join(name)).args([
-            "--config", &cfg, "--out", out, "--figures", figs,
+            "--config",
+            &cfg,
+            "--out",
+            out,
+            "--figures",
+            figs,
         ]))?;
         eprintln!("xtask: {name} finished in {:.1} s", start.elapsed().as_secs_f64());
     }

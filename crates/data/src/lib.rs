@@ -761,17 +761,26 @@ mod tests {
             ..c22()
         };
         let e = huge.generate(&mut rng::stream(1, 0)).unwrap_err();
-        assert!(matches!(e, DataError::Alloc { bytes: 80_000_000_000_000, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::Alloc {
+                    bytes: 80_000_000_000_000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("cannot allocate the signal vector"), "{e}");
-        let wide = C22Params {
-            n: 1 << 60,
-            ..c22()
-        };
+        let wide = C22Params { n: 1 << 60, ..c22() };
         assert!(matches!(
             wide.generate(&mut rng::stream(1, 0)),
             Err(DataError::Alloc { what: "inputs", .. })
         ));
-        assert_eq!(try_zeros("x", ndarray::Ix2(3, 4)).unwrap(), Array2::<f64>::zeros((3, 4)));
+        assert_eq!(
+            try_zeros("x", ndarray::Ix2(3, 4)).unwrap(),
+            Array2::<f64>::zeros((3, 4))
+        );
     }
 
     fn z23() -> Z23Params {

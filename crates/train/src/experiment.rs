@@ -67,7 +67,11 @@ pub fn resolve_dir(config_dir: &Path, key: &str, value: &str) -> Result<String, 
         None => Err(format!(
             "`{key}` = {value:?}: no such folder in {} or any folder above it (tried {}); run `cargo xtask fetch-mnist` for the MNIST cache, or give an absolute path",
             base.display(),
-            tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -301,7 +305,10 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
             e.message().trim().replace('\n', " ")
         )
     })?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     cfg.resolve_paths(dir)
         .map_err(|e| format!("config {}: {e}", path.display()))?;
     cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
@@ -498,7 +505,10 @@ pub mod testing {
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "one line of error, got: {err}");
         assert!(lines[0].contains("cannot write figures to"), "{err}");
-        assert!(!err.contains("Os {") && !err.contains("BackendError"), "a sentence, not Debug: {err}");
+        assert!(
+            !err.contains("Os {") && !err.contains("BackendError"),
+            "a sentence, not Debug: {err}"
+        );
         let written: Vec<PathBuf> = outputs(&dir)
             .into_iter()
             .filter(|p| p.file_name().is_none_or(|n| n != "figures"))

@@ -67,7 +67,11 @@ pub fn human(bytes: u128) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 /// Memory this process may still use: the smaller of the kernel's
@@ -144,7 +148,12 @@ pub fn check(est: &MemoryEstimate) -> Result<(), MemoryError> {
 /// The sizes of a data config: `(d, n, n_test, patches)` and the key of each.
 fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
     match data {
-        DataConfig::C22(p) => [("d", p.d as u128), ("n", p.n as u128), ("n_test", p.n_test as u128), ("patches", 2)],
+        DataConfig::C22(p) => [
+            ("d", p.d as u128),
+            ("n", p.n as u128),
+            ("n_test", p.n_test as u128),
+            ("patches", 2),
+        ],
         DataConfig::Z23(p) => [
             ("d", p.d as u128),
             ("n", p.n as u128),
@@ -162,11 +171,7 @@ fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
 
 /// The key with the largest value among `keys` (the one to name).
 fn dominant(prefix: &str, keys: &[(&'static str, u128)]) -> (String, String) {
-    let (k, v) = keys
-        .iter()
-        .copied()
-        .max_by_key(|&(_, v)| v)
-        .expect("at least one key");
+    let (k, v) = keys.iter().copied().max_by_key(|&(_, v)| v).expect("at least one key");
     (format!("{prefix}{k}"), v.to_string())
 }
 
@@ -200,19 +205,24 @@ pub fn training(data: &DataConfig, model: &CnnConfig, decompose: bool) -> Memory
         .saturating_mul(p)
         .saturating_mul(m2);
     let basis = if decompose {
-        3u128.saturating_mul(
-            n.saturating_mul(p.saturating_sub(1))
-                .saturating_add(m2)
-                .saturating_add(2),
-        )
-        .saturating_mul(d)
+        3u128
+            .saturating_mul(
+                n.saturating_mul(p.saturating_sub(1))
+                    .saturating_add(m2)
+                    .saturating_add(2),
+            )
+            .saturating_mul(d)
     } else {
         0
     };
     let mut keys = s.to_vec();
     keys.push(("m", model.m as u128));
     let (key, value) = dominant("", &keys);
-    let key = if key == "m" { "model.m".to_string() } else { format!("data.{key}") };
+    let key = if key == "m" {
+        "model.m".to_string()
+    } else {
+        format!("data.{key}")
+    };
     MemoryEstimate {
         key,
         value,

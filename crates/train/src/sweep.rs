@@ -564,7 +564,10 @@ mod tests {
         let bits = v["result"]["bits"].as_u64().unwrap();
         edited[line2] = edited[line2].replace(&format!("\"bits\":{bits}"), &format!("\"bits\":{}", bits ^ 1));
         let e = rerun(&(edited.join("\n") + "\n")).unwrap_err();
-        assert!(matches!(e, SweepError::Checksum { line, .. } if line == line2 + 1), "{e}");
+        assert!(
+            matches!(e, SweepError::Checksum { line, .. } if line == line2 + 1),
+            "{e}"
+        );
         assert!(e.to_string().contains(&format!("sed -i '{}d'", line2 + 1)), "{e}");
         // The same cell twice with different results: refused, naming both lines.
         let other = encode_line(0, &cell(1, &mut rng::stream(3, 1)));
@@ -585,7 +588,10 @@ mod tests {
         cut[3].truncate(half);
         let e = rerun(&(cut.join("\n") + "\n")).unwrap_err();
         assert!(matches!(e, SweepError::Corrupt { line: 4, .. }), "{e}");
-        assert!(e.to_string().contains("sed -i '4d'") && e.to_string().contains("delete the journal"), "{e}");
+        assert!(
+            e.to_string().contains("sed -i '4d'") && e.to_string().contains("delete the journal"),
+            "{e}"
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -6,7 +6,10 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
-        (good.replace("d = 200", "d = 10000000000000"), "`data.d` = 10000000000000: the run needs an estimated"),
+        (
+            good.replace("d = 200", "d = 10000000000000"),
+            "`data.d` = 10000000000000: the run needs an estimated",
+        ),
         (good.replace("[lambda_sweep]", "[lambda_sweep]\nlambdaz = 1"), "lambdaz"),
         (good.replace("n = 30", "n = 0"), "`n` = 0"),
         (good.replace("lr = 0.5", "lr = -0.5"), "`lr` = -0.5"),
@@ -68,8 +71,7 @@ fn diverged_runs_are_marked_in_every_output() {
     let curves = read("results/adam-vs-gd/curves.csv");
     let last_gd: Vec<&str> = curves
         .lines()
-        .filter(|l| l.starts_with("GD,"))
-        .last()
+        .rfind(|l| l.starts_with("GD,"))
         .expect("a GD row")
         .split(',')
         .collect();
@@ -94,7 +96,11 @@ fn provenance_names_the_build_commit_wherever_the_binary_runs() {
             .current_dir(dir)
             .output()
             .expect("git runs");
-        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     let ours = git(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), &["rev-parse", "HEAD"]);

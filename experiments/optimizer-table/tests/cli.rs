@@ -6,7 +6,10 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
-        (good.replace("d = 200, n = 20", "d = 10000000000000, n = 20"), "`tasks.c22.data.d` = 10000000000000: the run needs an estimated"),
+        (
+            good.replace("d = 200, n = 20", "d = 10000000000000, n = 20"),
+            "`tasks.c22.data.d` = 10000000000000: the run needs an estimated",
+        ),
         (good.replace("seeds = 2", "seeds = 2\nsees = 1"), "sees"),
         (good.replace("seeds = 2", "seeds = 0"), "seeds"),
         (
@@ -74,7 +77,11 @@ lrs = { c22 = [1e300] }
     // lr_grid.csv: task,optimizer,lr,status,train_loss,train_acc,test_acc
     for row in csv("results/optimizer-table/lr_grid.csv") {
         assert_eq!(row[3], "diverged", "{row:?}");
-        assert_eq!(row[6].parse::<f64>().unwrap(), 0.0, "test accuracy of a diverged run: {row:?}");
+        assert_eq!(
+            row[6].parse::<f64>().unwrap(),
+            0.0,
+            "test accuracy of a diverged run: {row:?}"
+        );
     }
     // runs.csv: task,optimizer,lr,seed,status,train_loss,train_acc,test_acc
     let runs = csv("results/optimizer-table/runs.csv");

@@ -6,7 +6,10 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
-        (good.replace("d = 200", "d = 10000000000000"), "`data.d` = 10000000000000: the run needs an estimated"),
+        (
+            good.replace("d = 200", "d = 10000000000000"),
+            "`data.d` = 10000000000000: the run needs an estimated",
+        ),
         (good.replace("lr_sgd = 0.5", "lr_sgd = 0.5\nlr_sdg = 1"), "lr_sdg"),
         (good.replace("n = 30", "n = 0"), "`n` = 0"),
         (good.replace("lr_sgd = 0.5", "lr_sgd = -0.5"), "lr_sgd"),

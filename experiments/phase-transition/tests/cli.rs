@@ -6,7 +6,10 @@ use gengap::train::experiment::testing::{check_cli, check_shards};
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let good = include_str!("../quick.toml");
     let bad = vec![
-        (good.replace("d = 300", "d = 10000000000000"), "`main.d` = 10000000000000: the run needs an estimated"),
+        (
+            good.replace("d = 300", "d = 10000000000000"),
+            "`main.d` = 10000000000000: the run needs an estimated",
+        ),
         (good.replace("seeds = 1", "seeds = 1\nseedz = 2"), "seedz"),
         (good.replace("n = [10, 20]", "n = [0, 20]"), "main.n"),
         (good.replace("lr = 0.05", "lr = -0.05"), "main.lr"),
