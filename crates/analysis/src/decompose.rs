@@ -1,4 +1,4 @@
-//! The least-squares signal–noise decomposition (SPEC §4).
+//! The least-squares signal–noise decomposition (`docs/theory.md#signal-noise-decomposition`).
 
 use gengap_data::Dataset;
 use ndarray::linalg::general_mat_mul;
@@ -82,7 +82,7 @@ pub struct Decomposition {
     pub inner: Array2<f64>,
 }
 
-/// Per-step summaries (SPEC §4), as recorded by the training loop.
+/// Per-step summaries (`docs/theory.md#signal-noise-decomposition`), as recorded by the training loop.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// `max_{j,r} γ_{j,r}`.
@@ -102,7 +102,7 @@ pub struct Summary {
 }
 
 impl Decomposition {
-    /// The summaries of SPEC §4.
+    /// The summaries of `docs/theory.md#signal-noise-decomposition`.
     pub fn summary(&self, basis: &Basis) -> Summary {
         let m2 = self.gamma.len();
         let m = m2 / 2;

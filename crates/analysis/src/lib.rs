@@ -1,6 +1,6 @@
 //! # gengap-analysis — signal learning vs noise memorization
 //!
-//! SPEC §4, after Cao et al. (NeurIPS 2022, \[C22\], "proof sketch") and Zou et
+//! `docs/theory.md#signal-noise-decomposition`, after Cao et al. (NeurIPS 2022, \[C22\], "proof sketch") and Zou et
 //! al. (ICLR 2023, \[Z23\]). Under GD without weight decay every filter stays in
 //! `w⁽⁰⁾ + span{μ, ξ_1, …, ξ_n}`:
 //!

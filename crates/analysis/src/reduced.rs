@@ -1,4 +1,4 @@
-//! The exact reduced-space GD solver (SPEC §4, the talk's "discrete dynamical
+//! The exact reduced-space GD solver (`docs/theory.md#reduced-space-recursion`, the talk's "discrete dynamical
 //! system of coefficients", \[C22\]).
 
 use gengap_data::{BlockedC22, Dataset, Split};
@@ -73,7 +73,7 @@ pub struct ReducedRecord {
 /// α ← (1 − ηλ)·α                                (L2 weight decay shrinks w⁽⁰⁾)
 /// ```
 ///
-/// This is SPEC §4's recursion for `γ`, `ρ̄`, `ρ` (with `γ = j·Θ_{·,0}‖μ‖²`,
+/// This is the recursion of `docs/theory.md#reduced-space-recursion` for `γ`, `ρ̄`, `ρ` (with `γ = j·Θ_{·,0}‖μ‖²`,
 /// `ρ = Θ_{·,k}‖ξ_k‖²`), written for any patch structure; the test split is
 /// evaluated through the precomputed cross-Gram `X_test·Sᵀ`.
 pub struct ReducedGd {
@@ -381,7 +381,7 @@ impl ReducedGd {
     }
 
     /// The exact population test error for the \[C22\] model with orthogonal
-    /// noise (SPEC §2), by Monte Carlo over the noise only: for a fresh
+    /// noise (`docs/theory.md#population-test-error`), by Monte Carlo over the noise only: for a fresh
     /// `x = (yμ, ξ)`, `⟨w_{j,r}, ξ⟩` is a Gaussian vector over `(j, r)` with
     /// covariance `σ_p² W_⊥W_⊥ᵀ` (`W_⊥` = W projected orthogonally to μ), so
     ///

@@ -1,7 +1,7 @@
 //! # gengap-data — the data models of the benign-overfitting and Adam-vs-GD papers
 //!
 //! Every input has `P` patches of dimension `d`, `x = (x⁽¹⁾, …, x⁽ᴾ⁾)`, and a
-//! Rademacher label `y ∈ {−1, +1}`. Two models are provided (SPEC §1):
+//! Rademacher label `y ∈ {−1, +1}`. Two models are provided (`docs/theory.md#data-models`):
 //!
 //! * [`C22Params`] — Cao, Chen, Belkin, Gu, *Benign Overfitting in Two-layer
 //!   CNNs* (NeurIPS 2022): `P = 2`, one patch `y·μ`, one patch
@@ -700,7 +700,7 @@ impl Split {
         self.x.len_of(Axis(2))
     }
     /// All patches stacked row-wise, shape `(n·P, d)`; row `i·P + p` is `x_i⁽ᵖ⁾`.
-    /// This is the matrix `X` of the two-GEMM gradient (SPEC §2).
+    /// This is the matrix `X` of the two-GEMM gradient (`docs/theory.md#loss-and-gradient`).
     pub fn stacked(&self) -> ArrayView2<'_, f64> {
         let (n, p, d) = self.x.dim();
         self.x

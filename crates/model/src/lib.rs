@@ -1,7 +1,7 @@
 //! # gengap-model — the two-layer CNN with a fixed second layer
 //!
 //! The network of Cao et al. (NeurIPS 2022, \[C22\]) and Zou et al. (ICLR 2023,
-//! \[Z23\]), SPEC §2. Weights `W ∈ ℝ^{2×m×d}` hold filters `w_{j,r}` for
+//! \[Z23\]), `docs/theory.md#the-network`. Weights `W ∈ ℝ^{2×m×d}` hold filters `w_{j,r}` for
 //! `j ∈ {+1, −1}`, `r = 1..m`; the second layer is fixed:
 //!
 //! ```text
@@ -119,7 +119,7 @@ fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> M
     }
 }
 
-/// The activation σ of the first layer (SPEC §2).
+/// The activation σ of the first layer (`docs/theory.md#the-network`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Activation {

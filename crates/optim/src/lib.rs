@@ -1,6 +1,6 @@
 //! # gengap-optim — the optimizers of the adaptive-vs-GD generalization question
 //!
-//! Every update rule of SPEC §3, right to the last term, for parameters in
+//! Every update rule of `docs/theory.md#optimizers`, right to the last term, for parameters in
 //! `f32` or `f64`. Notation: `g_t` is the gradient at step `t = 1, 2, …`; all
 //! operations are entrywise; `bc1 = 1 − β₁ᵗ`, `bc2 = 1 − β₂ᵗ`.
 //!

@@ -1,4 +1,4 @@
-//! Each rule against steps computed independently from the SPEC §3 formulas
+//! Each rule against steps computed independently from the formulas of `docs/theory.md#optimizers`
 //! (written here in the textbook form, e.g. `M̂ = M/(1−β₁ᵗ)`, `V̂ = V/(1−β₂ᵗ)`,
 //! rather than the fused form of the implementation).
 
@@ -39,7 +39,7 @@ fn close(a: &[Vec<f64>], b: &[Vec<f64>], tol: f64, what: &str) {
 }
 
 /// Reference implementations, one plain scalar loop per rule, with L2 decay
-/// `λ_l2` and decoupled decay `λ_dec` as SPEC §3 states them.
+/// `λ_l2` and decoupled decay `λ_dec` as `docs/theory.md#optimizers` states them.
 struct Ref {
     lr: f64,
     b1: f64,

@@ -1,4 +1,4 @@
-//! GD vs Adam on one data set (\[Z23\], SPEC §5 claim 2): the two main runs
+//! GD vs Adam on one data set (\[Z23\], `docs/theory.md#claims`, claim 2): the two main runs
 //! with the signal–noise decomposition, and a sweep of the L2 weight decay λ.
 //! Shared by the `adam-vs-gd` (synthetic) and `noisy-mnist` (real digits)
 //! experiments.

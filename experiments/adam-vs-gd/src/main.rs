@@ -1,4 +1,4 @@
-//! `adam-vs-gd` — Zou, Cao, Li, Gu (ICLR 2023, \[Z23\]), SPEC §5 claim 2.
+//! `adam-vs-gd` — Zou, Cao, Li, Gu (ICLR 2023, \[Z23\]), `docs/theory.md#claims`, claim 2.
 //!
 //! GD and Adam on the sparse-signal / dense-noise model, with L2 weight decay:
 //! training curves, the signal/noise decomposition of both, and a λ sweep.

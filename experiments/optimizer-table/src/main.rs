@@ -1,5 +1,5 @@
 //! `optimizer-table` — the shape of \[P20\]'s table (Chen et al., IJCAI 2020),
-//! SPEC §5 claim 3: test accuracy of SGD-momentum, Adam, AMSGrad, AdamW, Yogi,
+//! `docs/theory.md#claims`, claim 3: test accuracy of SGD-momentum, Adam, AMSGrad, AdamW, Yogi,
 //! AdaBound, Padam (and GD) on the \[C22\] and \[Z23\] tasks, mean ± std over
 //! seeds. The work is `gengap::train::table`.
 

@@ -1,4 +1,4 @@
-//! `padam-sweep` — Chen et al. (IJCAI 2020, \[P20\]) on the \[Z23\] task, SPEC §5 claim 3.
+//! `padam-sweep` — Chen et al. (IJCAI 2020, \[P20\]) on the \[Z23\] task, `docs/theory.md#claims`, claim 3.
 //!
 //! Padam with partial-adaptivity exponent `p` from below 0 to above 1/2. Each
 //! `p` gets its own learning rate by a documented rule: a centre

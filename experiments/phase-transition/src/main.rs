@@ -1,4 +1,4 @@
-//! `phase-transition` — Cao, Chen, Belkin, Gu (NeurIPS 2022, \[C22\]), SPEC §5 claim 1.
+//! `phase-transition` — Cao, Chen, Belkin, Gu (NeurIPS 2022, \[C22\]), `docs/theory.md#claims`, claim 1.
 //!
 //! GD to a small training loss on the \[C22\] model over a grid of
 //! `(n, ‖μ‖)`, for each activation exponent `q`. Every cell is run by the

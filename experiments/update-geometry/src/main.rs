@@ -1,4 +1,4 @@
-//! `update-geometry` — the talk's noisy-MNIST slides (SPEC §5 claim 4).
+//! `update-geometry` — the talk's noisy-MNIST slides (`docs/theory.md#claims`, claim 4).
 //!
 //! One real digit plus Gaussian pixel noise, `x`, label `y = +1`, and linear
 //! logistic regression `ℓ(y·θᵀx)` from `θ = 0`. The gradient is
