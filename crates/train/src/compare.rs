@@ -9,6 +9,7 @@ use gengap_optim::{OptimConfig, WeightDecay};
 use gengap_plot::{LinePlot, Panel, Series, render};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{CellError, ExperimentError};
 use crate::experiment::{Ctx, Validate, f};
 use crate::{RunRecord, TrainConfig, sweep, train_run};
 
@@ -43,29 +44,36 @@ pub struct LambdaSweep {
 }
 
 impl Validate for CompareConfig {
-    fn validate(&self) -> Result<(), String> {
-        self.data.validate().map_err(|e| e.to_string())?;
-        self.model.validate().map_err(|e| e.to_string())?;
-        self.train.validate().map_err(|e| e.to_string())?;
+    fn validate(&self) -> Result<(), ExperimentError> {
+        self.data.validate()?;
+        self.model.validate()?;
+        self.train.validate()?;
         for o in [&self.gd, &self.adam] {
-            o.resolve().map_err(|e| format!("[{}] {e}", o.name()))?;
+            o.resolve()
+                .map_err(|e| ExperimentError::from(e).at(format!("[{}]", o.name())))?;
         }
         if self.lambda_sweep.lambdas.is_empty() {
-            return Err("`lambda_sweep.lambdas` is empty".into());
+            return Err(ExperimentError::invalid(
+                "lambda_sweep.lambdas",
+                "[]",
+                "must not be empty",
+            ));
         }
         if let Some(l) = self.lambda_sweep.lambdas.iter().find(|l| !l.is_finite() || **l < 0.0) {
-            return Err(format!(
-                "`lambda_sweep.lambdas` contains {l}: each must be finite and >= 0"
+            return Err(ExperimentError::invalid(
+                "lambda_sweep.lambdas",
+                format!("[.., {l}, ..]"),
+                "each must be finite and >= 0",
             ));
         }
         if self.lambda_sweep.max_steps == 0 {
-            return Err("`lambda_sweep.max_steps` = 0: must be >= 1".into());
+            return Err(ExperimentError::invalid("lambda_sweep.max_steps", 0, "must be >= 1"));
         }
         Ok(())
     }
 
     /// The data model's `data_dir`, if it reads one.
-    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), ExperimentError> {
         if let Some(dir) = self.data.data_dir_mut() {
             *dir = crate::experiment::resolve_dir(config_dir, "data.data_dir", dir)?;
         }
@@ -117,13 +125,10 @@ pub struct Final {
 /// the figures `<figures>/<fig>.png|svg` and `<figures>/<fig>_lambda.png|svg`.
 /// Returns the final state of the two main runs, or `None` for a `--shard`
 /// run (the cells are in the journal; `--merge` reports them).
-pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final>>, String> {
+pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final>>, ExperimentError> {
     sweep::single_threaded_blas();
     let name = ctx.name.as_str();
-    let ds = cfg
-        .data
-        .generate(&mut rng::stream(cfg.seed, 0))
-        .map_err(|e| e.to_string())?;
+    let ds = cfg.data.generate(&mut rng::stream(cfg.seed, 0))?;
     let mut jobs = vec![
         Job {
             label: "GD",
@@ -166,11 +171,11 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
         }
     }
     // Every run starts from the same W⁽⁰⁾ (stream 1) on the same data.
-    let runs: Option<Vec<Result<RunRecord, String>>> = ctx.sweep("compare", cfg, cfg.seed, jobs.len(), |k, _| {
+    let runs: Option<Vec<Result<RunRecord, CellError>>> = ctx.sweep("compare", cfg, cfg.seed, jobs.len(), |k, _| {
         let j = &jobs[k];
         train_run(&ds, &cfg.model, &j.opt, &j.train, &mut rng::stream(cfg.seed, 1))
             .map(|(r, _)| r)
-            .map_err(|e| e.to_string())
+            .map_err(CellError::from)
     })?;
     let Some(runs) = runs else {
         return Ok(None); // a shard: report after --merge
@@ -344,7 +349,7 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
             |r| r.summary.map_or(f64::NAN, |s| s.residual),
         ),
     ];
-    render(&ctx.figure(fig), (2, 2), (620, 420), &panels).map_err(|e| e.to_string())?;
+    render(&ctx.figure(fig), (2, 2), (620, 420), &panels)?;
 
     let lam: Vec<f64> = cfg.lambda_sweep.lambdas.clone();
     let pick = |label: &str, field: fn(&crate::Record) -> f64| -> Vec<f64> {
@@ -396,7 +401,6 @@ pub fn run(ctx: &Ctx, cfg: &CompareConfig, fig: &str) -> Result<Option<Vec<Final
             sweep_panel("Final test error vs λ", "test error", false, |r| r.test.error),
             sweep_panel("Final training loss vs λ", "training loss", true, |r| r.train.loss),
         ],
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(Some(finals))
 }

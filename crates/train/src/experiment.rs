@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::error::{CliError, ExperimentError};
 use crate::io::{Provenance, atomic_write, write_json};
 
 /// Command-line arguments shared by all experiments.
@@ -31,7 +32,7 @@ pub struct Cli {
 /// Validation of a whole experiment config, before anything runs.
 pub trait Validate {
     /// The first problem found, as one line naming the key and value.
-    fn validate(&self) -> Result<(), String>;
+    fn validate(&self) -> Result<(), ExperimentError>;
 
     /// The run's estimated peak memory and the key that drives it (see
     /// [`crate::memory`]); `None` where the sizes are bounded anyway. The
@@ -44,7 +45,7 @@ pub trait Validate {
     /// Resolve the config's relative paths (e.g. `data_dir`) against
     /// `config_dir`, the folder of the config file, with [`resolve_dir`]; called
     /// before [`Validate::validate`]. Default: no paths.
-    fn resolve_paths(&mut self, config_dir: &Path) -> Result<(), String> {
+    fn resolve_paths(&mut self, config_dir: &Path) -> Result<(), ExperimentError> {
         let _ = config_dir;
         Ok(())
     }
@@ -55,7 +56,7 @@ pub trait Validate {
 /// it (so `data_dir = "data/mnist"` in `experiments/noisy-mnist/config.toml`
 /// finds the workspace's `data/mnist` wherever the binary is run from). The
 /// error names every path tried.
-pub fn resolve_dir(config_dir: &Path, key: &str, value: &str) -> Result<String, String> {
+pub fn resolve_dir(config_dir: &Path, key: &str, value: &str) -> Result<String, ExperimentError> {
     let rel = Path::new(value);
     if rel.is_absolute() {
         return Ok(value.to_string());
@@ -64,15 +65,12 @@ pub fn resolve_dir(config_dir: &Path, key: &str, value: &str) -> Result<String, 
     let tried: Vec<PathBuf> = base.ancestors().map(|a| a.join(rel)).collect();
     match tried.iter().find(|p| p.is_dir()) {
         Some(found) => Ok(found.display().to_string()),
-        None => Err(format!(
-            "`{key}` = {value:?}: no such folder in {} or any folder above it (tried {}); run `cargo xtask fetch-mnist` for the MNIST cache, or give an absolute path",
-            base.display(),
-            tried
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        None => Err(ExperimentError::DataDir {
+            key: key.to_string(),
+            value: value.to_string(),
+            base,
+            tried,
+        }),
     }
 }
 
@@ -97,16 +95,24 @@ pub struct Ctx {
 
 impl Ctx {
     /// Write a CSV file `results/<name>/<file>` atomically.
-    pub fn write_csv(&self, file: &str, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, String> {
+    pub fn write_csv(&self, file: &str, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, ExperimentError> {
         let mut w = csv::Writer::from_writer(vec![]);
-        w.write_record(header).map_err(|e| e.to_string())?;
+        w.write_record(header)?;
         for r in rows {
-            w.write_record(r).map_err(|e| e.to_string())?;
+            w.write_record(r)?;
         }
-        let bytes = w.into_inner().map_err(|e| e.to_string())?;
+        let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
         let path = self.results.join(file);
-        atomic_write(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        self.write(&path, &bytes)?;
         Ok(path)
+    }
+
+    /// Write `bytes` to `path` atomically (see [`atomic_write`]).
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+        atomic_write(path, bytes).map_err(|source| ExperimentError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Write `results/<name>/<file>` as JSON: `{experiment, config_file,
@@ -117,7 +123,7 @@ impl Ctx {
         config: &C,
         seed: u64,
         results: &R,
-    ) -> Result<PathBuf, String> {
+    ) -> Result<PathBuf, ExperimentError> {
         #[derive(Serialize)]
         struct Out<'a, C, R> {
             experiment: &'a str,
@@ -136,7 +142,10 @@ impl Ctx {
             config,
             results,
         };
-        write_json(&path, &out).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        write_json(&path, &out).map_err(|source| ExperimentError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     }
 
@@ -152,7 +161,14 @@ impl Ctx {
     /// Journals are named after `tag`, `key` (the config of the sweep) and
     /// the running binary, so a changed config or rebuilt code never resumes
     /// stale cells. Cell `k` draws from `stream(seed, k)`.
-    pub fn sweep<K, R, F>(&self, tag: &str, key: &K, seed: u64, cells: usize, f: F) -> Result<Option<Vec<R>>, String>
+    pub fn sweep<K, R, F>(
+        &self,
+        tag: &str,
+        key: &K,
+        seed: u64,
+        cells: usize,
+        f: F,
+    ) -> Result<Option<Vec<R>>, ExperimentError>
     where
         K: Serialize,
         R: Serialize + DeserializeOwned + Send,
@@ -164,7 +180,14 @@ impl Ctx {
     /// As [`Ctx::sweep`] but always the whole sweep (journaled, resumable),
     /// whatever `--shard`/`--merge` say: for a second stage that depends on
     /// the merged first stage.
-    pub fn sweep_all<K, R, F>(&self, tag: &str, key: &K, seed: u64, cells: usize, f: F) -> Result<Vec<R>, String>
+    pub fn sweep_all<K, R, F>(
+        &self,
+        tag: &str,
+        key: &K,
+        seed: u64,
+        cells: usize,
+        f: F,
+    ) -> Result<Vec<R>, ExperimentError>
     where
         K: Serialize,
         R: Serialize + DeserializeOwned + Send,
@@ -183,7 +206,7 @@ impl Ctx {
         cells: usize,
         whole: bool,
         f: F,
-    ) -> Result<Option<Vec<R>>, String>
+    ) -> Result<Option<Vec<R>>, ExperimentError>
     where
         K: Serialize,
         R: Serialize + DeserializeOwned + Send,
@@ -199,12 +222,9 @@ impl Ctx {
         if self.merge && !whole {
             let journals = sweep::shard_journals(&dir, &stem);
             if journals.is_empty() {
-                return Err(format!(
-                    "--merge: no shard journals {}/{stem}.shard-*.jsonl for this config and binary",
-                    dir.display()
-                ));
+                return Err(ExperimentError::NoShards { dir, stem });
             }
-            return sweep::merge(&journals, cells).map(Some).map_err(|e| e.to_string());
+            return Ok(Some(sweep::merge(&journals, cells)?));
         }
         let shard = if whole {
             Shard::ALL
@@ -212,7 +232,7 @@ impl Ctx {
             self.shard.unwrap_or(Shard::ALL)
         };
         let journal = sweep::journal_path(&dir, &stem, shard);
-        let out = sweep::run_journaled(&label, seed, cells, shard, &journal, f).map_err(|e| e.to_string())?;
+        let out = sweep::run_journaled(&label, seed, cells, shard, &journal, f)?;
         if shard != Shard::ALL {
             eprintln!(
                 "{}: [{tag}] shard {}/{} done ({} cells in {}); run with --merge once every shard has finished",
@@ -245,15 +265,7 @@ enum Parsed {
     Help,
 }
 
-#[cfg(test)]
-fn parse_cli(name: &str, args: &[String]) -> Result<Cli, String> {
-    match parse_args(name, true, args)? {
-        Parsed::Run(cli) => Ok(cli),
-        Parsed::Help => Err(usage(name, true)),
-    }
-}
-
-fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, String> {
+fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, CliError> {
     let mut cli = Cli {
         config: PathBuf::from(format!("experiments/{name}/config.toml")),
         out: PathBuf::from("results"),
@@ -264,7 +276,11 @@ fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, Strin
     let usage = usage(name, sweeps);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut val = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        let mut val = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| CliError::MissingValue { flag: flag.into() })
+        };
         match a.as_str() {
             "--config" => cli.config = val("--config")?.into(),
             "--out" => cli.out = val("--out")?.into(),
@@ -272,26 +288,35 @@ fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, Strin
             "--shard" if sweeps => cli.shard = Some(val("--shard")?.parse()?),
             "--merge" if sweeps => cli.merge = true,
             "--shard" | "--merge" => {
-                return Err(format!(
-                    "{name} does not support --shard/--merge (it is not a grid sweep; {usage})"
-                ));
+                return Err(CliError::NotASweep {
+                    name: name.into(),
+                    usage,
+                });
             }
             "-h" | "--help" => return Ok(Parsed::Help),
-            other => return Err(format!("unknown argument `{other}` ({usage})")),
+            other => {
+                return Err(CliError::Unknown {
+                    arg: other.into(),
+                    usage,
+                });
+            }
         }
     }
     if cli.shard.is_some() && cli.merge {
-        return Err("--shard and --merge exclude each other: run the shards, then --merge".into());
+        return Err(CliError::ShardAndMerge);
     }
     Ok(Parsed::Run(cli))
 }
 
 /// Parse a TOML config, rejecting unknown keys; the error is one line with
 /// the file, line and column.
-pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut cfg: C = toml::from_str(&text).map_err(|e| {
-        let loc = e
+        let location = e
             .span()
             .map(|s| {
                 let line = text[..s.start].matches('\n').count() + 1;
@@ -299,21 +324,24 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        format!(
-            "config {}{loc}: {}",
-            path.display(),
-            e.message().trim().replace('\n', " ")
-        )
+        ExperimentError::Toml {
+            path: path.to_path_buf(),
+            location,
+            message: e.message().trim().replace('\n', " "),
+        }
     })?;
+    let in_config = |e: ExperimentError| ExperimentError::Config {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    cfg.resolve_paths(dir)
-        .map_err(|e| format!("config {}: {e}", path.display()))?;
-    cfg.validate().map_err(|e| format!("config {}: {e}", path.display()))?;
+    cfg.resolve_paths(dir).map_err(in_config)?;
+    cfg.validate().map_err(in_config)?;
     if let Some(est) = cfg.memory() {
-        crate::memory::check(&est).map_err(|e| format!("config {}: {e}", path.display()))?;
+        crate::memory::check(&est).map_err(|e| in_config(e.into()))?;
     }
     Ok(cfg)
 }
@@ -324,7 +352,7 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Str
 pub fn main<C, F>(name: &str, run: F)
 where
     C: DeserializeOwned + Validate,
-    F: FnOnce(&Ctx, C) -> Result<(), String>,
+    F: FnOnce(&Ctx, C) -> Result<(), ExperimentError>,
 {
     main_impl(name, false, run)
 }
@@ -334,7 +362,7 @@ where
 pub fn main_sweep<C, F>(name: &str, run: F)
 where
     C: DeserializeOwned + Validate,
-    F: FnOnce(&Ctx, C) -> Result<(), String>,
+    F: FnOnce(&Ctx, C) -> Result<(), ExperimentError>,
 {
     main_impl(name, true, run)
 }
@@ -342,44 +370,52 @@ where
 fn main_impl<C, F>(name: &str, sweeps: bool, run: F)
 where
     C: DeserializeOwned + Validate,
-    F: FnOnce(&Ctx, C) -> Result<(), String>,
+    F: FnOnce(&Ctx, C) -> Result<(), ExperimentError>,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_args(name, sweeps, &args).and_then(|parsed| {
-        let cli = match parsed {
-            Parsed::Run(cli) => cli,
-            Parsed::Help => {
-                println!("{}", usage(name, sweeps));
-                std::process::exit(0);
+    let result = parse_args(name, sweeps, &args)
+        .map_err(ExperimentError::from)
+        .and_then(|parsed| {
+            let cli = match parsed {
+                Parsed::Run(cli) => cli,
+                Parsed::Help => {
+                    println!("{}", usage(name, sweeps));
+                    std::process::exit(0);
+                }
+            };
+            let cfg: C = load_config(&cli.config)?;
+            // Every output location is checked before anything runs.
+            let results = cli.out.join(name);
+            crate::io::probe_writable(&results).map_err(|source| ExperimentError::Output {
+                what: "results",
+                path: results.clone(),
+                source,
+            })?;
+            if cli.shard.is_none() {
+                crate::io::probe_writable(&cli.figures).map_err(|source| ExperimentError::Output {
+                    what: "figures",
+                    path: cli.figures.clone(),
+                    source,
+                })?;
             }
-        };
-        let cfg: C = load_config(&cli.config)?;
-        // Every output location is checked before anything runs.
-        let results = cli.out.join(name);
-        crate::io::probe_writable(&results)
-            .map_err(|e| format!("cannot write results to {}: {e}", results.display()))?;
-        if cli.shard.is_none() {
-            crate::io::probe_writable(&cli.figures)
-                .map_err(|e| format!("cannot write figures to {}: {e}", cli.figures.display()))?;
-        }
-        let ctx = Ctx {
-            name: name.to_string(),
-            results: cli.out.join(name),
-            figures: cli.figures.clone(),
-            config_path: cli.config.clone(),
-            provenance: Provenance::current(),
-            shard: cli.shard,
-            merge: cli.merge,
-        };
-        let start = std::time::Instant::now();
-        run(&ctx, cfg)?;
-        eprintln!(
-            "{name}: done in {:.1} s; results in {}",
-            start.elapsed().as_secs_f64(),
-            ctx.results.display()
-        );
-        Ok(())
-    });
+            let ctx = Ctx {
+                name: name.to_string(),
+                results: cli.out.join(name),
+                figures: cli.figures.clone(),
+                config_path: cli.config.clone(),
+                provenance: Provenance::current(),
+                shard: cli.shard,
+                merge: cli.merge,
+            };
+            let start = std::time::Instant::now();
+            run(&ctx, cfg)?;
+            eprintln!(
+                "{name}: done in {:.1} s; results in {}",
+                start.elapsed().as_secs_f64(),
+                ctx.results.display()
+            );
+            Ok(())
+        });
     if let Err(e) = result {
         eprintln!("{name}: error: {e}");
         std::process::exit(1);
@@ -575,23 +611,30 @@ mod tests {
         lr: f64,
     }
     impl Validate for Toy {
-        fn validate(&self) -> Result<(), String> {
+        fn validate(&self) -> Result<(), ExperimentError> {
             if self.n == 0 {
-                return Err("`n` = 0: must be >= 1".into());
+                return Err(ExperimentError::invalid("n", 0, "must be >= 1"));
             }
             if self.lr.is_nan() || self.lr <= 0.0 {
-                return Err(format!("`lr` = {}: must be > 0", self.lr));
+                return Err(ExperimentError::invalid("lr", self.lr, "must be > 0"));
             }
             Ok(())
         }
     }
 
-    fn load(text: &str) -> Result<Toy, String> {
+    fn load(text: &str) -> Result<Toy, ExperimentError> {
         let p = std::env::temp_dir().join(format!("gengap-cfg-{}-{}.toml", std::process::id(), text.len()));
         std::fs::write(&p, text).unwrap();
         let r = load_config::<Toy>(&p);
         std::fs::remove_file(p).unwrap();
         r
+    }
+
+    fn parse_cli(name: &str, args: &[String]) -> Result<Cli, CliError> {
+        match parse_args(name, true, args)? {
+            Parsed::Run(cli) => Ok(cli),
+            Parsed::Help => panic!("--help is not a run"),
+        }
     }
 
     #[test]
@@ -605,11 +648,16 @@ mod tests {
             ("n = 3\nlr = ", ":2:"),
             ("n = 3", "lr"),
         ] {
-            let e = load(src).unwrap_err();
+            let e = load(src).unwrap_err().to_string();
             assert!(e.contains(want), "{src:?}: {e}");
             assert!(!e.contains('\n'), "one line: {e}");
         }
-        assert!(parse_cli("x", &["--bogus".into()]).unwrap_err().contains("--bogus"));
+        assert!(
+            parse_cli("x", &["--bogus".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("--bogus")
+        );
         assert!(parse_cli("x", &["--config".into()]).is_err());
         assert_eq!(
             parse_cli("x", &["--shard".into(), "1/3".into()]).unwrap().shard,
@@ -618,6 +666,7 @@ mod tests {
         assert!(
             parse_cli("x", &["--shard".into(), "3/3".into()])
                 .unwrap_err()
+                .to_string()
                 .contains("0 <= k < N")
         );
         assert!(parse_cli("x", &["--shard".into(), "0/2".into(), "--merge".into()]).is_err());
@@ -625,7 +674,10 @@ mod tests {
         assert!(matches!(parse_args("x", true, &["--help".into()]), Ok(Parsed::Help)));
         assert!(usage("x", true).contains("--shard"));
         assert!(!usage("x", false).contains("--shard") && !usage("x", false).contains("--merge"));
-        let e = parse_args("x", false, &["--shard".into(), "0/2".into()]).err().unwrap();
+        let e = parse_args("x", false, &["--shard".into(), "0/2".into()])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("does not support --shard"), "{e}");
     }
 }

@@ -18,6 +18,7 @@
 //!   of the experiment binaries (command line, config, results, errors).
 
 pub mod compare;
+pub mod error;
 pub mod experiment;
 pub mod io;
 pub mod memory;

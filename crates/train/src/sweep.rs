@@ -92,11 +92,19 @@ impl Shard {
     }
 }
 
+/// A `--shard` value that is not `k/N` with `0 ≤ k < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard `{value}`: expected k/N with 0 <= k < N, e.g. 0/4")]
+pub struct ShardParseError {
+    /// The rejected value.
+    pub value: String,
+}
+
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = ShardParseError;
     /// Parse `k/N` with `0 ≤ k < N` (a Slurm array task id over the array size).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--shard `{s}`: expected k/N with 0 <= k < N, e.g. 0/4");
+    fn from_str(s: &str) -> Result<Self, ShardParseError> {
+        let bad = || ShardParseError { value: s.to_string() };
         let (a, b) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (usize, usize) = (
             a.trim().parse().map_err(|_| bad())?,

@@ -11,6 +11,7 @@ use gengap_model::CnnConfig;
 use gengap_optim::OptimConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{CellError, ExperimentError};
 use crate::experiment::{Ctx, Validate, f};
 use crate::{RunRecord, TrainConfig, best_by_train_loss, sweep, train_run};
 
@@ -55,42 +56,58 @@ pub struct Entry {
 }
 
 impl Validate for TableConfig {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ExperimentError> {
         if self.seeds == 0 {
-            return Err("`seeds` = 0: must be >= 1".into());
+            return Err(ExperimentError::invalid("seeds", 0, "must be >= 1"));
         }
-        if self.tasks.is_empty() || self.optimizers.is_empty() {
-            return Err("`tasks` and `optimizers` must be non-empty".into());
+        if self.tasks.is_empty() {
+            return Err(ExperimentError::invalid("tasks", "{}", "must not be empty"));
+        }
+        if self.optimizers.is_empty() {
+            return Err(ExperimentError::invalid("optimizers", "[]", "must not be empty"));
         }
         for (name, t) in &self.tasks {
-            t.data.validate().map_err(|e| format!("[tasks.{name}.data] {e}"))?;
-            t.model.validate().map_err(|e| format!("[tasks.{name}.model] {e}"))?;
-            t.train.validate().map_err(|e| format!("[tasks.{name}.train] {e}"))?;
+            let at = |part: &str| format!("[tasks.{name}.{part}]");
+            t.data.validate().map_err(|e| ExperimentError::from(e).at(at("data")))?;
+            t.model
+                .validate()
+                .map_err(|e| ExperimentError::from(e).at(at("model")))?;
+            t.train
+                .validate()
+                .map_err(|e| ExperimentError::from(e).at(at("train")))?;
         }
         for e in &self.optimizers {
+            let at = format!("optimizer `{}`:", e.label);
             for (task, lrs) in &e.lrs {
                 if !self.tasks.contains_key(task) {
-                    return Err(format!("optimizer `{}`: `lrs.{task}` names no task", e.label));
+                    return Err(
+                        ExperimentError::invalid(format!("lrs.{task}"), format!("{lrs:?}"), "names no task").at(at),
+                    );
                 }
                 if lrs.is_empty() {
-                    return Err(format!("optimizer `{}`: `lrs.{task}` is empty", e.label));
+                    return Err(ExperimentError::invalid(format!("lrs.{task}"), "[]", "must not be empty").at(at));
                 }
                 for &lr in lrs {
                     e.optimizer
                         .with_lr(lr)
                         .resolve()
-                        .map_err(|err| format!("optimizer `{}` (lr {lr}): {err}", e.label))?;
+                        .map_err(|err| ExperimentError::from(err).at(format!("optimizer `{}` (lr {lr}):", e.label)))?;
                 }
             }
             if let Some(t) = self.tasks.keys().find(|t| !e.lrs.contains_key(*t)) {
-                return Err(format!("optimizer `{}`: no `lrs.{t}` grid", e.label));
+                return Err(ExperimentError::invalid(
+                    format!("lrs.{t}"),
+                    "missing",
+                    "every task needs a learning-rate grid",
+                )
+                .at(at));
             }
         }
         Ok(())
     }
 
     /// Each task's `data_dir`, if its data model reads one.
-    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), ExperimentError> {
         for (name, t) in self.tasks.iter_mut() {
             if let Some(dir) = t.data.data_dir_mut() {
                 *dir = crate::experiment::resolve_dir(config_dir, &format!("tasks.{name}.data.data_dir"), dir)?;
@@ -150,27 +167,24 @@ pub struct Summary {
 /// `<prefix>table.csv`, `<prefix>table.md` and `<figures>/<md_name>`.
 /// With `--shard k/N` it runs that shard of the learning-rate grid and
 /// returns `None`; `--merge` joins the grid and runs the seeds stage.
-pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<Option<Vec<Summary>>, String> {
+pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<Option<Vec<Summary>>, ExperimentError> {
     sweep::single_threaded_blas();
     let tasks: Vec<(&String, &Task)> = cfg.tasks.iter().collect();
-    let one = |ti: usize, oi: usize, lr: f64, s: usize| -> Result<RunRecord, String> {
+    let one = |ti: usize, oi: usize, lr: f64, s: usize| -> Result<RunRecord, CellError> {
         let (_, t) = tasks[ti];
         let base = 1000 * ti as u64 + 2 * s as u64;
-        let ds = t
-            .data
-            .generate(&mut rng::stream(cfg.seed, base))
-            .map_err(|e| e.to_string())?;
+        let ds = t.data.generate(&mut rng::stream(cfg.seed, base))?;
         let opt = cfg.optimizers[oi].optimizer.with_lr(lr);
         train_run(&ds, &t.model, &opt, &t.train, &mut rng::stream(cfg.seed, base + 1))
             .map(|(r, _)| r)
-            .map_err(|e| e.to_string())
+            .map_err(CellError::from)
     };
     // Stage 1: every learning rate of every grid, on seed 0.
     let grid: Vec<(usize, usize, f64)> = (0..tasks.len())
         .flat_map(|ti| (0..cfg.optimizers.len()).map(move |oi| (ti, oi)))
         .flat_map(|(ti, oi)| cfg.optimizers[oi].lrs[tasks[ti].0].iter().map(move |&lr| (ti, oi, lr)))
         .collect();
-    let grid_runs: Option<Vec<Result<RunRecord, String>>> =
+    let grid_runs: Option<Vec<Result<RunRecord, CellError>>> =
         ctx.sweep(&format!("{prefix}lr-grid"), cfg, cfg.seed, grid.len(), |k, _| {
             one(grid[k].0, grid[k].1, grid[k].2, 0)
         })?;
@@ -197,7 +211,7 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
         .collect();
     // The seeds stage depends on the merged grid, so it always runs whole
     // (journaled: a killed run resumes).
-    let rest_runs: Vec<Result<RunRecord, String>> = ctx.sweep_all(
+    let rest_runs: Vec<Result<RunRecord, CellError>> = ctx.sweep_all(
         &format!("{prefix}seeds"),
         &(cfg, &rest),
         cfg.seed,
@@ -368,9 +382,9 @@ pub fn run(ctx: &Ctx, cfg: &TableConfig, prefix: &str, md_name: &str) -> Result<
         &csv_rows,
     )?;
     let path = ctx.results.join(format!("{prefix}table.md"));
-    crate::io::atomic_write(&path, md.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    ctx.write(&path, md.as_bytes())?;
     let fig = ctx.figures.join(md_name);
-    crate::io::atomic_write(&fig, md.as_bytes()).map_err(|e| format!("writing {}: {e}", fig.display()))?;
+    ctx.write(&fig, md.as_bytes())?;
     eprint!("{md}");
     Ok(Some(summary))
 }

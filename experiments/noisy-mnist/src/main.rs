@@ -9,7 +9,7 @@
 //! this task).
 
 use gengap::train::compare::{self, CompareConfig};
-use gengap::train::experiment::{self, Validate};
+use gengap::train::experiment::{self, ExperimentError, Validate};
 use gengap::train::table::{self, TableConfig};
 use serde::{Deserialize, Serialize};
 
@@ -23,16 +23,14 @@ struct Config {
 }
 
 impl Validate for Config {
-    fn validate(&self) -> Result<(), String> {
-        self.compare.validate().map_err(|e| format!("[compare] {e}"))?;
-        self.table.validate().map_err(|e| format!("[table] {e}"))
+    fn validate(&self) -> Result<(), ExperimentError> {
+        self.compare.validate().map_err(|e| e.at("[compare]"))?;
+        self.table.validate().map_err(|e| e.at("[table]"))
     }
 
-    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
-        self.compare
-            .resolve_paths(config_dir)
-            .map_err(|e| format!("[compare] {e}"))?;
-        self.table.resolve_paths(config_dir).map_err(|e| format!("[table] {e}"))
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), ExperimentError> {
+        self.compare.resolve_paths(config_dir).map_err(|e| e.at("[compare]"))?;
+        self.table.resolve_paths(config_dir).map_err(|e| e.at("[table]"))
     }
 
     /// The comparison and the table run one after the other.

@@ -11,7 +11,8 @@ use gengap::data::{DataConfig, Z23Params, rng};
 use gengap::model::CnnConfig;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::experiment::{self, Ctx, Validate, f};
+use gengap::train::error::CellError;
+use gengap::train::experiment::{self, Ctx, ExperimentError, Validate, f};
 use gengap::train::memory;
 use gengap::train::{RunRecord, TrainConfig, best_by_train_loss, sweep, train_run};
 use serde::{Deserialize, Serialize};
@@ -69,29 +70,30 @@ impl Config {
 }
 
 impl Validate for Config {
-    fn validate(&self) -> Result<(), String> {
-        self.data.validate().map_err(|e| e.to_string())?;
-        self.model.validate().map_err(|e| e.to_string())?;
-        self.train.validate().map_err(|e| e.to_string())?;
+    fn validate(&self) -> Result<(), ExperimentError> {
+        self.data.validate()?;
+        self.model.validate()?;
+        self.train.validate()?;
         if self.ps.is_empty() {
-            return Err("`ps` is empty".into());
+            return Err(ExperimentError::invalid("ps", "[]", "must not be empty"));
         }
         for (k, v) in [("lr_sgd", self.lr_sgd), ("lr_adam", self.lr_adam)] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("`{k}` = {v}: must be finite and > 0"));
+                return Err(ExperimentError::invalid(k, v, "must be finite and > 0"));
             }
         }
         if self.lr_factors.is_empty() || self.lr_factors.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-            return Err(format!(
-                "`lr_factors` = {:?}: must be a non-empty list of positive numbers",
-                self.lr_factors
+            return Err(ExperimentError::invalid(
+                "lr_factors",
+                format!("{:?}", self.lr_factors),
+                "must be a non-empty list of positive numbers",
             ));
         }
         for &p in &self.ps {
             for &k in &self.lr_factors {
                 self.padam(p, self.centre(p) * k)
                     .resolve()
-                    .map_err(|e| format!("p = {p}: {e}"))?;
+                    .map_err(|e| ExperimentError::from(e).at(format!("p = {p}:")))?;
             }
         }
         Ok(())
@@ -120,7 +122,7 @@ struct Row {
     noise_inner: f64,
 }
 
-fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
+fn run(ctx: &Ctx, cfg: Config) -> Result<(), ExperimentError> {
     sweep::single_threaded_blas();
     for w in cfg
         .ps
@@ -129,10 +131,7 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
     {
         eprintln!("padam-sweep: warning: {w}");
     }
-    let ds = cfg
-        .data
-        .generate(&mut rng::stream(cfg.seed, 0))
-        .map_err(|e| e.to_string())?;
+    let ds = cfg.data.generate(&mut rng::stream(cfg.seed, 0))?;
     let train = TrainConfig {
         decompose: true,
         record_every: cfg.train.max_steps,
@@ -145,7 +144,7 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
         .flat_map(|&p| cfg.lr_factors.iter().map(move |&k| (p, k)))
         .map(|(p, k)| (p, cfg.centre(p) * k))
         .collect();
-    let runs: Option<Vec<Result<RunRecord, String>>> = ctx.sweep("padam", &cfg, cfg.seed, jobs.len(), |i, _| {
+    let runs: Option<Vec<Result<RunRecord, CellError>>> = ctx.sweep("padam", &cfg, cfg.seed, jobs.len(), |i, _| {
         let (p, lr) = jobs[i];
         train_run(
             &ds,
@@ -155,7 +154,7 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             &mut rng::stream(cfg.seed, 1),
         )
         .map(|(r, _)| r)
-        .map_err(|e| e.to_string())
+        .map_err(CellError::from)
     })?;
     let Some(runs) = runs else {
         return Ok(()); // a shard: report after --merge
@@ -305,6 +304,6 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             ..Default::default()
         }),
     ];
-    render(&ctx.figure("padam_sweep"), (1, 2), (640, 440), &panels).map_err(|e| e.to_string())?;
+    render(&ctx.figure("padam_sweep"), (1, 2), (640, 440), &panels)?;
     Ok(())
 }

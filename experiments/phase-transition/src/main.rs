@@ -13,7 +13,8 @@ use gengap::analysis::{ReducedGd, ReducedOutcome};
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
 use gengap::model::{Activation, CnnConfig};
 use gengap::plot::{Heatmap, Panel, Series, render};
-use gengap::train::experiment::{self, Ctx, Validate, f};
+use gengap::train::error::CellError;
+use gengap::train::experiment::{self, Ctx, ExperimentError, Validate, f};
 use gengap::train::memory::{self, MemoryEstimate};
 use gengap::train::sweep::{self, nonfinite};
 use serde::{Deserialize, Serialize};
@@ -70,8 +71,8 @@ struct Grid {
 }
 
 impl Grid {
-    fn validate(&self, t: &str) -> Result<(), String> {
-        let bad = |k: &str, v: String, why: &str| Err(format!("`{t}.{k}` = {v}: {why}"));
+    fn validate(&self, t: &str) -> Result<(), ExperimentError> {
+        let bad = |k: &str, v: String, why: &str| Err(ExperimentError::invalid(format!("{t}.{k}"), v, why));
         if self.d < 2 {
             return bad("d", self.d.to_string(), "must be >= 2");
         }
@@ -177,9 +178,13 @@ fn default_name() -> String {
 }
 
 impl Validate for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ExperimentError> {
         if !(self.threshold > 0.0 && self.threshold < 0.5) {
-            return Err(format!("`threshold` = {}: must be in (0, 0.5)", self.threshold));
+            return Err(ExperimentError::invalid(
+                "threshold",
+                self.threshold,
+                "must be in (0, 0.5)",
+            ));
         }
         if self.name.is_empty()
             || !self
@@ -187,10 +192,14 @@ impl Validate for Config {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(format!("`name` = {:?}: use letters, digits, '_' and '-'", self.name));
+            return Err(ExperimentError::invalid(
+                "name",
+                format!("{:?}", self.name),
+                "use letters, digits, '_' and '-'",
+            ));
         }
         if self.test_samples == 0 {
-            return Err("`test_samples` = 0: must be >= 1".into());
+            return Err(ExperimentError::invalid("test_samples", 0, "must be >= 1"));
         }
         self.main.validate("main")?;
         if let Some(l) = &self.large {
@@ -248,55 +257,67 @@ fn main() {
 /// Run (a shard of) a grid through a journal under `<results>/journal/`,
 /// named after the grid's config, so a killed run resumes where it stopped.
 /// Returns the cells in cell order, or `None` for a shard (merge them later).
-fn run_grid(ctx: &Ctx, tag: &str, seed: u64, g: &Grid, test_samples: usize) -> Result<Option<Vec<Cell>>, String> {
+fn run_grid(
+    ctx: &Ctx,
+    tag: &str,
+    seed: u64,
+    g: &Grid,
+    test_samples: usize,
+) -> Result<Option<Vec<Cell>>, ExperimentError> {
     let mus = g.mus();
     let (nq, nn, nm, ns) = (g.qs.len(), g.n.len(), mus.len(), g.seeds);
     let cells = nq * nn * nm * ns;
-    let out = ctx.sweep(tag, &(g, test_samples), seed, cells, |k, r| -> Result<Cell, String> {
-        let (qi, rest) = (k / (nn * nm * ns), k % (nn * nm * ns));
-        let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
-        let (mi, si) = (rest / ns, rest % ns);
-        let (q, n, mu) = (g.qs[qi], g.n[ni], mus[mi]);
-        let data = g.cell_data(n, mu);
-        let model = CnnConfig {
-            m: g.m,
-            activation: Activation::ReluPow { q },
-            sigma0: g.sigma0,
-            ..Default::default()
-        };
-        let mut red = if g.blocked {
-            let bl = data.blocked_products(g.sigma0, 2 * g.m, r).map_err(|e| e.to_string())?;
-            ReducedGd::from_blocked(&bl, &model, g.lr, 0.0).map_err(|e| e.to_string())?
-        } else {
-            let ds = data.generate(r).map_err(|e| e.to_string())?;
-            let w0 = model.init::<f64, _>(g.d, r).map_err(|e| e.to_string())?;
-            ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0).map_err(|e| e.to_string())?
-        };
-        let (steps, outcome) = red.train_to(g.max_steps, g.target_loss);
-        let train_loss = red.train_metrics().loss;
-        let test_error = if outcome == ReducedOutcome::Diverged {
-            f64::NAN
-        } else {
-            red.gaussian_test_error(g.sigma_p, test_samples, r)
-        };
-        let dec = red.decomposition();
-        let max = |a: &mut dyn Iterator<Item = f64>| a.fold(f64::NEG_INFINITY, f64::max);
-        Ok(Cell {
-            q,
-            n,
-            mu,
-            seed: si,
-            outcome,
-            steps,
-            train_loss,
-            test_error,
-            max_gamma: max(&mut dec.gamma.iter().copied()),
-            max_rho_bar: max(&mut dec.rho_bar.iter().copied()),
-        })
-    })?;
+    let out = ctx.sweep(
+        tag,
+        &(g, test_samples),
+        seed,
+        cells,
+        |k, r| -> Result<Cell, CellError> {
+            let (qi, rest) = (k / (nn * nm * ns), k % (nn * nm * ns));
+            let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
+            let (mi, si) = (rest / ns, rest % ns);
+            let (q, n, mu) = (g.qs[qi], g.n[ni], mus[mi]);
+            let data = g.cell_data(n, mu);
+            let model = CnnConfig {
+                m: g.m,
+                activation: Activation::ReluPow { q },
+                sigma0: g.sigma0,
+                ..Default::default()
+            };
+            let mut red = if g.blocked {
+                let bl = data.blocked_products(g.sigma0, 2 * g.m, r)?;
+                ReducedGd::from_blocked(&bl, &model, g.lr, 0.0)?
+            } else {
+                let ds = data.generate(r)?;
+                let w0 = model.init::<f64, _>(g.d, r)?;
+                ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0)?
+            };
+            let (steps, outcome) = red.train_to(g.max_steps, g.target_loss);
+            let train_loss = red.train_metrics().loss;
+            let test_error = if outcome == ReducedOutcome::Diverged {
+                f64::NAN
+            } else {
+                red.gaussian_test_error(g.sigma_p, test_samples, r)
+            };
+            let dec = red.decomposition();
+            let max = |a: &mut dyn Iterator<Item = f64>| a.fold(f64::NEG_INFINITY, f64::max);
+            Ok(Cell {
+                q,
+                n,
+                mu,
+                seed: si,
+                outcome,
+                steps,
+                train_loss,
+                test_error,
+                max_gamma: max(&mut dec.gamma.iter().copied()),
+                max_rho_bar: max(&mut dec.rho_bar.iter().copied()),
+            })
+        },
+    )?;
     // A cell's own failure (bad data, say) is stored as Err and reported here.
     match out {
-        Some(cells) => cells.into_iter().collect::<Result<Vec<Cell>, String>>().map(Some),
+        Some(cells) => Ok(Some(cells.into_iter().collect::<Result<Vec<Cell>, CellError>>()?)),
         None => Ok(None),
     }
 }
@@ -357,7 +378,7 @@ fn fit(q: f64, boundary: Vec<(usize, f64)>) -> Fit {
     }
 }
 
-fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) -> Result<Vec<Fit>, String> {
+fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) -> Result<Vec<Fit>, ExperimentError> {
     let rows: Vec<Vec<String>> = cells
         .iter()
         .map(|c| {
@@ -465,7 +486,7 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) 
     } else {
         format!("{name}_{tag}")
     };
-    render(&ctx.figure(&file), (1, panels.len()), (640, 520), &panels).map_err(|e| e.to_string())?;
+    render(&ctx.figure(&file), (1, panels.len()), (640, 520), &panels)?;
     for ft in &fits {
         eprintln!(
             "phase-transition [{tag}] q = {}: boundary {:?}, slope {:.3} (theory {:.3})",
@@ -475,7 +496,7 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Cell], thr: f64) 
     Ok(fits)
 }
 
-fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
+fn run(ctx: &Ctx, cfg: Config) -> Result<(), ExperimentError> {
     sweep::single_threaded_blas();
     #[derive(Serialize)]
     struct Results {

@@ -7,10 +7,10 @@
 //! `≈ η·sign(x)`: every pixel moves by the same amount, noise pixels included.
 
 use gengap::data::mnist::Mnist;
-use gengap::data::rng;
+use gengap::data::{DataError, rng};
 use gengap::optim::{OptimConfig, Optimizer};
 use gengap::plot::{Heatmap, Panel, render};
-use gengap::train::experiment::{self, Ctx, Validate, f};
+use gengap::train::experiment::{self, Ctx, ExperimentError, Validate, f};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,23 +38,28 @@ fn dir() -> String {
 }
 
 impl Validate for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ExperimentError> {
         if self.digit > 9 {
-            return Err(format!("`digit` = {}: must be 0-9", self.digit));
+            return Err(ExperimentError::invalid("digit", self.digit, "must be 0-9"));
         }
         if !(self.noise_sigma.is_finite() && self.noise_sigma >= 0.0) {
-            return Err(format!("`noise_sigma` = {}: must be finite and >= 0", self.noise_sigma));
+            return Err(ExperimentError::invalid(
+                "noise_sigma",
+                self.noise_sigma,
+                "must be finite and >= 0",
+            ));
         }
         if self.steps == 0 {
-            return Err("`steps` = 0: must be >= 1".into());
+            return Err(ExperimentError::invalid("steps", 0, "must be >= 1"));
         }
         for o in [&self.gd, &self.adam] {
-            o.resolve().map_err(|e| format!("[{}] {e}", o.name()))?;
+            o.resolve()
+                .map_err(|e| ExperimentError::from(e).at(format!("[{}]", o.name())))?;
         }
         Ok(())
     }
 
-    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), String> {
+    fn resolve_paths(&mut self, config_dir: &std::path::Path) -> Result<(), ExperimentError> {
         self.data_dir = experiment::resolve_dir(config_dir, "data_dir", &self.data_dir)?;
         Ok(())
     }
@@ -68,8 +73,8 @@ fn cos(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `steps` steps of `opt` on `ℓ(θᵀx)` from θ = 0; returns the last update.
-fn last_update(opt: &OptimConfig, x: &[f64], steps: u64) -> Result<Vec<f64>, String> {
-    let mut o = opt.build::<f64>().map_err(|e| e.to_string())?;
+fn last_update(opt: &OptimConfig, x: &[f64], steps: u64) -> Result<Vec<f64>, ExperimentError> {
+    let mut o = opt.build::<f64>()?;
     let mut theta = vec![0.0; x.len()];
     let mut g = vec![0.0; x.len()];
     let mut prev = theta.clone();
@@ -80,7 +85,7 @@ fn last_update(opt: &OptimConfig, x: &[f64], steps: u64) -> Result<Vec<f64>, Str
             *gi = dl * xi;
         }
         prev.clone_from(&theta);
-        o.step(&mut theta, &g).map_err(|e| e.to_string())?;
+        o.step(&mut theta, &g)?;
     }
     Ok(theta.iter().zip(&prev).map(|(a, b)| a - b).collect())
 }
@@ -99,19 +104,16 @@ fn main() {
     experiment::main("update-geometry", run);
 }
 
-fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
-    let m = Mnist::load_dir(std::path::Path::new(&cfg.data_dir)).map_err(|e| {
-        format!(
-            "cannot load MNIST digits from {}: {e} (run `cargo xtask fetch-mnist`)",
-            cfg.data_dir
-        )
+fn run(ctx: &Ctx, cfg: Config) -> Result<(), ExperimentError> {
+    let m = Mnist::load_dir(std::path::Path::new(&cfg.data_dir)).map_err(|e| DataError::Mnist {
+        path: cfg.data_dir.clone(),
+        source: std::sync::Arc::new(e),
     })?;
     let idx = *m.of_digit(cfg.digit).get(cfg.index).ok_or_else(|| {
-        format!(
-            "`index` = {}: only {} images of digit {}",
+        ExperimentError::invalid(
+            "index",
             cfg.index,
-            m.of_digit(cfg.digit).len(),
-            cfg.digit
+            format!("only {} images of digit {}", m.of_digit(cfg.digit).len(), cfg.digit),
         )
     })?;
     let clean: Vec<f64> = m.images.row(idx).to_vec();
@@ -173,6 +175,6 @@ fn run(ctx: &Ctx, cfg: Config) -> Result<(), String> {
             true,
         ),
     ];
-    render(&ctx.figure("update_geometry"), (1, 4), (430, 400), &panels).map_err(|e| e.to_string())?;
+    render(&ctx.figure("update_geometry"), (1, 4), (430, 400), &panels)?;
     Ok(())
 }

@@ -1,0 +1,271 @@
+//! Typed errors of the experiment shell and the shared experiment runners.
+//!
+//! Library code returns [`ExperimentError`]; only the binary turns it into
+//! one line (`name: error: …`) and exit status 1. A cell of a sweep that
+//! fails is a [`CellError`] record in the journal, not a string.
+
+use std::path::PathBuf;
+
+use gengap_analysis::AnalysisError;
+use gengap_data::DataError;
+use gengap_model::ModelError;
+use gengap_optim::OptimError;
+use gengap_plot::PlotError;
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+use crate::memory::MemoryError;
+use crate::sweep::{ShardParseError, SweepError};
+
+/// Everything that can stop an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A config value out of its valid range.
+    #[error("`{key}` = {value}: {reason}")]
+    Invalid {
+        /// The config key (dotted path).
+        key: String,
+        /// The rejected value, printed.
+        value: String,
+        /// What is allowed.
+        reason: String,
+    },
+    /// An error located in a part of the config (`[tasks.c22.data]`, `[compare]`, an optimizer).
+    #[error("{at} {source}")]
+    In {
+        /// Where, e.g. `[tasks.c22.data]`.
+        at: String,
+        /// The error there.
+        #[source]
+        source: Box<ExperimentError>,
+    },
+    /// The config file cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this experiment (syntax, unknown
+    /// key, wrong type); `location` is `:line:column` where known.
+    #[error("config {path}{location}: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// `:line:column`, or empty.
+        location: String,
+        /// The parser's message, on one line.
+        message: String,
+    },
+    /// The config parsed, but a value is rejected.
+    #[error("config {path}: {source}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<ExperimentError>,
+    },
+    /// A relative folder named in the config exists nowhere from the config's folder upward.
+    #[error(
+        "`{key}` = {value:?}: no such folder in {} or any folder above it (tried {}); run `cargo xtask fetch-mnist` for the MNIST cache, or give an absolute path",
+        base.display(),
+        tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    DataDir {
+        /// The config key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// The config file's folder.
+        base: PathBuf,
+        /// Every path tried.
+        tried: Vec<PathBuf>,
+    },
+    /// The command line is wrong.
+    #[error(transparent)]
+    Cli(#[from] CliError),
+    /// An output folder cannot be written.
+    #[error("cannot write {what} to {path}: {source}")]
+    Output {
+        /// "results" or "figures".
+        what: &'static str,
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Writing a result file failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Encoding a CSV file failed.
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// `--merge` found no shard journals for this config and binary.
+    #[error("--merge: no shard journals {}/{stem}.shard-*.jsonl for this config and binary", dir.display())]
+    NoShards {
+        /// The journal folder.
+        dir: PathBuf,
+        /// The journals' name stem.
+        stem: String,
+    },
+    /// A cell of a sweep failed.
+    #[error(transparent)]
+    Cell(#[from] CellError),
+    /// From the data models.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// From the model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// From an optimizer.
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// From the analysis.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// From training.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// From the journaled sweep runner.
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    /// The run would not fit in memory.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// Drawing a figure failed.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+}
+
+impl ExperimentError {
+    /// A rejected config value.
+    pub fn invalid(key: impl Into<String>, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+        ExperimentError::Invalid {
+            key: key.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// This error, located in a part of the config (`at`, e.g. `[compare]`).
+    pub fn at(self, at: impl Into<String>) -> Self {
+        ExperimentError::In {
+            at: at.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
+/// Errors of the command line of an experiment binary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    /// A flag without its value.
+    #[error("{flag} needs a value")]
+    MissingValue {
+        /// The flag.
+        flag: String,
+    },
+    /// An argument the binary does not know.
+    #[error("unknown argument `{arg}` ({usage})")]
+    Unknown {
+        /// The argument.
+        arg: String,
+        /// The usage line.
+        usage: String,
+    },
+    /// `--shard`/`--merge` given to an experiment that is not a sweep.
+    #[error("{name} does not support --shard/--merge (it is not a grid sweep; {usage})")]
+    NotASweep {
+        /// The experiment.
+        name: String,
+        /// The usage line.
+        usage: String,
+    },
+    /// Both `--shard` and `--merge`.
+    #[error("--shard and --merge exclude each other: run the shards, then --merge")]
+    ShardAndMerge,
+    /// A malformed `--shard k/N`.
+    #[error(transparent)]
+    Shard(#[from] ShardParseError),
+}
+
+/// Which part of a cell's work failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStage {
+    /// Generating the data set.
+    Data,
+    /// Building the model or its initial weights.
+    Model,
+    /// Training.
+    Train,
+    /// The reduced-space solver or the decomposition.
+    Analysis,
+}
+
+impl std::fmt::Display for CellStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CellStage::Data => "data",
+            CellStage::Model => "model",
+            CellStage::Train => "training",
+            CellStage::Analysis => "analysis",
+        })
+    }
+}
+
+/// A failed cell, as it is stored in a sweep's journal (errors of the lower
+/// crates hold OS errors and are not serializable, so the record keeps the
+/// stage and the error's message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("a cell failed in {stage}: {message}")]
+pub struct CellError {
+    /// Where it failed.
+    pub stage: CellStage,
+    /// The error's message.
+    pub message: String,
+}
+
+macro_rules! cell_error_from {
+    ($($t:ty => $stage:ident),*) => {$(
+        impl From<$t> for CellError {
+            fn from(e: $t) -> Self {
+                CellError { stage: CellStage::$stage, message: e.to_string() }
+            }
+        }
+    )*};
+}
+cell_error_from!(DataError => Data, ModelError => Model, TrainError => Train, AnalysisError => Analysis);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_cell_is_a_typed_record_that_survives_the_journal() {
+        let data = DataError::Alloc {
+            what: "inputs",
+            bytes: 8,
+        };
+        let cell: Result<u32, CellError> = Err(data.into());
+        let json = serde_json::to_string(&cell).unwrap();
+        assert!(json.contains("\"stage\":\"data\""), "{json}");
+        let back: Result<u32, CellError> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cell);
+        let e = ExperimentError::from(back.unwrap_err());
+        assert!(
+            e.to_string()
+                .starts_with("a cell failed in data: cannot allocate the inputs"),
+            "{e}"
+        );
+        let located = ExperimentError::invalid("n", 0, "must be >= 1").at("[tasks.c22.data]");
+        assert_eq!(located.to_string(), "[tasks.c22.data] `n` = 0: must be >= 1");
+    }
+}
