@@ -82,11 +82,7 @@ impl Validate for CompareConfig {
 
     /// One shared data set, and one decomposing run per parallel cell.
     fn memory(&self) -> Option<crate::memory::MemoryEstimate> {
-        use crate::memory;
-        Some(
-            memory::dataset(&self.data)
-                .plus(memory::training(&self.data, &self.model, true).times(memory::parallel_cells())),
-        )
+        Some(crate::memory::shared_dataset_sweep(&self.data, &self.model, true))
     }
 }
 

@@ -147,26 +147,17 @@ pub fn check(est: &MemoryEstimate) -> Result<(), MemoryError> {
 
 /// The sizes of a data config: `(d, n, n_test, patches)` and the key of each.
 fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
-    match data {
-        DataConfig::C22(p) => [
-            ("d", p.d as u128),
-            ("n", p.n as u128),
-            ("n_test", p.n_test as u128),
-            ("patches", 2),
-        ],
-        DataConfig::Z23(p) => [
-            ("d", p.d as u128),
-            ("n", p.n as u128),
-            ("n_test", p.n_test as u128),
-            ("patches", p.patches as u128),
-        ],
-        DataConfig::NoisyMnist(p) => [
-            ("d", 784),
-            ("n", p.n as u128),
-            ("n_test", p.n_test as u128),
-            ("patches", p.patches as u128),
-        ],
-    }
+    let (n, n_test, patches) = match data {
+        DataConfig::C22(p) => (p.n, p.n_test, 2),
+        DataConfig::Z23(p) => (p.n, p.n_test, p.patches),
+        DataConfig::NoisyMnist(p) => (p.n, p.n_test, p.patches),
+    };
+    [
+        ("d", data.d() as u128),
+        ("n", n as u128),
+        ("n_test", n_test as u128),
+        ("patches", patches as u128),
+    ]
 }
 
 /// The key with the largest value among `keys` (the one to name).
@@ -233,6 +224,12 @@ pub fn training(data: &DataConfig, model: &CnnConfig, decompose: bool) -> Memory
 /// One run that generates its own data set and trains on it.
 pub fn run(data: &DataConfig, model: &CnnConfig, decompose: bool) -> MemoryEstimate {
     dataset(data).plus(training(data, model, decompose))
+}
+
+/// A sweep whose runs share one data set: the data set once, one training
+/// run per parallel cell.
+pub fn shared_dataset_sweep(data: &DataConfig, model: &CnnConfig, decompose: bool) -> MemoryEstimate {
+    dataset(data).plus(training(data, model, decompose).times(parallel_cells()))
 }
 
 /// The number of cells a parallel sweep runs at once.

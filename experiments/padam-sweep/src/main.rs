@@ -102,7 +102,7 @@ impl Validate for Config {
     /// One shared data set, and one decomposing run per parallel cell.
     fn memory(&self) -> Option<memory::MemoryEstimate> {
         let data = DataConfig::Z23(self.data.clone());
-        Some(memory::dataset(&data).plus(memory::training(&data, &self.model, true).times(memory::parallel_cells())))
+        Some(memory::shared_dataset_sweep(&data, &self.model, true))
     }
 }
 
