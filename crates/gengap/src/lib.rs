@@ -8,8 +8,15 @@
 //! * [`optim`] — GD, SGD-momentum, signGD, Adam (seed and PyTorch forms),
 //!   AMSGrad, AdamW, Yogi, AdaBound and Padam, with L2 or decoupled decay.
 //! * [`analysis`] — the signal–noise decomposition and the exact reduced-space GD solver.
-//! * [`train`] — the one training loop: observers, stopping rules, checkpoints, sweeps.
-//! * [`plot`] — figure code.
+//! * [`train`] — the one training loop: observers, stopping rules, checkpoints.
+//! * [`lab`] (feature `lab`) — the lab pipeline: a `Study` per experiment,
+//!   driven from config to results (command line, journaled shardable sweeps,
+//!   per-cell streams, provenance, atomic CSV/JSON).
+//! * [`plot`] (feature `plot`) — figure code.
+//!
+//! Both features are on by default; `default-features = false` leaves out
+//! plotters and its font libraries (fontconfig/freetype) for a project that
+//! only trains and analyses.
 //!
 //! ## Reproducibility and BLAS threads
 //!
@@ -30,15 +37,22 @@
 
 pub use gengap_analysis as analysis;
 pub use gengap_data as data;
+#[cfg(feature = "lab")]
+pub use gengap_lab as lab;
 pub use gengap_model as model;
 pub use gengap_optim as optim;
+#[cfg(feature = "plot")]
 pub use gengap_plot as plot;
 pub use gengap_train as train;
+/// The array crate of every public signature (weights, data sets).
+pub use ndarray;
+
+pub mod prelude;
 
 /// Run OpenBLAS on one thread in this process, as the experiment binaries
 /// do: results then no longer depend on the OpenBLAS thread count (see the
 /// crate docs, "Reproducibility and BLAS threads"). Parallelize over runs
-/// instead (e.g. with rayon, or [`train::sweep::run_cells`]). Takes effect for
+/// instead (e.g. with rayon, or a [`lab`] study). Takes effect for
 /// the GEMMs that follow; call it before training.
 ///
 /// ```

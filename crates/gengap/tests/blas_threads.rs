@@ -16,8 +16,8 @@ fn final_bits(seed: u64) -> Vec<u64> {
     let opt: OptimConfig = toml::from_str("name = \"adam\"\nlr = 1e-3").unwrap();
     let train: TrainConfig = toml::from_str("max_steps = 50\nrecord_every = 50").unwrap();
     let ds = data.generate(&mut rng::stream(seed, 0)).unwrap();
-    let (run, w) = train_run(&ds, &model, &opt, &train, &mut rng::stream(seed, 1)).unwrap();
-    let last = run.last().unwrap();
+    let run = train_run(&ds, &model, &opt, &train, &mut rng::stream(seed, 1)).unwrap();
+    let (last, w) = (run.record.last().unwrap(), &run.w);
     let mut bits = vec![last.train.loss.to_bits(), last.test.loss.to_bits()];
     bits.extend(w.iter().map(|v| v.to_bits()));
     bits

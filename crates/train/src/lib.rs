@@ -13,17 +13,9 @@
 //! * A NaN or infinite loss ends the run with [`Status::Diverged`]; nothing panics.
 //! * [`Trainer::checkpoint`] / [`Trainer::restore`] save and restore
 //!   `(W, optimizer state, step, records)`; a resumed run is bit-identical.
-//! * [`io`] writes result files atomically; [`sweep`] runs grids of cells in
-//!   parallel with per-cell seed streams; [`experiment`] is the shared shell
-//!   of the experiment binaries (command line, config, results, errors).
-
-pub mod compare;
-pub mod error;
-pub mod experiment;
-pub mod io;
-pub mod memory;
-pub mod sweep;
-pub mod table;
+//!
+//! Everything between a config file and the results on disk (command line,
+//! journaled sweeps, provenance, result files) is `gengap-lab`'s.
 
 use gengap_analysis::{AnalysisError, Basis, Decomposer, Summary};
 use gengap_data::Dataset;
@@ -402,15 +394,27 @@ impl<T: Real> Trainer<T> {
     }
 }
 
-/// Train from a fresh `W⁽⁰⁾` drawn with `init_rng`, in `cfg.precision`: the
-/// one call an experiment makes per run. `W⁽⁰⁾` is drawn in f64 and rounded,
-/// so both precisions start from the same weights. Returns the final weights in f64.
-pub fn train_run<R: rand::Rng + ?Sized>(
+/// A finished run: its record, the initial weights it started from and the
+/// final weights (both in f64).
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// How it went.
+    pub record: RunRecord,
+    /// `W⁽⁰⁾` (what [`gengap_analysis::Decomposer::new`] needs).
+    pub w0: Array2<f64>,
+    /// The final weights.
+    pub w: Array2<f64>,
+}
+
+/// Train from the given `W⁽⁰⁾` (f64; rounded to `cfg.precision`), so that
+/// several optimizers can start from the same weights. Returns the record
+/// and the final weights in f64.
+pub fn train_from(
     ds: &Dataset,
     model: &CnnConfig,
     opt: &gengap_optim::OptimConfig,
     cfg: &TrainConfig,
-    init_rng: &mut R,
+    w0: &Array2<f64>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
     fn go<T: Real>(
         ds: &Dataset,
@@ -423,11 +427,39 @@ pub fn train_run<R: rand::Rng + ?Sized>(
         let (run, w) = Trainer::new(ds, model, cast::<f64, T>(w0.view()), Box::new(o), cfg.clone())?.run(&mut [])?;
         Ok((run, cast::<T, f64>(w.view())))
     }
-    let w0 = model.init::<f64, _>(ds.train.d(), init_rng)?;
     match cfg.precision {
-        Precision::F64 => go::<f64>(ds, model, opt, cfg, &w0),
-        Precision::F32 => go::<f32>(ds, model, opt, cfg, &w0),
+        Precision::F64 => go::<f64>(ds, model, opt, cfg, w0),
+        Precision::F32 => go::<f32>(ds, model, opt, cfg, w0),
     }
+}
+
+/// Train from a fresh `W⁽⁰⁾` drawn with `init_rng` (in f64, then rounded to
+/// `cfg.precision`, so both precisions start from the same weights): the one
+/// call a single run needs.
+///
+/// ```
+/// use gengap_data::{DataConfig, rng};
+/// use gengap_model::CnnConfig;
+/// use gengap_optim::OptimConfig;
+/// use gengap_train::{TrainConfig, train_run};
+///
+/// let data = DataConfig::z23(50, 8, 200);
+/// let ds = data.generate(&mut rng::stream(1, 0)).unwrap();
+/// let model = CnnConfig::new(5);
+/// let run = train_run(&ds, &model, &OptimConfig::gd(0.5), &TrainConfig::steps(20), &mut rng::stream(1, 1)).unwrap();
+/// assert_eq!(run.record.steps, 20);
+/// assert_eq!(run.w0.dim(), run.w.dim());
+/// ```
+pub fn train_run<R: rand::Rng + ?Sized>(
+    ds: &Dataset,
+    model: &CnnConfig,
+    opt: &gengap_optim::OptimConfig,
+    cfg: &TrainConfig,
+    init_rng: &mut R,
+) -> Result<Run, TrainError> {
+    let w0 = model.init::<f64, _>(ds.train.d(), init_rng)?;
+    let (record, w) = train_from(ds, model, opt, cfg, &w0)?;
+    Ok(Run { record, w0, w })
 }
 
 /// The learning-rate selection rule of the sweeps: among runs of one
@@ -559,8 +591,12 @@ mod tests {
             decompose: true,
             precision,
         };
-        let (r64, w64) = train_run(&ds, &model, &gd, &c(Precision::F64), &mut rng::seeded(2)).unwrap();
-        let (r32, w32) = train_run(&ds, &model, &gd, &c(Precision::F32), &mut rng::seeded(2)).unwrap();
+        let Run {
+            record: r64, w: w64, ..
+        } = train_run(&ds, &model, &gd, &c(Precision::F64), &mut rng::seeded(2)).unwrap();
+        let Run {
+            record: r32, w: w32, ..
+        } = train_run(&ds, &model, &gd, &c(Precision::F32), &mut rng::seeded(2)).unwrap();
         let (a, b) = (r64.last().unwrap(), r32.last().unwrap());
         assert!(
             (a.train.loss - b.train.loss).abs() < 1e-3 * a.train.loss.max(1e-3),

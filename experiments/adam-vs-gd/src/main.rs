@@ -1,18 +1,10 @@
-//! `adam-vs-gd` — Zou, Cao, Li, Gu (ICLR 2023, \[Z23\]), `docs/theory.md#claims`, claim 2.
-//!
-//! GD and Adam on the sparse-signal / dense-noise model, with L2 weight decay:
-//! training curves, the signal/noise decomposition of both, and a λ sweep.
-//! The work is `gengap::train::compare`; this binary reads the config,
-//! runs it and writes the record.
-
-use gengap::train::compare::{self, CompareConfig};
-use gengap::train::experiment;
+//! `adam-vs-gd` — Zou, Cao, Li, Gu (ICLR 2023, \[Z23\]), `docs/theory.md#claims`, claim 2:
+//! GD and Adam on the sparse-signal / dense-noise model, with L2 weight decay.
+//! The study is [`adam_vs_gd::Comparison`].
 
 fn main() {
-    experiment::main_sweep("adam-vs-gd", |ctx, cfg: CompareConfig| {
-        if let Some(finals) = compare::run(ctx, &cfg, "adam_vs_gd")? {
-            ctx.write_record("record.json", &cfg, cfg.seed, &finals)?;
-        }
-        Ok(())
+    gengap::lab::main(adam_vs_gd::Comparison {
+        name: "adam-vs-gd",
+        figure: "adam_vs_gd",
     });
 }

@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::{check_cli, check_shards};
+use gengap_lab::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -50,8 +50,8 @@ fn three_shards_merged_equal_one_run() {
 #[test]
 fn diverged_runs_are_marked_in_every_output() {
     let cfg = include_str!("../quick.toml").replace("lr = 0.5", "lr = 1e300");
-    let dir = gengap::train::experiment::testing::scratch("avg-diverged");
-    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_adam-vs-gd"), &dir, &cfg);
+    let dir = gengap_lab::testing::scratch("avg-diverged");
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_adam-vs-gd"), &dir, &cfg);
     assert!(ok, "a diverging run is recorded, not a crash: {err}");
     let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
     // lambda_sweep.csv: optimizer,lambda,status,steps,train_loss,train_error,test_error
@@ -105,14 +105,14 @@ fn provenance_names_the_build_commit_wherever_the_binary_runs() {
     };
     let ours = git(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), &["rev-parse", "HEAD"]);
     // Another repository, with a commit of its own, as the working directory.
-    let dir = gengap::train::experiment::testing::scratch("avg-provenance");
+    let dir = gengap_lab::testing::scratch("avg-provenance");
     git(&dir, &["init", "-q"]);
     std::fs::write(dir.join("other.txt"), "another project").unwrap();
     git(&dir, &["add", "other.txt"]);
     git(&dir, &["commit", "-qm", "other"]);
     let theirs = git(&dir, &["rev-parse", "HEAD"]);
     let bin = env!("CARGO_BIN_EXE_adam-vs-gd");
-    let mut cmd = gengap::train::experiment::testing::command(bin, &dir, include_str!("../quick.toml"), &[]);
+    let mut cmd = gengap_lab::testing::command(bin, &dir, include_str!("../quick.toml"), &[]);
     let out = cmd.current_dir(&dir).output().expect("run the binary");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let record: serde_json::Value =

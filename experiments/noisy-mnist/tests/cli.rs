@@ -2,7 +2,7 @@
 //! bad configs (one line, exit 1, no files).
 
 use gengap::data::mnist::{IMAGES, LABELS, write_idx};
-use gengap::train::experiment::testing::{check_cli, scratch};
+use gengap_lab::testing::{check_cli, scratch};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -48,7 +48,7 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
     // A missing cache is one clear line, not a panic.
     let missing = good.replace(&cache.display().to_string(), "/nonexistent/mnist");
     let d = scratch("noisy-mnist-missing");
-    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_noisy-mnist"), &d, &missing);
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_noisy-mnist"), &d, &missing);
     assert!(!ok && err.contains("fetch-mnist") && err.lines().count() == 1, "{err}");
     std::fs::remove_dir_all(cache).ok();
 }

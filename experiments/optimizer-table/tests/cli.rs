@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::{check_cli, check_shards};
+use gengap_lab::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -63,38 +63,34 @@ label = "GD"
 optimizer = { name = "gd", lr = 0.01 }
 lrs = { c22 = [1e300] }
 "#;
-    let dir = gengap::train::experiment::testing::scratch("table-diverged");
-    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_optimizer-table"), &dir, cfg);
+    let dir = gengap_lab::testing::scratch("table-diverged");
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_optimizer-table"), &dir, cfg);
     assert!(ok, "a diverging run is recorded, not a crash: {err}");
     let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-    let csv = |p: &str| -> Vec<Vec<String>> {
-        read(p)
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').map(str::to_string).collect())
+    // Rows as maps from the header's column names.
+    let csv = |p: &str| -> Vec<std::collections::HashMap<String, String>> {
+        let text = read(p);
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
+        lines
+            .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
             .collect()
     };
-    // lr_grid.csv: task,optimizer,lr,status,train_loss,train_acc,test_acc
+    let num = |row: &std::collections::HashMap<String, String>, k: &str| row[k].parse::<f64>().unwrap();
     for row in csv("results/optimizer-table/lr_grid.csv") {
-        assert_eq!(row[3], "diverged", "{row:?}");
-        assert_eq!(
-            row[6].parse::<f64>().unwrap(),
-            0.0,
-            "test accuracy of a diverged run: {row:?}"
-        );
+        assert_eq!(row["status"], "diverged", "{row:?}");
+        assert_eq!(num(&row, "test_acc"), 0.0, "test accuracy of a diverged run: {row:?}");
     }
-    // runs.csv: task,optimizer,lr,seed,status,train_loss,train_acc,test_acc
     let runs = csv("results/optimizer-table/runs.csv");
     assert_eq!(runs.len(), 2);
     for row in runs {
-        assert_eq!(row[4], "diverged", "{row:?}");
-        assert_eq!(row[6].parse::<f64>().unwrap(), 0.0, "{row:?}");
-        assert_eq!(row[7].parse::<f64>().unwrap(), 0.0, "{row:?}");
+        assert_eq!(row["status"], "diverged", "{row:?}");
+        assert_eq!(num(&row, "train_acc"), 0.0, "{row:?}");
+        assert_eq!(num(&row, "test_acc"), 0.0, "{row:?}");
     }
-    // table.csv: task,optimizer,lr,test_acc_mean,test_acc_std,train_acc_mean,diverged
     let table = csv("results/optimizer-table/table.csv");
-    assert_eq!(table[0][3].parse::<f64>().unwrap(), 0.0);
-    assert_eq!(table[0][6], "2");
+    assert_eq!(num(&table[0], "test_acc_mean"), 0.0);
+    assert_eq!(table[0]["diverged"], "2");
     for md in ["results/optimizer-table/table.md", "figures/optimizer_table.md"] {
         let text = read(md);
         assert!(text.contains("0.0 ± 0.0"), "{md}: {text}");

@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap::train::experiment::testing::{check_cli, check_shards};
+use gengap_lab::testing::{check_cli, check_shards};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -41,7 +41,7 @@ fn shards_merge_to_the_unsharded_csv() {
 
 #[test]
 fn a_killed_run_resumes_exactly() {
-    use gengap::train::experiment::testing::{command, run, scratch};
+    use gengap_lab::testing::{command, run, scratch};
     let bin = env!("CARGO_BIN_EXE_phase-transition");
     let good = include_str!("../quick.toml");
     let csv = |dir: &std::path::Path| std::fs::read(dir.join("results/phase-transition/main_cells.csv")).unwrap();
@@ -66,7 +66,7 @@ fn a_killed_run_resumes_exactly() {
 
 #[test]
 fn help_exits_zero_and_outputs_are_checked_first() {
-    gengap::train::experiment::testing::check_help_and_outputs(
+    gengap_lab::testing::check_help_and_outputs(
         env!("CARGO_BIN_EXE_phase-transition"),
         "phase-transition",
         include_str!("../quick.toml"),

@@ -2,7 +2,7 @@
 //! the claim (GD ∝ x, Adam ≈ sign x); bad configs fail with one line.
 
 use gengap::data::mnist::{IMAGES, LABELS, write_idx};
-use gengap::train::experiment::testing::{check_cli, scratch};
+use gengap_lab::testing::{check_cli, scratch};
 
 #[test]
 fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
@@ -31,7 +31,7 @@ fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
     );
     // Rerun to read the cosines.
     let d = scratch("update-geometry-cos");
-    let (ok, err) = gengap::train::experiment::testing::run(env!("CARGO_BIN_EXE_update-geometry"), &d, &good);
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_update-geometry"), &d, &good);
     assert!(ok, "{err}");
     let rec = std::fs::read_to_string(d.join("results/update-geometry/record.json")).unwrap();
     let get = |k: &str| -> f64 {
@@ -47,7 +47,7 @@ fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
 
 #[test]
 fn help_exits_zero_and_outputs_are_checked_first() {
-    gengap::train::experiment::testing::check_help_and_outputs(
+    gengap_lab::testing::check_help_and_outputs(
         env!("CARGO_BIN_EXE_update-geometry"),
         "update-geometry",
         // An absolute data_dir: the config loads; the digits are not read

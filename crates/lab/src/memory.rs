@@ -4,7 +4,7 @@
 //! value, the estimated bytes and the memory available — not with an
 //! allocation failure (SIGABRT) after the journal has been created. Every
 //! experiment config estimates the peak memory of its run from its sizes
-//! ([`crate::experiment::Validate::memory`]); the experiment shell compares
+//! ([`crate::Validate::memory`]); the experiment shell compares
 //! it with [`available_bytes`] right after validation, before any file is
 //! written. The estimates are upper bounds of the arrays a run holds at once
 //! (data set, weights, optimizer state, GEMM workspaces, decomposition

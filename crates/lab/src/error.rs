@@ -1,8 +1,10 @@
-//! Typed errors of the experiment shell and the shared experiment runners.
+//! Typed errors of the lab: [`LabError`] for everything between a config
+//! file and the results on disk, [`StudyError`] for what a study's cell can
+//! fail with, and [`CellError`], the serializable record of a failed cell
+//! that its journal line keeps.
 //!
-//! Library code returns [`ExperimentError`]; only the binary turns it into
-//! one line (`name: error: …`) and exit status 1. A cell of a sweep that
-//! fails is a [`CellError`] record in the journal, not a string.
+//! Library code returns these; only the binary turns a [`LabError`] into
+//! one line (`name: error: …`) and exit status 1.
 
 use std::path::PathBuf;
 
@@ -13,13 +15,14 @@ use gengap_optim::OptimError;
 use gengap_plot::PlotError;
 use serde::{Deserialize, Serialize};
 
-use crate::TrainError;
+use gengap_train::TrainError;
+
+use crate::journal::{ShardParseError, SweepError};
 use crate::memory::MemoryError;
-use crate::sweep::{ShardParseError, SweepError};
 
 /// Everything that can stop an experiment.
 #[derive(Debug, thiserror::Error)]
-pub enum ExperimentError {
+pub enum LabError {
     /// A config value out of its valid range.
     #[error("`{key}` = {value}: {reason}")]
     Invalid {
@@ -37,7 +40,7 @@ pub enum ExperimentError {
         at: String,
         /// The error there.
         #[source]
-        source: Box<ExperimentError>,
+        source: Box<LabError>,
     },
     /// The config file cannot be read.
     #[error("cannot read config {path}: {source}")]
@@ -65,7 +68,7 @@ pub enum ExperimentError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: Box<ExperimentError>,
+        source: Box<LabError>,
     },
     /// A relative folder named in the config exists nowhere from the config's folder upward.
     #[error(
@@ -115,9 +118,15 @@ pub enum ExperimentError {
         /// The journals' name stem.
         stem: String,
     },
-    /// A cell of a sweep failed.
-    #[error(transparent)]
-    Cell(#[from] CellError),
+    /// A cell of a sweep failed (the first failed cell is reported; its
+    /// record stays in the journal).
+    #[error("cell {cell}: {error}")]
+    Cell {
+        /// The cell's index.
+        cell: usize,
+        /// What failed.
+        error: CellError,
+    },
     /// From the data models.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -144,10 +153,10 @@ pub enum ExperimentError {
     Plot(#[from] PlotError),
 }
 
-impl ExperimentError {
+impl LabError {
     /// A rejected config value.
     pub fn invalid(key: impl Into<String>, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
-        ExperimentError::Invalid {
+        LabError::Invalid {
             key: key.into(),
             value: value.to_string(),
             reason: reason.into(),
@@ -156,7 +165,7 @@ impl ExperimentError {
 
     /// This error, located in a part of the config (`at`, e.g. `[compare]`).
     pub fn at(self, at: impl Into<String>) -> Self {
-        ExperimentError::In {
+        LabError::In {
             at: at.into(),
             source: Box::new(self),
         }
@@ -196,6 +205,49 @@ pub enum CliError {
     Shard(#[from] ShardParseError),
 }
 
+/// What one cell of a study can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    /// A value the cell computed or was given is out of range.
+    #[error("`{key}` = {value}: {reason}")]
+    Invalid {
+        /// What.
+        key: String,
+        /// The value, printed.
+        value: String,
+        /// What is allowed.
+        reason: String,
+    },
+    /// From the data models.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// From the model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// From an optimizer.
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// From the analysis.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// From training.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+impl From<StudyError> for LabError {
+    fn from(e: StudyError) -> Self {
+        match e {
+            StudyError::Invalid { key, value, reason } => LabError::Invalid { key, value, reason },
+            StudyError::Data(e) => e.into(),
+            StudyError::Model(e) => e.into(),
+            StudyError::Optim(e) => e.into(),
+            StudyError::Analysis(e) => e.into(),
+            StudyError::Train(e) => e.into(),
+        }
+    }
+}
+
 /// Which part of a cell's work failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -208,6 +260,10 @@ pub enum CellStage {
     Train,
     /// The reduced-space solver or the decomposition.
     Analysis,
+    /// Building an optimizer.
+    Optim,
+    /// A value out of range.
+    Invalid,
 }
 
 impl std::fmt::Display for CellStage {
@@ -217,6 +273,8 @@ impl std::fmt::Display for CellStage {
             CellStage::Model => "model",
             CellStage::Train => "training",
             CellStage::Analysis => "analysis",
+            CellStage::Optim => "the optimizer",
+            CellStage::Invalid => "validation",
         })
     }
 }
@@ -233,16 +291,22 @@ pub struct CellError {
     pub message: String,
 }
 
-macro_rules! cell_error_from {
-    ($($t:ty => $stage:ident),*) => {$(
-        impl From<$t> for CellError {
-            fn from(e: $t) -> Self {
-                CellError { stage: CellStage::$stage, message: e.to_string() }
-            }
+impl From<StudyError> for CellError {
+    fn from(e: StudyError) -> Self {
+        let stage = match &e {
+            StudyError::Invalid { .. } => CellStage::Invalid,
+            StudyError::Data(_) => CellStage::Data,
+            StudyError::Model(_) => CellStage::Model,
+            StudyError::Optim(_) => CellStage::Optim,
+            StudyError::Analysis(_) => CellStage::Analysis,
+            StudyError::Train(_) => CellStage::Train,
+        };
+        CellError {
+            stage,
+            message: e.to_string(),
         }
-    )*};
+    }
 }
-cell_error_from!(DataError => Data, ModelError => Model, TrainError => Train, AnalysisError => Analysis);
 
 #[cfg(test)]
 mod tests {
@@ -254,18 +318,21 @@ mod tests {
             what: "inputs",
             bytes: 8,
         };
-        let cell: Result<u32, CellError> = Err(data.into());
+        let cell: Result<u32, CellError> = Err(StudyError::from(data).into());
         let json = serde_json::to_string(&cell).unwrap();
         assert!(json.contains("\"stage\":\"data\""), "{json}");
         let back: Result<u32, CellError> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, cell);
-        let e = ExperimentError::from(back.unwrap_err());
+        let e = LabError::Cell {
+            cell: 4,
+            error: back.unwrap_err(),
+        };
         assert!(
             e.to_string()
-                .starts_with("a cell failed in data: cannot allocate the inputs"),
+                .starts_with("cell 4: a cell failed in data: cannot allocate the inputs"),
             "{e}"
         );
-        let located = ExperimentError::invalid("n", 0, "must be >= 1").at("[tasks.c22.data]");
+        let located = LabError::invalid("n", 0, "must be >= 1").at("[tasks.c22.data]");
         assert_eq!(located.to_string(), "[tasks.c22.data] `n` = 0: must be >= 1");
     }
 }

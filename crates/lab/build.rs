@@ -21,7 +21,7 @@ fn main() {
     let root = manifest
         .parent()
         .and_then(Path::parent)
-        .expect("crates/train lives two levels below the workspace root")
+        .expect("crates/lab lives two levels below the workspace root")
         .to_path_buf();
     let commit = git(&root, &["rev-parse", "HEAD"]);
     let dirty = git(&root, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());

@@ -1,8 +1,9 @@
 //! Grids of independent runs ("cells"), in parallel, reproducibly.
 //!
-//! Cell `k` of a sweep seeded with `seed` draws only from
-//! `gengap_data::rng::stream(seed, k)`, so its result does not depend on the
-//! thread count, the order cells run in, or which other cells run.
+//! Cell `k` of a sweep seeded with `seed` draws only from its
+//! [`CellRng`] (`stream(seed, k)`), which this runner alone builds, so its
+//! result does not depend on the thread count, the order cells run in, or
+//! which other cells run.
 //!
 //! [`run_journaled`] adds what long sweeps need: it runs only the cells of a
 //! [`Shard`] (`k/N`: cells `c` with `c mod N = k`), appends each finished cell
@@ -19,20 +20,20 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gengap_data::rng::{self, ChaCha8Rng};
+use crate::streams::CellRng;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Run `f(k, rng_k)` for every cell `k = 0..cells` in parallel and return the
-/// results in cell order. `rng_k = stream(seed, k)`.
+/// results in cell order. `rng_k` is cell `k`'s [`CellRng`], `stream(seed, k)`.
 ///
 /// Progress: an indicatif bar when stderr is a terminal, and in any case a
 /// plain line on stderr about every 10% (`label: 40/100 cells, 12.3 s`).
 pub fn run_cells<R, F>(label: &str, seed: u64, cells: usize, f: F) -> Vec<R>
 where
     R: Send,
-    F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
+    F: Fn(usize, &mut CellRng) -> R + Sync,
 {
     let all: Vec<usize> = (0..cells).collect();
     run_list(label, seed, &all, |k, r| f(k, r))
@@ -43,7 +44,7 @@ where
 fn run_list<R, F>(label: &str, seed: u64, list: &[usize], f: F) -> Vec<R>
 where
     R: Send,
-    F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
+    F: Fn(usize, &mut CellRng) -> R + Sync,
 {
     let cells = list.len();
     let bar = indicatif::ProgressBar::new(cells as u64);
@@ -60,7 +61,7 @@ where
     let out = list
         .par_iter()
         .map(|&k| {
-            let mut r = rng::stream(seed, k as u64);
+            let mut r = CellRng::new(seed, k);
             let res = f(k, &mut r);
             let c = done.fetch_add(1, Ordering::Relaxed) + 1;
             bar.inc(1);
@@ -267,20 +268,20 @@ fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>,
     Ok((out, complete as u64))
 }
 
-/// Run the cells of `shard` (out of `0..cells`) that `journal` does not hold
+/// Run the cells of `shard` (out of the range `cells`) that `journal` does not hold
 /// yet, appending each result as it finishes; return every result of the
 /// shard (old and new) by cell. See the module docs.
 pub fn run_journaled<R, F>(
     label: &str,
     seed: u64,
-    cells: usize,
+    cells: std::ops::Range<usize>,
     shard: Shard,
     journal: &Path,
     f: F,
 ) -> Result<BTreeMap<usize, R>, SweepError>
 where
     R: Serialize + DeserializeOwned + Send,
-    F: Fn(usize, &mut ChaCha8Rng) -> R + Sync,
+    F: Fn(usize, &mut CellRng) -> R + Sync,
 {
     let io = |e| SweepError::Io {
         path: journal.into(),
@@ -302,11 +303,12 @@ where
         std::fs::TryLockError::Error(e) => io(e),
     })?;
     let (mut done, complete) = read_journal::<R>(journal)?;
-    done.retain(|&c, _| c < cells && shard.owns(c));
+    done.retain(|&c, _| cells.contains(&c) && shard.owns(c));
     // Drop a partial last line left by a kill.
     file.set_len(complete).map_err(io)?;
     let file = Mutex::new(file);
-    let todo: Vec<usize> = (0..cells)
+    let todo: Vec<usize> = cells
+        .clone()
         .filter(|&c| shard.owns(c) && !done.contains_key(&c))
         .collect();
     if !done.is_empty() {
@@ -401,28 +403,21 @@ pub fn binary_fingerprint() -> u64 {
         .unwrap_or(0)
 }
 
-pub use gengap_model::nonfinite;
-
 fn console_is_tty() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal()
 }
 
-/// Limit OpenBLAS to one thread, so that rayon's cells each run a
-/// single-threaded BLAS and the two thread pools do not fight over the cores.
-/// Call it before a parallel sweep.
-pub fn single_threaded_blas() {
-    gengap_model::set_blas_threads(1);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gengap_data::rng;
+    use gengap_model::nonfinite;
     use rand::Rng;
 
     #[test]
     fn results_do_not_depend_on_thread_count() {
-        let f = |k: usize, r: &mut ChaCha8Rng| (k, r.next_u64(), rng::standard_normal(r));
+        let f = |k: usize, r: &mut CellRng| (k, r.next_u64(), rng::standard_normal(r));
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
@@ -447,7 +442,7 @@ mod tests {
         bits: u64,
     }
 
-    fn cell(k: usize, r: &mut ChaCha8Rng) -> Res {
+    fn cell(k: usize, r: &mut CellRng) -> Res {
         let x = match k % 7 {
             3 => f64::NAN,
             5 => f64::NEG_INFINITY,
@@ -477,7 +472,7 @@ mod tests {
     #[test]
     fn killed_then_resumed_equals_uninterrupted() {
         let d = tmp("resume");
-        let whole: Vec<Res> = run_journaled("t", 9, 40, Shard::ALL, &d.join("a.jsonl"), cell)
+        let whole: Vec<Res> = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("a.jsonl"), cell)
             .unwrap()
             .into_values()
             .collect();
@@ -490,7 +485,7 @@ mod tests {
         cut.push_str(&lines[15][..lines[15].len() / 2]);
         std::fs::write(d.join("b.jsonl"), &cut).unwrap();
         let calls = AtomicUsize::new(0);
-        let resumed: Vec<Res> = run_journaled("t", 9, 40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+        let resumed: Vec<Res> = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
             calls.fetch_add(1, Ordering::Relaxed);
             cell(k, r)
         })
@@ -504,7 +499,7 @@ mod tests {
         assert!(again.ends_with('\n'));
         // A rerun of a finished sweep runs nothing.
         calls.store(0, Ordering::Relaxed);
-        let _ = run_journaled("t", 9, 40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+        let _ = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
             calls.fetch_add(1, Ordering::Relaxed);
             cell(k, r)
         })
@@ -516,7 +511,7 @@ mod tests {
     #[test]
     fn three_shards_merged_equal_one_and_threads_do_not_matter() {
         let d = tmp("shards");
-        let one: Vec<Res> = run_journaled("t", 4, 31, Shard::ALL, &journal_path(&d, "s", Shard::ALL), cell)
+        let one: Vec<Res> = run_journaled("t", 4, 0..31, Shard::ALL, &journal_path(&d, "s", Shard::ALL), cell)
             .unwrap()
             .into_values()
             .collect();
@@ -528,7 +523,7 @@ mod tests {
                 .build()
                 .unwrap()
                 .install(|| {
-                    run_journaled("t", 4, 31, sh, &journal_path(&d, "s", sh), cell).unwrap();
+                    run_journaled("t", 4, 0..31, sh, &journal_path(&d, "s", sh), cell).unwrap();
                 });
         }
         let shards = shard_journals(&d, "s");
@@ -555,7 +550,7 @@ mod tests {
     fn edited_duplicated_or_cut_lines_are_refused_with_a_way_to_recover() {
         let d = tmp("tamper");
         let j = d.join("t.jsonl");
-        let good: Vec<Res> = run_journaled("t", 3, 6, Shard::ALL, &j, cell)
+        let good: Vec<Res> = run_journaled("t", 3, 0..6, Shard::ALL, &j, cell)
             .unwrap()
             .into_values()
             .collect();
@@ -563,7 +558,7 @@ mod tests {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let rerun = |body: &str| {
             std::fs::write(&j, body).unwrap();
-            run_journaled::<Res, _>("t", 3, 6, Shard::ALL, &j, cell)
+            run_journaled::<Res, _>("t", 3, 0..6, Shard::ALL, &j, cell)
         };
         // An edit that keeps the line valid JSON: the checksum catches it.
         let line2 = lines.iter().position(|l| l.contains("\"bits\":")).unwrap();
@@ -578,7 +573,7 @@ mod tests {
         );
         assert!(e.to_string().contains(&format!("sed -i '{}d'", line2 + 1)), "{e}");
         // The same cell twice with different results: refused, naming both lines.
-        let other = encode_line(0, &cell(1, &mut rng::stream(3, 1)));
+        let other = encode_line(0, &cell(1, &mut CellRng::new(3, 1)));
         let dup = format!("{}\n{}", lines.join("\n"), String::from_utf8(other).unwrap());
         let e = rerun(&dup).unwrap_err();
         let first0 = lines.iter().position(|l| l.starts_with("{\"cell\":0,")).unwrap() + 1;
@@ -610,7 +605,7 @@ mod tests {
         let holder = std::fs::OpenOptions::new().create(true).append(true).open(&j).unwrap();
         holder.lock().unwrap();
         let calls = AtomicUsize::new(0);
-        let e = run_journaled("t", 1, 4, Shard::ALL, &j, |k, r| {
+        let e = run_journaled("t", 1, 0..4, Shard::ALL, &j, |k, r| {
             calls.fetch_add(1, Ordering::Relaxed);
             cell(k, r)
         })
@@ -619,7 +614,7 @@ mod tests {
         assert!(e.to_string().contains("in use by another run"), "{e}");
         assert_eq!(calls.load(Ordering::Relaxed), 0, "no cell ran");
         drop(holder);
-        assert_eq!(run_journaled("t", 1, 4, Shard::ALL, &j, cell).unwrap().len(), 4);
+        assert_eq!(run_journaled("t", 1, 0..4, Shard::ALL, &j, cell).unwrap().len(), 4);
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -1,0 +1,26 @@
+//! What a typical program needs, in one `use gengap::prelude::*;`: the data
+//! models, the network, the optimizers, training, the decomposition, the
+//! seeded streams, `ndarray`'s arrays and (feature `lab`) the `Study` API.
+//!
+//! ```
+//! use gengap::prelude::*;
+//!
+//! let ds = DataConfig::Z23(Z23Params { d: 60, n: 10, n_test: 100, ..Default::default() })
+//!     .generate(&mut rng::stream(7, 0))
+//!     .unwrap();
+//! let model = CnnConfig::default();
+//! let run = train_run(&ds, &model, &OptimConfig::padam(1e-3, 0.125), &TrainConfig::steps(10), &mut rng::stream(7, 1))
+//!     .unwrap();
+//! assert_eq!(run.record.steps, 10);
+//! ```
+
+pub use crate::analysis::{Basis, Decomposer, Decomposition, ReducedGd, ReducedOutcome, Summary};
+pub use crate::data::{C22Params, DataConfig, Dataset, NoisyMnistParams, Z23Params, rng};
+pub use crate::model::{Activation, Cnn, CnnConfig, OutputScale};
+pub use crate::ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+pub use crate::optim::{OptimConfig, Optimizer, WeightDecay};
+pub use crate::train::{Precision, Run, RunRecord, Status, TrainConfig, Trainer, train_from, train_run};
+pub use crate::{set_blas_threads, single_threaded_blas};
+
+#[cfg(feature = "lab")]
+pub use crate::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};

@@ -1,0 +1,301 @@
+//! The [`Study`] trait and the runner that drives it.
+//!
+//! A study is one experiment: a validated config, a list of cells, what one
+//! cell computes, and how the rows become tables and figures. The runner
+//! ([`run`], or [`main`] for a binary) does everything else, the way argmin's
+//! `Executor` drives a `Solver`:
+//!
+//! 1. parse the command line, load and validate the config, check memory and
+//!    that the output folders are writable — before anything is written;
+//! 2. limit OpenBLAS to one thread (cells run in parallel under rayon);
+//! 3. call [`Study::setup`] with the setup stream, then [`Study::cells`];
+//! 4. run the cells (or `--shard k/N`'s part of them) in parallel through a
+//!    journal, each with its own [`CellRng`] `stream(seed, k)`; a killed run
+//!    resumes; `--merge` joins the shards' journals;
+//! 5. run the [`Study::follow_up`] cells, if any (stages that depend on the
+//!    first stage's rows, e.g. the seeds at a chosen learning rate);
+//! 6. call [`Study::report`] and write `record.json` with the resolved
+//!    config, seed and provenance.
+//!
+//! A study never builds a seed or a stream of its own, never opens a file
+//! for writing except through [`Ctx`], and gets `--shard`, `--merge`, resume
+//! and thread independence for free.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cli::{Parsed, parse_args, usage};
+use crate::config::{Validate, load_config};
+use crate::ctx::Ctx;
+use crate::error::{CellError, LabError, StudyError};
+use crate::io::{Provenance, probe_writable};
+use crate::journal::{self, Shard};
+use crate::streams::{CellRng, SetupRng};
+
+/// One experiment, driven by the lab runner. See the [module docs](self).
+pub trait Study: Sync {
+    /// The config file's contents: deserialized with unknown keys rejected,
+    /// then validated ([`Validate`]) before anything runs.
+    type Config: Serialize + DeserializeOwned + Validate + Sync;
+    /// What the setup draws once and every cell shares (a data set, `W⁽⁰⁾`);
+    /// `()` when nothing is shared.
+    type Shared: Sync;
+    /// One unit of work.
+    type Cell: Serialize + Sync;
+    /// What a cell produces; journaled as JSON, so it round-trips through
+    /// serde (use `gengap::model::nonfinite` for floats that may be NaN).
+    type Row: Serialize + DeserializeOwned + Send;
+    /// What `record.json` keeps as the study's results.
+    type Summary: Serialize;
+
+    /// The binary's name: results go to `<out>/<name>/`, errors start with it.
+    fn name(&self) -> &str;
+
+    /// Whether the study is a grid that honours `--shard`/`--merge` (default
+    /// true; a single run says false and refuses them).
+    fn is_sweep(&self) -> bool {
+        true
+    }
+
+    /// The config's seed: the runner derives every stream from it.
+    fn seed(&self, cfg: &Self::Config) -> u64;
+
+    /// The shared draws, from the setup stream (see [`SetupRng`]).
+    fn setup(&self, cfg: &Self::Config, rng: &mut SetupRng) -> Result<Self::Shared, StudyError>;
+
+    /// The cells of the first stage, in a fixed order: cell `k` gets
+    /// `stream(seed, k)`.
+    fn cells(&self, cfg: &Self::Config, shared: &Self::Shared) -> Vec<Self::Cell>;
+
+    /// Cells that depend on the first stage's results (default: none). They
+    /// run after the first stage is complete (after `--merge` for a sharded
+    /// run), whole and journaled; follow-up cell `j` gets
+    /// `stream(seed, n₁ + j)` with `n₁` the number of first-stage cells.
+    fn follow_up(
+        &self,
+        cfg: &Self::Config,
+        shared: &Self::Shared,
+        first: &[(Self::Cell, Self::Row)],
+    ) -> Vec<Self::Cell> {
+        let _ = (cfg, shared, first);
+        Vec::new()
+    }
+
+    /// Run one cell.
+    fn run(
+        &self,
+        cfg: &Self::Config,
+        shared: &Self::Shared,
+        cell: &Self::Cell,
+        rng: &mut CellRng,
+    ) -> Result<Self::Row, StudyError>;
+
+    /// Turn every cell's row (first stage, then follow-up, in cell order)
+    /// into tables and figures through `ctx`; the returned summary goes into
+    /// `record.json`.
+    fn report(
+        &self,
+        cfg: &Self::Config,
+        shared: &Self::Shared,
+        rows: &[(Self::Cell, Self::Row)],
+        ctx: &Ctx,
+    ) -> Result<Self::Summary, LabError>;
+
+    /// The record's file name under `results/<name>/` (default `record.json`).
+    fn record_file(&self, cfg: &Self::Config) -> String {
+        let _ = cfg;
+        "record.json".into()
+    }
+}
+
+/// Where a run's files go and which part of the sweep it runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The config file.
+    pub config: std::path::PathBuf,
+    /// Results go to `<out>/<name>/`.
+    pub out: std::path::PathBuf,
+    /// Figures go here.
+    pub figures: std::path::PathBuf,
+    /// Run only this part of the first stage (then report nothing).
+    pub shard: Option<Shard>,
+    /// Join the shards' journals instead of running the first stage.
+    pub merge: bool,
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub enum Finished<S> {
+    /// The whole study ran and reported.
+    Reported(S),
+    /// A shard ran; its cells are in the journal until `--merge`.
+    Shard {
+        /// The shard.
+        shard: Shard,
+        /// Cells this shard holds.
+        cells: usize,
+    },
+}
+
+/// Run `study` on the config file named in `opts`: load and validate it,
+/// check the outputs, run the cells and report. Nothing is written before
+/// the config has been accepted.
+pub fn run<S: Study>(study: &S, opts: &RunOptions) -> Result<Finished<S::Summary>, LabError> {
+    let cfg: S::Config = load_config(&opts.config)?;
+    let name = study.name();
+    let results = opts.out.join(name);
+    probe_writable(&results).map_err(|source| LabError::Output {
+        what: "results",
+        path: results.clone(),
+        source,
+    })?;
+    if opts.shard.is_none() {
+        probe_writable(&opts.figures).map_err(|source| LabError::Output {
+            what: "figures",
+            path: opts.figures.clone(),
+            source,
+        })?;
+    }
+    let ctx = Ctx {
+        name: name.to_string(),
+        results,
+        figures: opts.figures.clone(),
+        config_path: opts.config.clone(),
+        provenance: Provenance::current(),
+    };
+    run_config(study, &cfg, &ctx, opts.shard, opts.merge)
+}
+
+/// Run `study` on an already validated config, writing through `ctx`.
+pub fn run_config<S: Study>(
+    study: &S,
+    cfg: &S::Config,
+    ctx: &Ctx,
+    shard: Option<Shard>,
+    merge: bool,
+) -> Result<Finished<S::Summary>, LabError> {
+    // Cells run in parallel, one OpenBLAS thread each: results do not depend
+    // on the core count, and the two thread pools do not fight.
+    gengap_model::set_blas_threads(1);
+    let seed = study.seed(cfg);
+    let shared = study.setup(cfg, &mut SetupRng::new(seed))?;
+    let cells = study.cells(cfg, &shared);
+    let n1 = cells.len();
+    let dir = ctx.results.join("journal");
+    let binary = journal::binary_fingerprint();
+    let stem = format!("cells-{:016x}", journal::fingerprint(&(cfg, seed, n1, binary)));
+    let label = ctx.name.clone();
+    let one = |k: usize, r: &mut CellRng, list: &[S::Cell]| -> Result<S::Row, CellError> {
+        study.run(cfg, &shared, &list[k], r).map_err(CellError::from)
+    };
+    let first: Vec<Result<S::Row, CellError>> = if merge {
+        let journals = journal::shard_journals(&dir, &stem);
+        if journals.is_empty() {
+            return Err(LabError::NoShards { dir, stem });
+        }
+        journal::merge(&journals, n1)?
+    } else {
+        let shard = shard.unwrap_or(Shard::ALL);
+        let path = journal::journal_path(&dir, &stem, shard);
+        let done = journal::run_journaled(&label, seed, 0..n1, shard, &path, |k, r| one(k, r, &cells))?;
+        if shard != Shard::ALL {
+            eprintln!(
+                "{label}: shard {}/{} done ({} cells in {}); run with --merge once every shard has finished",
+                shard.index,
+                shard.count,
+                done.len(),
+                path.display()
+            );
+            return Ok(Finished::Shard {
+                shard,
+                cells: done.len(),
+            });
+        }
+        done.into_values().collect()
+    };
+    let mut rows = collect(cells, first, 0)?;
+    let more = study.follow_up(cfg, &shared, &rows);
+    if !more.is_empty() {
+        let n2 = more.len();
+        let stem2 = format!(
+            "follow-up-{:016x}",
+            journal::fingerprint(&(cfg, seed, n1, &more, binary))
+        );
+        let path = journal::journal_path(&dir, &stem2, Shard::ALL);
+        // Follow-up cell j is cell n₁ + j of the study: its own stream.
+        let done = journal::run_journaled(
+            &format!("{label} follow-up"),
+            seed,
+            n1..n1 + n2,
+            Shard::ALL,
+            &path,
+            |k, r| one(k - n1, r, &more),
+        )?;
+        rows.extend(collect(more, done.into_values().collect(), n1)?);
+    }
+    let summary = study.report(cfg, &shared, &rows, ctx)?;
+    ctx.write_record(&study.record_file(cfg), cfg, seed, &summary)?;
+    Ok(Finished::Reported(summary))
+}
+
+/// Pair cells with their rows; the first failed cell is the error.
+fn collect<C, R>(cells: Vec<C>, rows: Vec<Result<R, CellError>>, offset: usize) -> Result<Vec<(C, R)>, LabError> {
+    cells
+        .into_iter()
+        .zip(rows)
+        .enumerate()
+        .map(|(k, (c, r))| {
+            r.map(|r| (c, r)).map_err(|error| LabError::Cell {
+                cell: offset + k,
+                error,
+            })
+        })
+        .collect()
+}
+
+/// The whole binary: parse the command line, [`run`] the study, and turn any
+/// error into one line `name: error: …` on stderr and exit status 1.
+/// `--help` prints the usage and exits 0.
+pub fn main<S: Study>(study: S) {
+    let name = study.name().to_string();
+    let sweeps = study.is_sweep();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse_args(&name, sweeps, &args)
+        .map_err(LabError::from)
+        .and_then(|parsed| {
+            let cli = match parsed {
+                Parsed::Run(cli) => cli,
+                Parsed::Help => {
+                    println!("{}", usage(&name, sweeps));
+                    std::process::exit(0);
+                }
+            };
+            let start = std::time::Instant::now();
+            let opts = RunOptions {
+                config: cli.config,
+                out: cli.out,
+                figures: cli.figures,
+                shard: cli.shard,
+                merge: cli.merge,
+            };
+            let results = opts.out.join(&name);
+            run(&study, &opts)?;
+            eprintln!(
+                "{name}: done in {:.1} s; results in {}",
+                start.elapsed().as_secs_f64(),
+                results.display()
+            );
+            Ok(())
+        });
+    if let Err(e) = result {
+        eprintln!("{name}: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The default config path of experiment `name` (`experiments/<name>/config.toml`).
+pub fn default_config(name: &str) -> std::path::PathBuf {
+    Path::new("experiments").join(name).join("config.toml")
+}

@@ -1,0 +1,554 @@
+//! `phase-transition` — Cao, Chen, Belkin, Gu (NeurIPS 2022, \[C22\]), `docs/theory.md#claims`, claim 1.
+//!
+//! GD to a small training loss on the \[C22\] model over a grid of
+//! `(n, ‖μ‖)`, for each activation exponent `q`. Every cell is run by the
+//! exact reduced-space GD solver (identical to full-space GD, tested in
+//! `gengap-analysis`), and its test error is the exact population error for
+//! orthogonal noise (a `2m`-dimensional Gaussian integral, by Monte Carlo).
+//! From each row `n` the boundary `‖μ‖*(n)` where the mean test error crosses
+//! the threshold is interpolated, and `log ‖μ‖* = a + b·log n` is fitted; the
+//! theory predicts `b = −1/q` (`n·SNR^q = const`).
+
+//!
+//! Cell `k` of the study (main grid first, then the large grid) draws its
+//! data set, `W⁽⁰⁾` and Monte-Carlo test points from its own stream.
+
+use gengap::analysis::{ReducedGd, ReducedOutcome};
+use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
+use gengap::lab::memory::{self, MemoryEstimate};
+use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::model::{Activation, CnnConfig, nonfinite};
+use gengap::plot::{Heatmap, Panel, Series, render};
+use serde::{Deserialize, Serialize};
+
+/// The `phase-transition` configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// File stem of the figures and prefix of the CSV files. Default `phase_transition`.
+    #[serde(default = "default_name")]
+    name: String,
+    seed: u64,
+    /// Test-error threshold that defines the boundary.
+    threshold: f64,
+    /// Monte-Carlo draws for each cell's population test error.
+    test_samples: usize,
+    /// The main grid.
+    main: Grid,
+    /// An optional second, large-d grid.
+    #[serde(default)]
+    large: Option<Grid>,
+}
+
+/// One grid of cells.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// Patch dimension d.
+    d: usize,
+    /// Noise scale σ_p.
+    sigma_p: f64,
+    /// Filters per class m.
+    m: usize,
+    /// Initialisation σ₀.
+    sigma0: f64,
+    /// GD step η.
+    lr: f64,
+    /// Stop when the training loss is ≤ this.
+    target_loss: f64,
+    /// Step budget per cell.
+    max_steps: u64,
+    /// Training-set sizes.
+    n: Vec<usize>,
+    /// ‖μ‖ grid: `mu_count` values log-spaced in `[mu_min, mu_max]`.
+    mu_min: f64,
+    mu_max: f64,
+    mu_count: usize,
+    /// Seeds per cell.
+    seeds: usize,
+    /// Activation exponents q (ReLU^q), one panel each.
+    qs: Vec<f64>,
+    /// Build each cell from blocked Gram products (`C22Params::blocked_products`)
+    /// instead of materializing the data: memory independent of d, for d = 1e5–1e6.
+    #[serde(default)]
+    blocked: bool,
+}
+
+impl Grid {
+    fn validate(&self, t: &str) -> Result<(), LabError> {
+        let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(format!("{t}.{k}"), v, why));
+        if self.d < 2 {
+            return bad("d", self.d.to_string(), "must be >= 2");
+        }
+        if !(self.sigma_p.is_finite() && self.sigma_p > 0.0) {
+            return bad("sigma_p", self.sigma_p.to_string(), "must be finite and > 0");
+        }
+        if self.m == 0 {
+            return bad("m", "0".into(), "must be >= 1");
+        }
+        if !(self.sigma0.is_finite() && self.sigma0 > 0.0) {
+            return bad("sigma0", self.sigma0.to_string(), "must be finite and > 0");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", self.lr.to_string(), "must be finite and > 0");
+        }
+        if !(self.target_loss.is_finite() && self.target_loss > 0.0) {
+            return bad("target_loss", self.target_loss.to_string(), "must be finite and > 0");
+        }
+        if self.max_steps == 0 {
+            return bad("max_steps", "0".into(), "must be >= 1");
+        }
+        if self.n.is_empty() || self.n.contains(&0) {
+            return bad("n", format!("{:?}", self.n), "must be a non-empty list of values >= 1");
+        }
+        if !(self.mu_min.is_finite() && self.mu_min > 0.0 && self.mu_max.is_finite() && self.mu_max > self.mu_min) {
+            return bad(
+                "mu_min",
+                format!("{} (mu_max = {})", self.mu_min, self.mu_max),
+                "need 0 < mu_min < mu_max",
+            );
+        }
+        if self.mu_count < 2 {
+            return bad("mu_count", self.mu_count.to_string(), "must be >= 2");
+        }
+        if self.seeds == 0 {
+            return bad("seeds", "0".into(), "must be >= 1");
+        }
+        if self.qs.is_empty() || self.qs.iter().any(|q| !q.is_finite() || *q < 1.0) {
+            return bad(
+                "qs",
+                format!("{:?}", self.qs),
+                "must be a non-empty list of values >= 1",
+            );
+        }
+        Ok(())
+    }
+    /// Peak memory of the grid: one cell per parallel worker, at the
+    /// largest `n`. A materialized cell holds the data set (`n_test = 1`)
+    /// and the reduced solver's Gram products; a blocked one holds one column
+    /// block of the data at a time.
+    fn memory(&self, t: &str) -> MemoryEstimate {
+        let n = self.n.iter().copied().max().unwrap_or(1);
+        let data = DataConfig::C22(self.cell_data(n, 1.0));
+        let model = CnnConfig {
+            m: self.m,
+            ..Default::default()
+        };
+        let rows = (2 * n + 2 * self.m + 2) as u128;
+        let gram = 8 * 4 * rows * rows;
+        let cell = if self.blocked {
+            let block = self.d.min(gengap::data::GRAM_BLOCK) as u128;
+            let (key, value) = if n as u128 > block {
+                ("n", n.to_string())
+            } else {
+                ("d", self.d.to_string())
+            };
+            MemoryEstimate {
+                key: key.into(),
+                value,
+                bytes: 8 * 4 * rows * block + gram,
+            }
+        } else {
+            let mut e = memory::run(&data, &model, false);
+            e.bytes = e.bytes.saturating_add(gram);
+            e.key = e.key.trim_start_matches("data.").into();
+            e
+        };
+        cell.under(t).times(memory::parallel_cells())
+    }
+    /// The data model of one cell.
+    fn cell_data(&self, n: usize, mu: f64) -> C22Params {
+        C22Params {
+            d: self.d,
+            n,
+            n_test: 1,
+            mu_norm: mu,
+            sigma_p: self.sigma_p,
+            noise: NoiseKind::Orthogonal,
+            direction: Direction::E1,
+            p_flip: 0.0,
+        }
+    }
+    fn mus(&self) -> Vec<f64> {
+        let (a, b) = (self.mu_min.ln(), self.mu_max.ln());
+        (0..self.mu_count)
+            .map(|i| (a + (b - a) * i as f64 / (self.mu_count - 1) as f64).exp())
+            .collect()
+    }
+}
+
+fn default_name() -> String {
+    "phase_transition".into()
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), LabError> {
+        if !(self.threshold > 0.0 && self.threshold < 0.5) {
+            return Err(LabError::invalid("threshold", self.threshold, "must be in (0, 0.5)"));
+        }
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(LabError::invalid(
+                "name",
+                format!("{:?}", self.name),
+                "use letters, digits, '_' and '-'",
+            ));
+        }
+        if self.test_samples == 0 {
+            return Err(LabError::invalid("test_samples", 0, "must be >= 1"));
+        }
+        self.main.validate("main")?;
+        if let Some(l) = &self.large {
+            l.validate("large")?;
+        }
+        Ok(())
+    }
+
+    /// The main and large grids run one after the other.
+    fn memory(&self) -> Option<MemoryEstimate> {
+        let main = self.main.memory("main");
+        Some(match &self.large {
+            Some(l) => main.max(l.memory("large")),
+            None => main,
+        })
+    }
+}
+
+/// The result of one cell.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    q: f64,
+    n: usize,
+    #[serde(rename = "mu_norm")]
+    mu: f64,
+    seed: usize,
+    outcome: ReducedOutcome,
+    steps: u64,
+    #[serde(with = "nonfinite")]
+    train_loss: f64,
+    #[serde(with = "nonfinite")]
+    test_error: f64,
+    #[serde(with = "nonfinite")]
+    max_gamma: f64,
+    #[serde(with = "nonfinite")]
+    max_rho_bar: f64,
+}
+
+/// The fitted boundary of one activation exponent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fit {
+    q: f64,
+    /// (n, ‖μ‖*) per row where the crossing exists.
+    boundary: Vec<(usize, f64)>,
+    /// Fitted slope b of log‖μ‖* = a + b log n, and intercept a.
+    slope: f64,
+    intercept: f64,
+    /// Theory slope −1/q.
+    theory_slope: f64,
+    /// C of n·‖μ‖^q = C, fitted with the slope fixed at −1/q (geometric mean of n·‖μ‖*^q).
+    c: f64,
+}
+
+/// Which grid a cell belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Which {
+    /// `[main]`.
+    Main,
+    /// `[large]`.
+    Large,
+}
+
+/// Cell `index` of grid `grid` (index order: q, n, ‖μ‖, seed).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Cell {
+    /// The grid.
+    pub grid: Which,
+    /// The index in that grid.
+    pub index: usize,
+}
+
+/// The phase-transition study.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseTransition;
+
+impl Config {
+    fn grid(&self, w: Which) -> &Grid {
+        match w {
+            Which::Main => &self.main,
+            Which::Large => self.large.as_ref().expect("large cells exist only with [large]"),
+        }
+    }
+}
+
+impl Grid {
+    fn cells(&self) -> usize {
+        self.qs.len() * self.n.len() * self.mu_count * self.seeds
+    }
+
+    /// Run cell `k`: reduced-space GD to the loss target, then the population test error.
+    fn run_cell(&self, k: usize, test_samples: usize, r: &mut CellRng) -> Result<Point, StudyError> {
+        let g = self;
+        let mus = g.mus();
+        let (nn, nm, ns) = (g.n.len(), mus.len(), g.seeds);
+        let (qi, rest) = (k / (nn * nm * ns), k % (nn * nm * ns));
+        let (ni, rest) = (rest / (nm * ns), rest % (nm * ns));
+        let (mi, si) = (rest / ns, rest % ns);
+        let (q, n, mu) = (g.qs[qi], g.n[ni], mus[mi]);
+        let data = g.cell_data(n, mu);
+        let model = CnnConfig {
+            m: g.m,
+            activation: Activation::ReluPow { q },
+            sigma0: g.sigma0,
+            ..Default::default()
+        };
+        let mut red = if g.blocked {
+            let bl = data.blocked_products(g.sigma0, 2 * g.m, r)?;
+            ReducedGd::from_blocked(&bl, &model, g.lr, 0.0)?
+        } else {
+            let ds = data.generate(r)?;
+            let w0 = model.init::<f64, _>(g.d, r)?;
+            ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0)?
+        };
+        let (steps, outcome) = red.train_to(g.max_steps, g.target_loss);
+        let train_loss = red.train_metrics().loss;
+        let test_error = if outcome == ReducedOutcome::Diverged {
+            f64::NAN
+        } else {
+            red.gaussian_test_error(g.sigma_p, test_samples, r)
+        };
+        let dec = red.decomposition();
+        let max = |a: &mut dyn Iterator<Item = f64>| a.fold(f64::NEG_INFINITY, f64::max);
+        Ok(Point {
+            q,
+            n,
+            mu,
+            seed: si,
+            outcome,
+            steps,
+            train_loss,
+            test_error,
+            max_gamma: max(&mut dec.gamma.iter().copied()),
+            max_rho_bar: max(&mut dec.rho_bar.iter().copied()),
+        })
+    }
+}
+
+/// The fits of the main grid and (if configured) the large one.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    main: Vec<Fit>,
+    large: Option<Vec<Fit>>,
+}
+
+impl Study for PhaseTransition {
+    type Config = Config;
+    type Shared = ();
+    type Cell = Cell;
+    type Row = Point;
+    type Summary = Results;
+
+    fn name(&self) -> &str {
+        "phase-transition"
+    }
+
+    fn seed(&self, cfg: &Config) -> u64 {
+        cfg.seed
+    }
+
+    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
+        Ok(())
+    }
+
+    fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
+        let mut cells: Vec<Cell> = (0..cfg.main.cells())
+            .map(|index| Cell {
+                grid: Which::Main,
+                index,
+            })
+            .collect();
+        if let Some(l) = &cfg.large {
+            cells.extend((0..l.cells()).map(|index| Cell {
+                grid: Which::Large,
+                index,
+            }));
+        }
+        cells
+    }
+
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+        cfg.grid(c.grid).run_cell(c.index, cfg.test_samples, r)
+    }
+
+    fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {
+        let of = |w: Which| -> Vec<Point> {
+            rows.iter()
+                .filter(|(c, _)| c.grid == w)
+                .map(|(_, p)| p.clone())
+                .collect()
+        };
+        let main = report(ctx, &cfg.name, "main", &cfg.main, &of(Which::Main), cfg.threshold)?;
+        let large = match &cfg.large {
+            Some(g) => Some(report(ctx, &cfg.name, "large", g, &of(Which::Large), cfg.threshold)?),
+            None => None,
+        };
+        Ok(Results { main, large })
+    }
+
+    fn record_file(&self, cfg: &Config) -> String {
+        if cfg.name == "phase_transition" {
+            "record.json".to_string()
+        } else {
+            format!("{}_record.json", cfg.name)
+        }
+    }
+}
+
+/// Mean test error per (q, n, μ): `[q][n][μ]`.
+fn means(g: &Grid, cells: &[Point]) -> Vec<Vec<Vec<f64>>> {
+    let mus = g.mus();
+    g.qs.iter()
+        .map(|&q| {
+            g.n.iter()
+                .map(|&n| {
+                    mus.iter()
+                        .map(|&mu| {
+                            let v: Vec<f64> = cells
+                                .iter()
+                                .filter(|c| c.q == q && c.n == n && c.mu == mu)
+                                .map(|c| c.test_error)
+                                .collect();
+                            v.iter().sum::<f64>() / v.len() as f64
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// ‖μ‖* where the mean error first drops below `thr` as ‖μ‖ grows (log-linear interpolation).
+fn crossing(mus: &[f64], errs: &[f64], thr: f64) -> Option<f64> {
+    (1..mus.len()).find_map(|i| {
+        let (e0, e1) = (errs[i - 1], errs[i]);
+        (e0.is_finite() && e1.is_finite() && e0 > thr && e1 <= thr).then(|| {
+            let t = (e0 - thr) / (e0 - e1);
+            (mus[i - 1].ln() + t * (mus[i].ln() - mus[i - 1].ln())).exp()
+        })
+    })
+}
+
+fn fit(q: f64, boundary: Vec<(usize, f64)>) -> Fit {
+    let pts: Vec<(f64, f64)> = boundary.iter().map(|&(n, m)| ((n as f64).ln(), m.ln())).collect();
+    let k = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / k,
+        pts.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = if pts.len() >= 2 { sxy / sxx } else { f64::NAN };
+    let intercept = my - slope * mx;
+    let c = (pts.iter().map(|p| p.0 + q * p.1).sum::<f64>() / k).exp();
+    Fit {
+        q,
+        boundary,
+        slope,
+        intercept,
+        theory_slope: -1.0 / q,
+        c,
+    }
+}
+
+fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Point], thr: f64) -> Result<Vec<Fit>, LabError> {
+    ctx.write_rows(
+        &if name == "phase_transition" {
+            format!("{tag}_cells.csv")
+        } else {
+            format!("{name}_{tag}_cells.csv")
+        },
+        cells,
+    )?;
+    let mus = g.mus();
+    let mean = means(g, cells);
+    let fits: Vec<Fit> =
+        g.qs.iter()
+            .enumerate()
+            .map(|(qi, &q)| {
+                fit(
+                    q,
+                    g.n.iter()
+                        .enumerate()
+                        .filter_map(|(ni, &n)| crossing(&mus, &mean[qi][ni], thr).map(|m| (n, m)))
+                        .collect(),
+                )
+            })
+            .collect();
+    let not_conv = cells.iter().filter(|c| c.outcome != ReducedOutcome::Converged).count();
+    let diverged = cells.iter().filter(|c| c.outcome == ReducedOutcome::Diverged).count();
+    let panels: Vec<Panel> = fits
+        .iter()
+        .enumerate()
+        .map(|(qi, ft)| {
+            let nx: Vec<f64> = g.n.iter().map(|&n| n as f64).collect();
+            let (n0, n1) = (nx[0], nx[nx.len() - 1]);
+            let line: Vec<f64> = (0..50)
+                .map(|i| (n0.ln() + (n1.ln() - n0.ln()) * i as f64 / 49.0).exp())
+                .collect();
+            let theory: Vec<f64> = line.iter().map(|n| (ft.c / n).powf(1.0 / ft.q)).collect();
+            let fitted: Vec<f64> = line.iter().map(|n| (ft.intercept + ft.slope * n.ln()).exp()).collect();
+            let mut notes = vec![
+                format!("fitted slope d log‖μ‖*/d log n = {:.3}", ft.slope),
+                format!("theory −1/q = {:.3};  n·‖μ‖^q = C, C = {:.3e}", ft.theory_slope, ft.c),
+            ];
+            if not_conv > 0 {
+                notes.push(format!("cells short of the loss target: {not_conv}"));
+            }
+            if diverged > 0 {
+                notes.push(format!("grey: a run diverged ({diverged} runs)"));
+            }
+            Panel::Heat(Heatmap {
+                title: format!("GD test error, ReLU^{}  (d = {}, {} seeds/cell)", ft.q, g.d, g.seeds),
+                x_label: "training samples n".into(),
+                y_label: "signal strength ‖μ‖".into(),
+                x: nx,
+                y: mus.clone(),
+                values: (0..mus.len())
+                    .map(|mi| (0..g.n.len()).map(|ni| mean[qi][ni][mi]).collect())
+                    .collect(),
+                log_x: true,
+                log_y: true,
+                range: (0.0, 0.5),
+                colorbar_label: "mean test error".into(),
+                overlays: vec![
+                    Series::line("theory n·SNR^q = C", line.clone(), theory, 7).dashed(),
+                    Series::line(format!("fit: slope {:.2}", ft.slope), line, fitted, 1),
+                    Series::points(
+                        format!("‖μ‖* (error = {thr})"),
+                        ft.boundary.iter().map(|b| b.0 as f64).collect(),
+                        ft.boundary.iter().map(|b| b.1).collect(),
+                        4,
+                    ),
+                ],
+                notes,
+            })
+        })
+        .collect();
+    let file = if tag == "main" {
+        name.to_string()
+    } else {
+        format!("{name}_{tag}")
+    };
+    render(&ctx.figure(&file), (1, panels.len()), (640, 520), &panels)?;
+    for ft in &fits {
+        eprintln!(
+            "phase-transition [{tag}] q = {}: boundary {:?}, slope {:.3} (theory {:.3})",
+            ft.q, ft.boundary, ft.slope, ft.theory_slope
+        );
+    }
+    Ok(fits)
+}
