@@ -173,6 +173,24 @@ pub struct C22Params {
     pub p_flip: f64,
 }
 
+impl Default for C22Params {
+    /// The optimizer table's \[C22\] task: `d = 1000`, `n = 100`,
+    /// `n_test = 1000`, `‖μ‖ = 12`, `σ_p = 1`, orthogonal noise, `μ ∥ e₁`, no
+    /// label flips (SNR above the benign boundary).
+    fn default() -> Self {
+        C22Params {
+            d: 1000,
+            n: 100,
+            n_test: default_n_test(),
+            mu_norm: 12.0,
+            sigma_p: 1.0,
+            noise: NoiseKind::default(),
+            direction: Direction::default(),
+            p_flip: 0.0,
+        }
+    }
+}
+
 impl C22Params {
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), DataError> {
@@ -396,6 +414,23 @@ pub struct Z23Params {
     /// Number of patches `P ≥ 2`. Default 2.
     #[serde(default = "default_patches")]
     pub patches: usize,
+}
+
+impl Default for Z23Params {
+    /// The `adam-vs-gd` task: `d = 1000`, `n = 200`, `n_test = 1000`,
+    /// `‖v‖ = 1`, `σ_p = 0.1`, `s = 100`, `α = 0.2`, `P = 2`.
+    fn default() -> Self {
+        Z23Params {
+            d: 1000,
+            n: 200,
+            n_test: default_n_test(),
+            v_norm: 1.0,
+            sigma_p: 0.1,
+            s: 100,
+            alpha: 0.2,
+            patches: default_patches(),
+        }
+    }
 }
 
 impl Z23Params {

@@ -5,7 +5,7 @@
 //! ```
 //! use gengap::prelude::*;
 //!
-//! let ds = DataConfig::Z23(Z23Params { d: 60, n: 10, n_test: 100, ..Default::default() })
+//! let ds = DataConfig::Z23(Z23Params { d: 60, n: 10, n_test: 100, s: 20, ..Default::default() })
 //!     .generate(&mut rng::stream(7, 0))
 //!     .unwrap();
 //! let model = CnnConfig::default();

@@ -393,7 +393,10 @@ fn padam_half_with_eps_differs_only_where_eps_enters() {
         let bc2 = 1.0 - 0.99f64.powi(k as i32 + 1);
         for i in 0..3 {
             let (dp, dt) = (a0[i] - w1[i], b0[i] - w2[i]);
-            let sv = ams.state().v_max[i].sqrt();
+            let Buffers::AmsGrad { v_max, .. } = &ams.state().buffers else {
+                panic!("AMSGrad keeps a running max")
+            };
+            let sv = v_max[i].sqrt();
             if dt == 0.0 {
                 assert_eq!(dp, 0.0);
                 continue;
@@ -531,7 +534,7 @@ fn state_round_trip_gives_identical_next_step() {
                 }
                 let saved = serde_json::to_string(a.state()).unwrap();
                 let mut b = cfg.build::<f32>().unwrap();
-                b.load_state(serde_json::from_str(&saved).unwrap());
+                b.load_state(serde_json::from_str(&saved).unwrap()).unwrap();
                 let mut w2 = w.clone();
                 a.step(&mut w, &gs[3]).unwrap();
                 b.step(&mut w2, &gs[3]).unwrap();
@@ -548,7 +551,7 @@ fn state_round_trip_gives_identical_next_step() {
             }
             let saved = serde_json::to_string(a.state()).unwrap();
             let mut b = cfg.build::<f64>().unwrap();
-            b.load_state(serde_json::from_str(&saved).unwrap());
+            b.load_state(serde_json::from_str(&saved).unwrap()).unwrap();
             assert_eq!(a.state(), b.state());
             let mut w2 = w.clone();
             for g in &G[3..] {
@@ -603,9 +606,9 @@ fn toml_tables_build_every_optimizer_and_reject_bad_input() {
     )
     .unwrap();
     let h = cfg.resolve().unwrap();
-    assert_eq!(h.weight_decay, WeightDecay::L2 { lambda: 1e-4 });
+    assert_eq!(h.weight_decay(), WeightDecay::L2 { lambda: 1e-4 });
     assert_eq!(
-        h.rule,
+        h.rule(),
         Rule::Padam {
             p: 0.125,
             amsgrad: true
@@ -647,4 +650,93 @@ fn toml_tables_build_every_optimizer_and_reject_bad_input() {
         o.step(&mut [0.0; 2], &[0.0; 3]),
         Err(OptimError::Length { .. })
     ));
+}
+
+/// An optimizer cannot be built with invalid hyper-parameters, and cannot be
+/// given a state that does not fit its rule.
+#[test]
+fn invalid_optimizers_and_states_are_refused() {
+    // Building: NaN lr, β = 1, ε < 0, and each rule's own parameters.
+    for (cfg, key) in [
+        (OptimConfig::adam(f64::NAN), "lr"),
+        (OptimConfig::gd(-1.0), "lr"),
+        (
+            OptimConfig::Adam(AdamConfig {
+                betas: [0.9, 1.0],
+                ..Default::default()
+            }),
+            "betas[1]",
+        ),
+        (
+            OptimConfig::Adam(AdamConfig {
+                eps: -1.0,
+                ..Default::default()
+            }),
+            "eps",
+        ),
+        (OptimConfig::sgd_momentum(0.1, 1.0), "momentum"),
+        (OptimConfig::padam(0.1, f64::INFINITY), "p"),
+        (OptimConfig::adamw(1e-3, f64::NAN), "weight_decay.lambda"),
+        (OptimConfig::adabound(1e-3, 0.0), "final_lr"),
+    ] {
+        match cfg.build::<f64>() {
+            Err(OptimError::InvalidParam { field, .. }) => assert_eq!(field, key, "{cfg:?}"),
+            other => panic!("{cfg:?} must be refused, got {other:?}"),
+        }
+    }
+    // Deserializing a Hyper runs the same checks.
+    let good = serde_json::to_string(OptimConfig::adam(1e-3).build::<f64>().unwrap().hyper()).unwrap();
+    assert!(serde_json::from_str::<Hyper>(&good).is_ok());
+    let bad = good.replace("0.999", "1.0");
+    assert!(serde_json::from_str::<Hyper>(&bad).is_err(), "{bad}");
+    // Setting a learning rate is checked too, and leaves η unchanged on error.
+    let mut o = OptimConfig::adam(1e-3).build::<f64>().unwrap();
+    assert!(o.set_learning_rate(f64::NAN).is_err());
+    assert_eq!(o.learning_rate(), 1e-3);
+    o.set_learning_rate(2e-3).unwrap();
+    assert_eq!(o.learning_rate(), 2e-3);
+
+    // Restoring: a state of the wrong family, of unequal lengths, with t
+    // inconsistent with the buffers, or with a negative second moment.
+    let mut adam = OptimConfig::adam(1e-3).build::<f64>().unwrap();
+    let mut w = vec![1.0, 2.0, 3.0];
+    adam.step(&mut w, &[0.1, 0.2, 0.3]).unwrap();
+    let good = adam.state().clone();
+    let mut fresh = OptimConfig::adam(1e-3).build::<f64>().unwrap();
+    fresh.load_state(good.clone()).unwrap();
+    let wrong_family = OptState {
+        t: 1,
+        buffers: Buffers::Momentum { b: vec![0.0; 3] },
+    };
+    let short = OptState {
+        t: 1,
+        buffers: Buffers::Adam {
+            m: vec![0.0; 3],
+            v: vec![0.0; 2],
+        },
+    };
+    let t_zero = OptState { t: 0, ..good.clone() };
+    let no_buffers = OptState {
+        t: 5,
+        buffers: Buffers::Adam { m: vec![], v: vec![] },
+    };
+    let negative = OptState {
+        t: 1,
+        buffers: Buffers::Adam {
+            m: vec![0.0; 3],
+            v: vec![0.1, -0.1, 0.1],
+        },
+    };
+    for bad in [wrong_family, short, t_zero, no_buffers, negative] {
+        let before = fresh.state().clone();
+        assert!(fresh.load_state(bad.clone()).is_err(), "{bad:?} must be refused");
+        assert_eq!(fresh.state(), &before, "a refused state changes nothing");
+    }
+    // AMSGrad needs the running max; Adam must not have one.
+    let mut ams = OptimConfig::amsgrad(1e-3).build::<f64>().unwrap();
+    assert!(ams.load_state(good).is_err());
+    // A state of the right shape but another length fails on the next step.
+    let mut other = OptimConfig::adam(1e-3).build::<f64>().unwrap();
+    other.load_state(adam.state().clone()).unwrap();
+    assert!(other.step(&mut [0.0; 4], &[0.0; 4]).is_err());
 }

@@ -90,7 +90,29 @@ pub enum Precision {
     F32,
 }
 
+impl Default for TrainConfig {
+    /// 1000 steps, no loss target, a record every 10 steps, no
+    /// decomposition, f64.
+    fn default() -> Self {
+        TrainConfig {
+            max_steps: 1000,
+            target_loss: None,
+            record_every: default_every(),
+            decompose: false,
+            precision: Precision::default(),
+        }
+    }
+}
+
 impl TrainConfig {
+    /// `max_steps` steps, the rest default.
+    pub fn steps(max_steps: u64) -> Self {
+        TrainConfig {
+            max_steps,
+            ..Default::default()
+        }
+    }
+
     /// Check ranges.
     pub fn validate(&self) -> Result<(), TrainError> {
         if self.max_steps == 0 {
@@ -385,8 +407,23 @@ impl<T: Real> Trainer<T> {
                 self.w.shape()
             )));
         }
+        if let Some(len) = ck.opt_state.buffers.len()
+            && len != 0
+            && len != ck.w.len()
+        {
+            return Err(TrainError::Checkpoint(format!(
+                "the optimizer state holds {len} entries per buffer, W has {}",
+                ck.w.len()
+            )));
+        }
+        if ck.opt_state.t != ck.step {
+            return Err(TrainError::Checkpoint(format!(
+                "the optimizer has taken {} steps, the trainer {}",
+                ck.opt_state.t, ck.step
+            )));
+        }
+        self.opt.load_state(ck.opt_state)?;
         self.w = ck.w;
-        self.opt.load_state(ck.opt_state);
         self.step = ck.step;
         self.records = ck.records;
         self.status = ck.status;
@@ -438,14 +475,14 @@ pub fn train_from(
 /// call a single run needs.
 ///
 /// ```
-/// use gengap_data::{DataConfig, rng};
+/// use gengap_data::{DataConfig, Z23Params, rng};
 /// use gengap_model::CnnConfig;
 /// use gengap_optim::OptimConfig;
 /// use gengap_train::{TrainConfig, train_run};
 ///
-/// let data = DataConfig::z23(50, 8, 200);
+/// let data = DataConfig::Z23(Z23Params { d: 50, n: 8, n_test: 200, s: 20, ..Default::default() });
 /// let ds = data.generate(&mut rng::stream(1, 0)).unwrap();
-/// let model = CnnConfig::new(5);
+/// let model = CnnConfig { m: 5, ..Default::default() };
 /// let run = train_run(&ds, &model, &OptimConfig::gd(0.5), &TrainConfig::steps(20), &mut rng::stream(1, 1)).unwrap();
 /// assert_eq!(run.record.steps, 20);
 /// assert_eq!(run.w0.dim(), run.w.dim());

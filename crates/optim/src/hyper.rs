@@ -1,0 +1,263 @@
+//! Validated hyper-parameters: [`Hyper`] can only be made by [`Hyper::new`]
+//! (or by deserializing, which runs the same checks), so an [`crate::Optim`]
+//! with a NaN learning rate, `β = 1` or `ε < 0` cannot exist — the pattern of
+//! linfa's `ParamGuard`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::OptimError;
+
+pub(crate) fn invalid(field: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> OptimError {
+    OptimError::InvalidParam {
+        field,
+        value: format!("{value:?}"),
+        reason,
+    }
+}
+
+fn check_pos(field: &'static str, v: f64) -> Result<(), OptimError> {
+    if !v.is_finite() || v <= 0.0 {
+        Err(invalid(field, v, "must be finite and > 0"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_nonneg(field: &'static str, v: f64) -> Result<(), OptimError> {
+    if !v.is_finite() || v < 0.0 {
+        Err(invalid(field, v, "must be finite and >= 0"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_unit(field: &'static str, b: f64) -> Result<(), OptimError> {
+    if !(0.0..1.0).contains(&b) {
+        Err(invalid(field, b, "must be in [0, 1)"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Weight decay, coupled or decoupled; any optimizer takes either kind
+/// (`docs/theory.md#optimizers`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WeightDecay {
+    /// No decay.
+    #[default]
+    None,
+    /// Coupled L2: `g ← ∇L + λW`, i.e. the objective `L + (λ/2)‖W‖_F²` (\[Z23\]).
+    L2 {
+        /// `λ ≥ 0`.
+        lambda: f64,
+    },
+    /// Decoupled: `W ← W − η λ W` before the gradient step (Loshchilov & Hutter 2019).
+    Decoupled {
+        /// `λ ≥ 0`.
+        lambda: f64,
+    },
+}
+
+impl WeightDecay {
+    /// Check `λ` finite and `≥ 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        match *self {
+            WeightDecay::None => Ok(()),
+            WeightDecay::L2 { lambda } | WeightDecay::Decoupled { lambda } => {
+                check_nonneg("weight_decay.lambda", lambda)
+            }
+        }
+    }
+
+    /// `λ` (0 for none).
+    pub fn lambda(&self) -> f64 {
+        match *self {
+            WeightDecay::None => 0.0,
+            WeightDecay::L2 { lambda } | WeightDecay::Decoupled { lambda } => lambda,
+        }
+    }
+}
+
+/// The rule-specific part of an optimizer (its update, `docs/theory.md#optimizers`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// `W ← W − η g`.
+    Gd,
+    /// `b ← μ b + g`, step `b` (or `g + μ b`).
+    SgdMomentum {
+        /// `μ_b ∈ [0, 1)`.
+        momentum: f64,
+        /// Nesterov variant.
+        nesterov: bool,
+    },
+    /// `W ← W − η sign(g)`.
+    SignGd,
+    /// Adam without bias correction.
+    AdamSeed,
+    /// Adam with bias correction (PyTorch); `amsgrad` uses the running max.
+    Adam {
+        /// AMSGrad.
+        amsgrad: bool,
+    },
+    /// Yogi's additive second moment.
+    Yogi,
+    /// AdaBound's clipped step.
+    AdaBound {
+        /// `final_lr > 0`.
+        final_lr: f64,
+        /// `γ > 0`.
+        gamma: f64,
+    },
+    /// Padam's partial power.
+    Padam {
+        /// `p`, finite.
+        p: f64,
+        /// Running max.
+        amsgrad: bool,
+    },
+}
+
+impl Rule {
+    fn validate(&self) -> Result<(), OptimError> {
+        match *self {
+            Rule::SgdMomentum { momentum, .. } => check_unit("momentum", momentum),
+            Rule::AdaBound { final_lr, gamma } => {
+                check_pos("final_lr", final_lr)?;
+                check_pos("gamma", gamma)
+            }
+            Rule::Padam { p, .. } if !p.is_finite() => Err(invalid("p", p, "must be finite")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the rule keeps Adam's moments (and so reads `betas`, `eps`).
+    pub fn is_adaptive(&self) -> bool {
+        !matches!(self, Rule::Gd | Rule::SignGd | Rule::SgdMomentum { .. })
+    }
+}
+
+/// Everything an [`crate::Optim`] needs, checked. Fields are private: build
+/// with [`Hyper::new`] (or from an [`crate::OptimConfig`]); read with the accessors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawHyper", into = "RawHyper")]
+pub struct Hyper {
+    lr: f64,
+    betas: [f64; 2],
+    eps: f64,
+    v0: f64,
+    weight_decay: WeightDecay,
+    rule: Rule,
+}
+
+/// The serialized form of [`Hyper`]; deserializing runs [`Hyper::new`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHyper {
+    lr: f64,
+    betas: [f64; 2],
+    eps: f64,
+    v0: f64,
+    weight_decay: WeightDecay,
+    rule: Rule,
+}
+
+impl TryFrom<RawHyper> for Hyper {
+    type Error = OptimError;
+    fn try_from(r: RawHyper) -> Result<Self, OptimError> {
+        Hyper::new(r.lr, r.betas, r.eps, r.v0, r.weight_decay, r.rule)
+    }
+}
+
+impl From<Hyper> for RawHyper {
+    fn from(h: Hyper) -> Self {
+        RawHyper {
+            lr: h.lr,
+            betas: h.betas,
+            eps: h.eps,
+            v0: h.v0,
+            weight_decay: h.weight_decay,
+            rule: h.rule,
+        }
+    }
+}
+
+impl Hyper {
+    /// Check and assemble: `η` finite and `> 0`; `β₁, β₂ ∈ [0, 1)`; `ε`
+    /// finite and `≥ 0`; `V₀` finite and `≥ 0`; the decay's `λ` finite and
+    /// `≥ 0`; the rule's own parameters (momentum in `[0, 1)`, AdaBound's
+    /// `final_lr, γ > 0`, Padam's `p` finite). The error names the first bad key.
+    ///
+    /// ```
+    /// use gengap_optim::{Hyper, Rule, WeightDecay};
+    /// assert!(Hyper::new(1e-3, [0.9, 0.999], 1e-8, 0.0, WeightDecay::None, Rule::Adam { amsgrad: false }).is_ok());
+    /// assert!(Hyper::new(f64::NAN, [0.9, 0.999], 1e-8, 0.0, WeightDecay::None, Rule::Gd).is_err());
+    /// assert!(Hyper::new(1e-3, [0.9, 1.0], 1e-8, 0.0, WeightDecay::None, Rule::AdamSeed).is_err());
+    /// assert!(Hyper::new(1e-3, [0.9, 0.999], -1.0, 0.0, WeightDecay::None, Rule::AdamSeed).is_err());
+    /// ```
+    pub fn new(
+        lr: f64,
+        betas: [f64; 2],
+        eps: f64,
+        v0: f64,
+        weight_decay: WeightDecay,
+        rule: Rule,
+    ) -> Result<Hyper, OptimError> {
+        check_pos("lr", lr)?;
+        check_unit("betas[0]", betas[0])?;
+        check_unit("betas[1]", betas[1])?;
+        check_nonneg("eps", eps)?;
+        check_nonneg("v0", v0)?;
+        weight_decay.validate()?;
+        rule.validate()?;
+        Ok(Hyper {
+            lr,
+            betas,
+            eps,
+            v0,
+            weight_decay,
+            rule,
+        })
+    }
+
+    /// The same, with learning rate `lr` (checked).
+    pub fn with_lr(self, lr: f64) -> Result<Hyper, OptimError> {
+        check_pos("lr", lr)?;
+        Ok(Hyper { lr, ..self })
+    }
+
+    /// The same, with weight decay `wd` (checked).
+    pub fn with_weight_decay(self, wd: WeightDecay) -> Result<Hyper, OptimError> {
+        wd.validate()?;
+        Ok(Hyper {
+            weight_decay: wd,
+            ..self
+        })
+    }
+
+    /// `η`.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+    /// `(β₁, β₂)` (unused by GD, SGD-M, signGD, which carry `(0, 0)`).
+    pub fn betas(&self) -> [f64; 2] {
+        self.betas
+    }
+    /// `ε`.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+    /// Initial value of `V` (Yogi's `V₀`; 0 otherwise).
+    pub fn v0(&self) -> f64 {
+        self.v0
+    }
+    /// The weight decay.
+    pub fn weight_decay(&self) -> WeightDecay {
+        self.weight_decay
+    }
+    /// The rule.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+}

@@ -1,0 +1,293 @@
+//! The update rules: one struct, [`Optim`], assembled from shared pieces
+//! (decay, momentum buffer, Adam moments, running max, bias correction); the
+//! rules differ only in the few lines where their math differs
+//! (`docs/theory.md#optimizers`).
+
+use crate::{Buffers, Hyper, OptState, OptimError, Real, Rule, WeightDecay};
+
+/// Adam's `(M, V, V_max?)` as slices.
+type Moments<'a, T> = (&'a mut [T], &'a mut [T], Option<&'a mut [T]>);
+
+/// The common interface of all optimizers.
+pub trait Optimizer<T: Real> {
+    /// One step: update `w` in place from the gradient `grad` (same length).
+    /// Buffers are sized on the first call; later calls allocate nothing.
+    fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError>;
+    /// The current state.
+    fn state(&self) -> &OptState<T>;
+    /// Replace the state, after checking that it fits this rule (see
+    /// [`OptState::check`]); on an error the state is unchanged.
+    fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError>;
+    /// The validated hyperparameters.
+    fn hyper(&self) -> &Hyper;
+    /// The optimizer's config name.
+    fn name(&self) -> &str;
+    /// The learning rate `η`.
+    fn learning_rate(&self) -> f64;
+    /// Set `η` (checked: finite and `> 0`), e.g. for a schedule.
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError>;
+}
+
+/// The single optimizer implementation (see the crate docs for each rule).
+/// Built only from a validated [`Hyper`] (through [`crate::OptimConfig::build`]
+/// or [`Optim::new`]).
+#[derive(Debug, Clone)]
+pub struct Optim<T> {
+    name: String,
+    hyper: Hyper,
+    state: OptState<T>,
+}
+
+impl<T: Real> Optim<T> {
+    /// An optimizer from checked hyperparameters, with a fresh state.
+    pub fn new(name: &str, hyper: Hyper) -> Self {
+        Optim {
+            name: name.to_string(),
+            hyper,
+            state: OptState::new(hyper.rule()),
+        }
+    }
+
+    /// Size the buffers on the first step; afterwards check their length.
+    fn ensure_buffers(&mut self, len: usize) -> Result<(), OptimError> {
+        let v0 = T::from_f64c(self.hyper.v0());
+        let fresh = self.state.t == 0;
+        let size = |buf: &mut Vec<T>, what: &'static str, init: T| {
+            if buf.is_empty() && fresh {
+                buf.resize(len, init);
+                Ok(())
+            } else if buf.len() != len {
+                Err(OptimError::Length {
+                    what,
+                    expected: len,
+                    got: buf.len(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        match &mut self.state.buffers {
+            Buffers::None => Ok(()),
+            Buffers::Momentum { b } => size(b, "state.b", T::zero()),
+            Buffers::Adam { m, v } => {
+                size(m, "state.m", T::zero())?;
+                size(v, "state.v", v0)
+            }
+            Buffers::AmsGrad { m, v, v_max } => {
+                size(m, "state.m", T::zero())?;
+                size(v, "state.v", v0)?;
+                size(v_max, "state.v_max", T::zero())
+            }
+        }
+    }
+}
+
+/// Piece: coupled or decoupled decay on one coordinate. Returns the gradient to use.
+#[inline(always)]
+fn decay<T: Real>(wd: WeightDecay, lambda: T, lr_lambda: T, w: &mut T, g: T) -> T {
+    match wd {
+        WeightDecay::None => g,
+        WeightDecay::L2 { .. } => g + lambda * *w,
+        WeightDecay::Decoupled { .. } => {
+            *w -= lr_lambda * *w;
+            g
+        }
+    }
+}
+
+/// Piece: the Adam moment updates `M ← β₁M + (1−β₁)g`, `V ← β₂V + (1−β₂)g²`.
+#[inline(always)]
+fn moments<T: Real>(b1: T, b2: T, m: &mut T, v: &mut T, g: T) {
+    *m = b1 * *m + (T::one() - b1) * g;
+    *v = b2 * *v + (T::one() - b2) * g * g;
+}
+
+/// Piece: `num / den`, with the convention `x/0 = x` — reachable only with
+/// `ε = 0` while `V = 0`, i.e. before any nonzero gradient, when `num = M = 0`
+/// as well, so it gives `0/0 = 0`. Branch-free, so the loops vectorize.
+#[inline(always)]
+fn ratio<T: Real>(num: T, den: T) -> T {
+    num / if den == T::zero() { T::one() } else { den }
+}
+
+/// Piece: the loop shared by every rule with Adam moments. For each
+/// coordinate: `g ← pre(w, g)` (weight decay), the moment updates, `V̂ =
+/// max(V̂, V)` when there is a running max (else `V̂ = V`), then `w ← w − delta(M, V̂)`.
+#[inline(always)]
+fn adam_loop<T: Real>(
+    w: &mut [T],
+    grad: &[T],
+    (m, v, v_max): Moments<'_, T>,
+    (b1, b2): (T, T),
+    pre: impl Fn(&mut T, T) -> T,
+    delta: impl Fn(T, T) -> T,
+) {
+    let it = w.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut());
+    if let Some(v_max) = v_max {
+        for ((((w, &g), m), v), vm) in it.zip(v_max.iter_mut()) {
+            let g = pre(w, g);
+            moments(b1, b2, m, v, g);
+            *vm = vm.max(*v);
+            *w -= delta(*m, *vm);
+        }
+    } else {
+        for (((w, &g), m), v) in it {
+            let g = pre(w, g);
+            moments(b1, b2, m, v, g);
+            *w -= delta(*m, *v);
+        }
+    }
+}
+
+fn sign<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+impl<T: Real> Optimizer<T> for Optim<T> {
+    fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError> {
+        if w.len() != grad.len() {
+            return Err(OptimError::Length {
+                what: "grad",
+                expected: w.len(),
+                got: grad.len(),
+            });
+        }
+        self.ensure_buffers(w.len())?;
+        self.state.t += 1;
+        let h = self.hyper;
+        let t = self.state.t;
+        let c = |v: f64| T::from_f64c(v);
+        let (hlr, betas) = (h.lr(), h.betas());
+        let lr = c(hlr);
+        let (b1, b2) = (c(betas[0]), c(betas[1]));
+        let eps = c(h.eps());
+        let bc1 = 1.0 - betas[0].powi(t.min(i32::MAX as u64) as i32);
+        let bc2 = 1.0 - betas[1].powi(t.min(i32::MAX as u64) as i32);
+        let wd = h.weight_decay();
+        let lambda = c(wd.lambda());
+        let lr_lambda = c(hlr * wd.lambda());
+        // The buffers of the rule's family (their shape is checked by
+        // `ensure_buffers`): momentum `b`, or `(M, V, V_max?)`.
+        let (mom, mv): (&mut [T], Moments<'_, T>) = match &mut self.state.buffers {
+            Buffers::None => (&mut [], (&mut [], &mut [], None)),
+            Buffers::Momentum { b } => (b, (&mut [], &mut [], None)),
+            Buffers::Adam { m, v } => (&mut [], (m, v, None)),
+            Buffers::AmsGrad { m, v, v_max } => (&mut [], (m, v, Some(v_max))),
+        };
+        match h.rule() {
+            Rule::Gd => {
+                for (w, &g) in w.iter_mut().zip(grad) {
+                    let g = decay(wd, lambda, lr_lambda, w, g);
+                    *w -= lr * g;
+                }
+            }
+            Rule::SignGd => {
+                for (w, &g) in w.iter_mut().zip(grad) {
+                    let g = decay(wd, lambda, lr_lambda, w, g);
+                    *w -= lr * sign(g);
+                }
+            }
+            Rule::SgdMomentum { momentum, nesterov } => {
+                let mu = c(momentum);
+                for ((w, &g), b) in w.iter_mut().zip(grad).zip(mom.iter_mut()) {
+                    let g = decay(wd, lambda, lr_lambda, w, g);
+                    *b = mu * *b + g;
+                    *w -= lr * if nesterov { g + mu * *b } else { *b };
+                }
+            }
+            Rule::AdamSeed => adam_loop(
+                w,
+                grad,
+                mv,
+                (b1, b2),
+                |w, g| decay(wd, lambda, lr_lambda, w, g),
+                |m, v| lr * ratio(m, v.sqrt() + eps),
+            ),
+            Rule::Adam { .. } => {
+                // PyTorch: step_size = lr / bc1; denom = sqrt(V̂)/sqrt(bc2) + eps.
+                let step = c(hlr / bc1);
+                let inv_sbc2 = c(1.0 / bc2.sqrt());
+                adam_loop(
+                    w,
+                    grad,
+                    mv,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, vh| step * ratio(m, vh.sqrt() * inv_sbc2 + eps),
+                )
+            }
+            Rule::Yogi => {
+                let step = c(hlr * bc2.sqrt() / bc1);
+                let one_b2 = T::one() - b2;
+                let (m, v, _) = mv;
+                for (((w, &g), m), v) in w.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    let g = decay(wd, lambda, lr_lambda, w, g);
+                    *m = b1 * *m + (T::one() - b1) * g;
+                    let g2 = g * g;
+                    *v -= one_b2 * sign(*v - g2) * g2;
+                    *w -= step * ratio(*m, v.sqrt() + eps);
+                }
+            }
+            Rule::AdaBound { final_lr, gamma } => {
+                let tf = t as f64;
+                let lower = c(final_lr * (1.0 - 1.0 / (gamma * tf + 1.0)));
+                let upper = c(final_lr * (1.0 + 1.0 / (gamma * tf)));
+                let step = c(hlr * bc2.sqrt() / bc1);
+                adam_loop(
+                    w,
+                    grad,
+                    mv,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, v| (step / (v.sqrt() + eps)).max(lower).min(upper) * m,
+                )
+            }
+            Rule::Padam { p, .. } => {
+                let step = c(hlr * bc2.sqrt() / bc1);
+                let two_p = c(2.0 * p);
+                adam_loop(
+                    w,
+                    grad,
+                    mv,
+                    (b1, b2),
+                    |w, g| decay(wd, lambda, lr_lambda, w, g),
+                    |m, vh| step * ratio(m, (vh.sqrt() + eps).powf(two_p)),
+                )
+            }
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> &OptState<T> {
+        &self.state
+    }
+
+    fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError> {
+        state.check(self.hyper.rule(), None)?;
+        self.state = state;
+        Ok(())
+    }
+
+    fn hyper(&self) -> &Hyper {
+        &self.hyper
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.hyper.lr()
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
+        self.hyper = self.hyper.with_lr(lr)?;
+        Ok(())
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

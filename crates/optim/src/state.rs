@@ -1,0 +1,179 @@
+//! The explicit optimizer state, one shape per rule family, so a buffer a
+//! rule does not use cannot exist.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{OptimError, Real, Rule};
+
+/// The moment buffers of a rule family (`docs/theory.md#optimizers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", bound(deserialize = "T: Real"))]
+pub enum Buffers<T> {
+    /// GD, signGD: no state beyond `t`.
+    None,
+    /// SGD-momentum: the momentum buffer `b`.
+    Momentum {
+        /// `b`.
+        b: Vec<T>,
+    },
+    /// Adam-type rules: first and second moments.
+    Adam {
+        /// `M`.
+        m: Vec<T>,
+        /// `V`.
+        v: Vec<T>,
+    },
+    /// Adam-type rules with the running max (AMSGrad, Padam with `amsgrad`).
+    AmsGrad {
+        /// `M`.
+        m: Vec<T>,
+        /// `V`.
+        v: Vec<T>,
+        /// `V_max`.
+        v_max: Vec<T>,
+    },
+}
+
+impl<T> Buffers<T> {
+    /// The empty buffers `rule` keeps (sized on the first step).
+    pub fn for_rule(rule: Rule) -> Self {
+        match rule {
+            Rule::Gd | Rule::SignGd => Buffers::None,
+            Rule::SgdMomentum { .. } => Buffers::Momentum { b: vec![] },
+            Rule::AdamSeed | Rule::Yogi | Rule::AdaBound { .. } => Buffers::Adam { m: vec![], v: vec![] },
+            Rule::Adam { amsgrad } | Rule::Padam { amsgrad, .. } => {
+                if amsgrad {
+                    Buffers::AmsGrad {
+                        m: vec![],
+                        v: vec![],
+                        v_max: vec![],
+                    }
+                } else {
+                    Buffers::Adam { m: vec![], v: vec![] }
+                }
+            }
+        }
+    }
+
+    /// The family's name, for errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Buffers::None => "none",
+            Buffers::Momentum { .. } => "momentum",
+            Buffers::Adam { .. } => "adam",
+            Buffers::AmsGrad { .. } => "ams_grad",
+        }
+    }
+
+    /// Every buffer, with its name.
+    pub fn all(&self) -> Vec<(&'static str, &[T])> {
+        match self {
+            Buffers::None => vec![],
+            Buffers::Momentum { b } => vec![("b", b)],
+            Buffers::Adam { m, v } => vec![("m", m), ("v", v)],
+            Buffers::AmsGrad { m, v, v_max } => vec![("m", m), ("v", v), ("v_max", v_max)],
+        }
+    }
+
+    /// The buffers' common length (`None` without buffers).
+    pub fn len(&self) -> Option<usize> {
+        self.all().first().map(|(_, b)| b.len())
+    }
+
+    /// Whether the buffers are still unsized (before the first step).
+    pub fn is_empty(&self) -> bool {
+        self.len().is_none_or(|l| l == 0)
+    }
+}
+
+/// The state of an optimizer: the step count and the rule's buffers.
+/// Serializing it (serde_json round-trips floats exactly) and restoring it
+/// with [`crate::Optimizer::load_state`] continues a run bit-identically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: Real"))]
+pub struct OptState<T> {
+    /// Steps taken, `t`.
+    pub t: u64,
+    /// The rule's buffers.
+    pub buffers: Buffers<T>,
+}
+
+impl<T: Real> OptState<T> {
+    /// The fresh state of `rule` (`t = 0`, unsized buffers).
+    pub fn new(rule: Rule) -> Self {
+        OptState {
+            t: 0,
+            buffers: Buffers::for_rule(rule),
+        }
+    }
+
+    /// Check that this state can be the state of `rule`: the same buffer
+    /// family; buffers of one common length; `t = 0` exactly when the
+    /// buffers are unsized (a rule without buffers may have any `t`); second
+    /// moments not negative; and, when `params` is given, that length.
+    pub fn check(&self, rule: Rule, params: Option<usize>) -> Result<(), OptimError> {
+        let want = Buffers::<T>::for_rule(rule);
+        if want.kind() != self.buffers.kind() {
+            return Err(OptimError::State {
+                reason: format!(
+                    "the state holds `{}` buffers, but this rule keeps `{}` buffers",
+                    self.buffers.kind(),
+                    want.kind()
+                ),
+            });
+        }
+        let all = self.buffers.all();
+        let Some(len) = self.buffers.len() else {
+            return Ok(());
+        };
+        for (what, b) in &all {
+            if b.len() != len {
+                return Err(OptimError::Length {
+                    what: buffer_name(what),
+                    expected: len,
+                    got: b.len(),
+                });
+            }
+        }
+        match (self.t, len) {
+            (0, 0) => return Ok(()),
+            (0, _) => {
+                return Err(OptimError::State {
+                    reason: format!("t = 0 but the buffers hold {len} entries (they are sized on the first step)"),
+                });
+            }
+            (t, 0) => {
+                return Err(OptimError::State {
+                    reason: format!("t = {t} but the buffers are empty"),
+                });
+            }
+            _ => {}
+        }
+        if let Some(p) = params
+            && p != len
+        {
+            return Err(OptimError::Length {
+                what: "state buffers",
+                expected: p,
+                got: len,
+            });
+        }
+        for (what, b) in &all {
+            if (*what == "v" || *what == "v_max") && b.iter().any(|x| *x < T::zero()) {
+                return Err(OptimError::State {
+                    reason: format!("the second moment `{what}` has a negative entry"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn buffer_name(what: &str) -> &'static str {
+    match what {
+        "b" => "state.b",
+        "m" => "state.m",
+        "v" => "state.v",
+        _ => "state.v_max",
+    }
+}
