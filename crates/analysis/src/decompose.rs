@@ -154,6 +154,27 @@ impl std::fmt::Debug for Decomposer {
 
 impl Decomposer {
     /// Factorize the Gram matrix of `{s_k} ∪ {w⁽⁰⁾_c}` for each filter `c`.
+    ///
+    /// ```
+    /// use gengap_analysis::{Basis, Decomposer};
+    /// use gengap_data::{C22Params, DataConfig, rng};
+    /// use gengap_model::CnnConfig;
+    ///
+    /// let ds = DataConfig::C22(C22Params { d: 60, n: 8, n_test: 10, mu_norm: 4.0, ..Default::default() })
+    ///     .generate(&mut rng::stream(5, 0))
+    ///     .unwrap();
+    /// let cfg = CnnConfig { m: 2, ..Default::default() };
+    /// let w0 = cfg.init::<f64, _>(60, &mut rng::stream(5, 1)).unwrap();
+    /// let dec = Decomposer::new(Basis::from_dataset(&ds), w0.view()).unwrap();
+    /// // Plant W = W⁽⁰⁾ + 0.3·μ/‖μ‖² in filter 0 (a `j = +1` filter): γ₀ = 0.3.
+    /// let mu = &ds.signal;
+    /// let mut w = w0.clone();
+    /// let mu2 = mu.dot(mu);
+    /// w.row_mut(0).scaled_add(0.3 / mu2, mu);
+    /// let d = dec.decompose(w.view()).unwrap();
+    /// assert!((d.gamma[0] - 0.3).abs() < 1e-9 && d.gamma[1].abs() < 1e-9);
+    /// assert!(d.residual_total < 1e-9);
+    /// ```
     pub fn new(basis: Basis, w0: ArrayView2<f64>) -> Result<Self, AnalysisError> {
         let (m2, d) = w0.dim();
         if d != basis.d() || m2 % 2 != 0 {

@@ -162,6 +162,22 @@ impl ReducedGd {
     ///
     /// Checks that every training patch lies in the span (`‖X − A·S‖` at
     /// round-off); the one-time products cost `O(n·P·(n+m)·d)`.
+    ///
+    /// ```
+    /// use gengap_analysis::ReducedGd;
+    /// use gengap_data::{C22Params, DataConfig, rng};
+    /// use gengap_model::CnnConfig;
+    ///
+    /// let ds = DataConfig::C22(C22Params { d: 200, n: 10, n_test: 10, mu_norm: 6.0, ..Default::default() })
+    ///     .generate(&mut rng::stream(9, 0))
+    ///     .unwrap();
+    /// let cfg = CnnConfig { m: 3, ..Default::default() };
+    /// let w0 = cfg.init::<f64, _>(200, &mut rng::stream(9, 1)).unwrap();
+    /// let mut gd = ReducedGd::new(&ds, &cfg, w0.view(), 0.5, 0.0).unwrap();
+    /// let before = gd.train_metrics().loss;
+    /// gd.run(50, 50);
+    /// assert!(gd.train_metrics().loss < before);
+    /// ```
     pub fn new(
         ds: &Dataset,
         cfg: &CnnConfig,

@@ -18,6 +18,9 @@ use ndarray::Array2;
 pub const DEFAULT_DIR: &str = "data/mnist";
 /// Image file name of the cache.
 pub const IMAGES: &str = "images-idx3-ubyte";
+
+/// Pixels per MNIST image (28 × 28): the patch dimension `d` of the noisy-MNIST model.
+pub const PIXELS: usize = 28 * 28;
 /// Label file name of the cache.
 pub const LABELS: &str = "labels-idx1-ubyte";
 

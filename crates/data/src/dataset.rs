@@ -1,0 +1,89 @@
+//! What a generator returns: a [`Dataset`] of two [`Split`]s with every latent part.
+
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// Which generator made a [`Dataset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// \[C22\]: signal μ, one orthogonal (or isotropic) noise patch.
+    C22,
+    /// \[Z23\]: sparse signal v, `P − 1` sparse Gaussian noise patches.
+    Z23,
+    /// Real digits + dense Gaussian noise patches.
+    NoisyMnist,
+}
+
+/// One split (training or test) of a data set, with its latent parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    /// Inputs, shape `(n, P, d)`, patches in their drawn order.
+    pub x: Array3<f64>,
+    /// Observed labels `y_i ∈ {−1, +1}` (after any flip).
+    pub y: Array1<f64>,
+    /// Clean labels (before flipping): the sign of the signal patch.
+    pub y_clean: Array1<f64>,
+    /// The noise vectors `ξ`, shape `(n, P − 1, d)`: `noise[i, k]` sits in
+    /// patch `noise_patches[i, k]`. For \[Z23\] the feature-noise patch holds
+    /// `ξ − α·y·v` while `noise` stores `ξ` alone.
+    pub noise: Array3<f64>,
+    /// Index of the signal patch of each sample.
+    pub signal_patch: Vec<usize>,
+    /// Patch index of each noise vector, shape `(n, P − 1)`.
+    pub noise_patches: Array2<usize>,
+    /// For \[Z23\], which noise slot `k` carries the feature noise `−α·y·v`
+    /// (always slot 0); `None` for \[C22\].
+    pub feature_noise_patch: Option<usize>,
+}
+
+impl Split {
+    /// Number of samples.
+    pub fn n(&self) -> usize {
+        self.x.len_of(Axis(0))
+    }
+    /// Number of patches `P`.
+    pub fn patches(&self) -> usize {
+        self.x.len_of(Axis(1))
+    }
+    /// Patch dimension `d`.
+    pub fn d(&self) -> usize {
+        self.x.len_of(Axis(2))
+    }
+    /// All patches stacked row-wise, shape `(n·P, d)`; row `i·P + p` is `x_i⁽ᵖ⁾`.
+    /// This is the matrix `X` of the two-GEMM gradient (`docs/theory.md#loss-and-gradient`).
+    pub fn stacked(&self) -> ArrayView2<'_, f64> {
+        let (n, p, d) = self.x.dim();
+        self.x
+            .view()
+            .into_shape_with_order((n * p, d))
+            .expect("Split::x is in standard layout")
+    }
+    /// The noise vectors stacked row-wise, shape `(n·(P−1), d)`; row
+    /// `i·(P−1) + k` is `noise[i, k]`.
+    pub fn noise_stacked(&self) -> ArrayView2<'_, f64> {
+        let (n, k, d) = self.noise.dim();
+        self.noise
+            .view()
+            .into_shape_with_order((n * k, d))
+            .expect("Split::noise is in standard layout")
+    }
+}
+
+/// A generated data set: the signal vector, a training split and a test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Which model generated it.
+    pub model: ModelKind,
+    /// The signal vector: μ for \[C22\], v for \[Z23\]; for noisy MNIST the
+    /// half class-mean difference of the training digits.
+    pub signal: Array1<f64>,
+    /// Further vectors spanning the signal patches (noisy MNIST: the training
+    /// digits, all but one, which together with `signal` span all of them).
+    #[serde(default)]
+    pub extra_signal: Option<Array2<f64>>,
+    /// The `n` training samples.
+    pub train: Split,
+    /// The `n_test` fresh test samples.
+    pub test: Split,
+}

@@ -1,0 +1,490 @@
+//! Tests of the data models.
+
+use super::*;
+use ndarray::{Array2, s};
+use rand::Rng;
+
+fn c22() -> C22Params {
+    C22Params {
+        d: 50,
+        n: 8,
+        n_test: 5,
+        mu_norm: 3.0,
+        sigma_p: 1.0,
+        noise: NoiseKind::Orthogonal,
+        direction: Direction::E1,
+        p_flip: 0.0,
+    }
+}
+
+#[test]
+fn absurd_sizes_are_an_error_not_an_abort() {
+    let huge = C22Params {
+        d: 10_000_000_000_000,
+        ..c22()
+    };
+    let e = huge.generate(&mut rng::stream(1, 0)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DataError::Alloc {
+                bytes: 80_000_000_000_000,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("cannot allocate the signal vector"), "{e}");
+    let wide = C22Params { n: 1 << 60, ..c22() };
+    assert!(matches!(
+        wide.generate(&mut rng::stream(1, 0)),
+        Err(DataError::Alloc { what: "inputs", .. })
+    ));
+    assert_eq!(
+        try_zeros("x", ndarray::Ix2(3, 4)).unwrap(),
+        Array2::<f64>::zeros((3, 4))
+    );
+}
+
+fn z23() -> Z23Params {
+    Z23Params {
+        d: 60,
+        n: 7,
+        n_test: 4,
+        v_norm: 5.0,
+        sigma_p: 0.5,
+        s: 10,
+        alpha: 0.2,
+        patches: 3,
+    }
+}
+
+#[test]
+fn shapes() {
+    let ds = c22().generate(&mut rng::seeded(0)).unwrap();
+    assert_eq!(ds.train.x.dim(), (8, 2, 50));
+    assert_eq!(ds.test.x.dim(), (5, 2, 50));
+    assert_eq!(ds.train.noise.dim(), (8, 1, 50));
+    assert_eq!(ds.train.stacked().dim(), (16, 50));
+    let dz = z23().generate(&mut rng::seeded(0)).unwrap();
+    assert_eq!(dz.train.x.dim(), (7, 3, 60));
+    assert_eq!(dz.train.noise.dim(), (7, 2, 60));
+    assert_eq!(dz.test.noise_patches.dim(), (4, 2));
+}
+
+#[test]
+fn c22_patches_hold_signal_and_noise() {
+    let ds = c22().generate(&mut rng::seeded(1)).unwrap();
+    let t = &ds.train;
+    for i in 0..t.n() {
+        let sp = t.signal_patch[i];
+        assert_eq!(t.x.slice(s![i, sp, ..]), &ds.signal * t.y[i]);
+        assert_eq!(t.x.slice(s![i, 1 - sp, ..]), t.noise.slice(s![i, 0, ..]));
+        assert!(t.y[i] == 1.0 || t.y[i] == -1.0);
+    }
+}
+
+#[test]
+fn orthogonal_noise_is_orthogonal_to_mu() {
+    for dir in [Direction::E1, Direction::RandomUnit] {
+        let p = C22Params {
+            d: 500,
+            n: 20,
+            direction: dir,
+            ..c22()
+        };
+        let ds = p.generate(&mut rng::seeded(2)).unwrap();
+        assert!((ds.signal.dot(&ds.signal).sqrt() - 3.0).abs() < 1e-12);
+        for xi in ds.train.noise_stacked().rows() {
+            let c = xi.dot(&ds.signal) / (xi.dot(&xi).sqrt() * 3.0);
+            assert!(c.abs() < 1e-12, "cos = {c}");
+        }
+    }
+    // Isotropic noise is not orthogonal: the e1 coordinate is nonzero.
+    let p = C22Params {
+        noise: NoiseKind::Isotropic,
+        ..c22()
+    };
+    let ds = p.generate(&mut rng::seeded(2)).unwrap();
+    assert!(ds.train.noise.slice(s![.., 0, 0]).iter().any(|v| v.abs() > 1e-3));
+}
+
+#[test]
+fn noise_moments_at_d_1e4() {
+    let p = C22Params {
+        d: 10_000,
+        n: 20,
+        n_test: 1,
+        sigma_p: 1.7,
+        noise: NoiseKind::Isotropic,
+        ..c22()
+    };
+    let ds = p.generate(&mut rng::seeded(3)).unwrap();
+    let xi = ds.train.noise_stacked();
+    let cnt = xi.len() as f64;
+    let mean = xi.sum() / cnt;
+    let sd = (xi.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / cnt).sqrt();
+    assert!((sd / 1.7 - 1.0).abs() < 0.02, "empirical sigma_p {sd}");
+    assert!(mean.abs() < 0.02 * 1.7, "mean {mean}");
+    // Orthogonal noise loses one dimension: E‖ξ‖² = σ_p²(d − 1).
+    let p = C22Params {
+        noise: NoiseKind::Orthogonal,
+        ..p
+    };
+    let ds = p.generate(&mut rng::seeded(3)).unwrap();
+    let norms: f64 = ds
+        .train
+        .noise_stacked()
+        .rows()
+        .into_iter()
+        .map(|r| r.dot(&r))
+        .sum::<f64>()
+        / 20.0;
+    assert!((norms / (1.7f64.powi(2) * 9_999.0) - 1.0).abs() < 0.02);
+}
+
+#[test]
+fn z23_support_and_feature_noise() {
+    let p = z23();
+    let ds = p.generate(&mut rng::seeded(4)).unwrap();
+    let t = &ds.train;
+    for i in 0..t.n() {
+        for k in 0..2 {
+            let xi = t.noise.slice(s![i, k, ..]);
+            let nnz = xi.iter().filter(|v| **v != 0.0).count();
+            assert_eq!(nnz, p.s, "support size");
+            assert_eq!(xi[0], 0.0, "noise never touches the signal coordinate");
+            let patch = t.x.slice(s![i, t.noise_patches[[i, k]], ..]);
+            let mut expect = xi.to_owned();
+            if k == 0 {
+                expect[0] -= p.alpha * t.y[i] * p.v_norm;
+            }
+            assert_eq!(patch, expect);
+        }
+        assert_eq!(t.x.slice(s![i, t.signal_patch[i], ..]), &ds.signal * t.y[i]);
+    }
+    // Empirical sigma on the support.
+    let big = Z23Params {
+        d: 10_000,
+        n: 20,
+        s: 5_000,
+        ..p
+    };
+    let ds = big.generate(&mut rng::seeded(5)).unwrap();
+    let vals: Vec<f64> = ds.train.noise.iter().copied().filter(|v| *v != 0.0).collect();
+    let sd = (vals.iter().map(|v| v * v).sum::<f64>() / vals.len() as f64).sqrt();
+    assert!((sd / 0.5 - 1.0).abs() < 0.02, "sd {sd}");
+}
+
+#[test]
+fn blocked_products_match_their_definition() {
+    // d spans three blocks; rebuild S and W0 from the same streams and compare.
+    let p = C22Params {
+        d: 2 * GRAM_BLOCK + 100,
+        n: 3,
+        n_test: 1,
+        mu_norm: 2.5,
+        ..c22()
+    };
+    let bl = p.blocked_products(0.1, 4, &mut rng::seeded(3)).unwrap();
+    let mut r = rng::seeded(3);
+    for _ in 0..3 {
+        rng::rademacher(&mut r);
+        rng::uniform_index(&mut r, 2);
+    }
+    let sub = r.next_u64();
+    let mut sm = Array2::<f64>::zeros((4, p.d));
+    let mut w0 = Array2::<f64>::zeros((4, p.d));
+    sm[[0, 0]] = 2.5;
+    for (b, c0) in (0..p.d).step_by(GRAM_BLOCK).enumerate() {
+        let width = GRAM_BLOCK.min(p.d - c0);
+        let (mut nr, mut wr) = (rng::stream(sub, 2 * b as u64), rng::stream(sub, 2 * b as u64 + 1));
+        for i in 0..3 {
+            for c in 0..width {
+                let v = rng::standard_normal(&mut nr);
+                sm[[1 + i, c0 + c]] = if c0 + c == 0 { 0.0 } else { v };
+            }
+        }
+        for row in 0..4 {
+            for c in 0..width {
+                w0[[row, c0 + c]] = 0.1 * rng::standard_normal(&mut wr);
+            }
+        }
+    }
+    let close = |a: &Array2<f64>, b: &Array2<f64>| {
+        (a - b)
+            .iter()
+            .all(|v| v.abs() < 1e-9 * (1.0 + b.iter().fold(0.0f64, |m, x| m.max(x.abs()))))
+    };
+    assert!(close(&bl.gram, &sm.dot(&sm.t())));
+    assert!(close(&bl.s_w0t, &sm.dot(&w0.t())));
+    assert!(close(&bl.w0_w0t, &w0.dot(&w0.t())));
+    assert!(bl.gram[[0, 1]].abs() < 1e-12, "orthogonal noise");
+    assert!((bl.gram[[1, 1]] / (p.d as f64 - 1.0) - 1.0).abs() < 0.05);
+    assert_eq!(bl, p.blocked_products(0.1, 4, &mut rng::seeded(3)).unwrap());
+    assert!(
+        C22Params {
+            p_flip: 0.1,
+            ..p.clone()
+        }
+        .blocked_products(0.1, 4, &mut rng::seeded(3))
+        .is_err()
+    );
+}
+
+#[test]
+fn labels_balanced_and_flips_happen() {
+    let p = C22Params {
+        n: 4000,
+        n_test: 1,
+        p_flip: 0.2,
+        d: 4,
+        ..c22()
+    };
+    let ds = p.generate(&mut rng::seeded(6)).unwrap();
+    let pos = ds.train.y_clean.iter().filter(|&&v| v > 0.0).count() as f64 / 4000.0;
+    assert!((pos - 0.5).abs() < 0.03);
+    let flips = ds.train.y.iter().zip(&ds.train.y_clean).filter(|(a, b)| a != b).count() as f64 / 4000.0;
+    assert!((flips - 0.2).abs() < 0.03, "flip rate {flips}");
+}
+
+#[test]
+fn deterministic_for_a_seed() {
+    let a = z23().generate(&mut rng::seeded(9)).unwrap();
+    let b = z23().generate(&mut rng::seeded(9)).unwrap();
+    let c = z23().generate(&mut rng::seeded(10)).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.train.x, c.train.x);
+    let a = c22().generate(&mut rng::seeded(9)).unwrap();
+    let b = c22().generate(&mut rng::seeded(9)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_invalid_parameter_is_rejected() {
+    let field = |r: Result<(), DataError>| match r {
+        Err(DataError::InvalidParam { field, .. }) => field,
+        Err(_) => "other",
+        Ok(()) => "ok",
+    };
+    let base = c22();
+    assert_eq!(field(C22Params { d: 1, ..base.clone() }.validate()), "d");
+    assert_eq!(field(C22Params { n: 0, ..base.clone() }.validate()), "n");
+    assert_eq!(
+        field(
+            C22Params {
+                n_test: 0,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "n_test"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                mu_norm: -1.0,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "mu_norm"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                mu_norm: f64::NAN,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "mu_norm"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                sigma_p: 0.0,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "sigma_p"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                sigma_p: f64::INFINITY,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "sigma_p"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                p_flip: 0.5,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "p_flip"
+    );
+    assert_eq!(
+        field(
+            C22Params {
+                p_flip: -0.1,
+                ..base.clone()
+            }
+            .validate()
+        ),
+        "p_flip"
+    );
+    let z = z23();
+    assert_eq!(field(Z23Params { d: 1, ..z.clone() }.validate()), "d");
+    assert_eq!(field(Z23Params { n: 0, ..z.clone() }.validate()), "n");
+    assert_eq!(field(Z23Params { n_test: 0, ..z.clone() }.validate()), "n_test");
+    assert_eq!(
+        field(
+            Z23Params {
+                v_norm: -2.0,
+                ..z.clone()
+            }
+            .validate()
+        ),
+        "v_norm"
+    );
+    assert_eq!(
+        field(
+            Z23Params {
+                sigma_p: -1.0,
+                ..z.clone()
+            }
+            .validate()
+        ),
+        "sigma_p"
+    );
+    assert_eq!(field(Z23Params { s: 0, ..z.clone() }.validate()), "s");
+    assert_eq!(field(Z23Params { s: 60, ..z.clone() }.validate()), "s");
+    assert_eq!(
+        field(
+            Z23Params {
+                alpha: -0.1,
+                ..z.clone()
+            }
+            .validate()
+        ),
+        "alpha"
+    );
+    assert_eq!(
+        field(
+            Z23Params {
+                patches: 1,
+                ..z.clone()
+            }
+            .validate()
+        ),
+        "patches"
+    );
+    let err = C22Params { n: 0, ..base }.generate(&mut rng::seeded(0)).unwrap_err();
+    assert_eq!(err.to_string(), "invalid data parameter `n` = 0: must be >= 1");
+}
+
+/// A fake cache: 30 "digits" of 4×4 pixels, labels 0..2 cycling.
+fn fake_mnist(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("gengap-fake-mnist-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    // Pixel 0 of image k is k, so every fake digit is distinct.
+    let pix: Vec<u8> = (0..30 * 16)
+        .map(|i| {
+            if i % 16 == 0 {
+                (i / 16) as u8
+            } else {
+                ((i * 37) % 256) as u8
+            }
+        })
+        .collect();
+    let labels: Vec<u8> = (0..30).map(|i| (i % 3) as u8).collect();
+    mnist::write_idx(&d.join(mnist::IMAGES), &[30, 4, 4], &pix).unwrap();
+    mnist::write_idx(&d.join(mnist::LABELS), &[30], &labels).unwrap();
+    d
+}
+
+#[test]
+fn noisy_mnist_uses_real_digit_patches_and_disjoint_splits() {
+    let dir = fake_mnist("gen");
+    let p = NoisyMnistParams {
+        data_dir: dir.display().to_string(),
+        digits: [1, 2],
+        n: 8,
+        n_test: 10,
+        patches: 3,
+        sigma_p: 0.5,
+        signal_scale: 2.0,
+    };
+    let ds = p.generate(&mut rng::seeded(1)).unwrap();
+    assert_eq!(ds.train.x.dim(), (8, 3, 16));
+    assert_eq!(ds.test.x.dim(), (10, 3, 16));
+    assert_eq!(ds.extra_signal.as_ref().unwrap().dim(), (7, 16));
+    let m = mnist::Mnist::load_dir(&dir).unwrap();
+    let find = |row: ndarray::ArrayView1<f64>| {
+        (0..30)
+            .find(|&i| m.images.row(i).mapv(|v| v * 2.0) == row)
+            .expect("the signal patch is a real digit")
+    };
+    let mut seen = std::collections::HashSet::new();
+    for split in [&ds.train, &ds.test] {
+        for i in 0..split.n() {
+            let img = find(split.x.slice(s![i, split.signal_patch[i], ..]));
+            assert!(seen.insert(img), "train and test digits are disjoint");
+            assert_eq!(split.y[i], if m.labels[img] == 1 { 1.0 } else { -1.0 });
+            assert!(m.labels[img] == 1 || m.labels[img] == 2);
+        }
+    }
+    assert_eq!(p.generate(&mut rng::seeded(1)).unwrap(), ds);
+    // Too many samples asked for; a missing cache.
+    assert!(
+        NoisyMnistParams {
+            n: 15,
+            n_test: 10,
+            ..p.clone()
+        }
+        .generate(&mut rng::seeded(1))
+        .is_err()
+    );
+    assert!(
+        NoisyMnistParams {
+            digits: [3, 3],
+            ..p.clone()
+        }
+        .validate()
+        .is_err()
+    );
+    let e = NoisyMnistParams {
+        data_dir: "/nonexistent".into(),
+        ..p
+    }
+    .generate(&mut rng::seeded(1))
+    .unwrap_err();
+    assert!(e.to_string().contains("fetch-mnist"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn config_from_toml_rejects_unknown_keys() {
+    let ok: DataConfig =
+        toml::from_str("model = \"z23\"\nd = 10\nn = 3\nv_norm = 1.0\nsigma_p = 0.1\ns = 4\n").unwrap();
+    assert!(matches!(
+        ok,
+        DataConfig::Z23(Z23Params {
+            patches: 2,
+            n_test: 1000,
+            ..
+        })
+    ));
+    let bad =
+        toml::from_str::<DataConfig>("model = \"c22\"\nd = 10\nn = 3\nmu_norm = 1.0\nsigma_p = 1.0\nsigmap = 2\n");
+    let msg = bad.unwrap_err().to_string();
+    assert!(msg.contains("sigmap"), "{msg}");
+    assert!(toml::from_str::<DataConfig>("model = \"c23\"\nd = 10\n").is_err());
+}

@@ -1,0 +1,131 @@
+//! The activations σ and the logistic loss ℓ (`docs/theory.md#the-network`, `#loss-and-gradient`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::*;
+
+/// The activation σ of the first layer (`docs/theory.md#the-network`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Activation {
+    /// Polynomial ReLU `σ(z) = max(z, 0)^q`, `q ≥ 1` (\[C22\] uses `q > 2`; default `q = 3`).
+    ReluPow {
+        /// The exponent `q ≥ 1`.
+        q: f64,
+    },
+    /// Huberized ReLU (\[Z23\]-style smoothing):
+    /// `σ(z) = 0` for `z < 0`, `z^q/(q h^{q−1})` for `0 ≤ z ≤ h`, `z − (q−1)h/q` for `z > h`.
+    HuberRelu {
+        /// The exponent `q ≥ 1` of the polynomial piece.
+        q: f64,
+        /// The knot `h > 0`.
+        h: f64,
+    },
+    /// Plain ReLU `σ(z) = max(z, 0)` (ReLU^q with `q = 1`).
+    Relu,
+}
+
+impl Default for Activation {
+    fn default() -> Self {
+        Activation::ReluPow { q: 3.0 }
+    }
+}
+
+impl Activation {
+    /// Check `q ≥ 1` and `h > 0`, both finite.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let (q, h) = match *self {
+            Activation::ReluPow { q } => (q, 1.0),
+            Activation::HuberRelu { q, h } => (q, h),
+            Activation::Relu => (1.0, 1.0),
+        };
+        if !q.is_finite() || q < 1.0 {
+            return Err(invalid("activation.q", q, "must be finite and >= 1"));
+        }
+        if !h.is_finite() || h <= 0.0 {
+            return Err(invalid("activation.h", h, "must be finite and > 0"));
+        }
+        Ok(())
+    }
+
+    /// The exponent `q` (1 for ReLU).
+    pub fn q(&self) -> f64 {
+        match *self {
+            Activation::ReluPow { q } | Activation::HuberRelu { q, .. } => q,
+            Activation::Relu => 1.0,
+        }
+    }
+
+    /// Compile to a fast evaluator in precision `T`.
+    pub fn compile<T: Real>(&self) -> ActFn<T> {
+        let q = self.q();
+        let qi = if q.fract() == 0.0 && q <= 16.0 {
+            Some(q as i32)
+        } else {
+            None
+        };
+        let h = match *self {
+            Activation::HuberRelu { h, .. } => h,
+            _ => f64::INFINITY,
+        };
+        ActFn {
+            huber: matches!(self, Activation::HuberRelu { .. }),
+            q: T::from_f64c(q),
+            qi,
+            h: T::from_f64c(h),
+            inv_q_hq1: T::from_f64c(1.0 / (q * h.powf(q - 1.0))),
+            inv_hq1: T::from_f64c(1.0 / h.powf(q - 1.0)),
+            shift: T::from_f64c((q - 1.0) * h / q),
+        }
+    }
+}
+
+/// A compiled activation: σ and σ′ in precision `T`, with integer powers fast-pathed.
+#[derive(Debug, Clone, Copy)]
+pub struct ActFn<T> {
+    huber: bool,
+    q: T,
+    qi: Option<i32>,
+    h: T,
+    inv_q_hq1: T,
+    inv_hq1: T,
+    shift: T,
+}
+
+impl<T: Real> ActFn<T> {
+    #[inline(always)]
+    fn pow(&self, z: T, k: i32) -> T {
+        match self.qi {
+            Some(q) => z.powi(q - 1 + k),
+            None => z.powf(self.q - T::one() + T::from_f64c(k as f64)),
+        }
+    }
+
+    /// `σ(z)`.
+    #[inline(always)]
+    pub fn value(&self, z: T) -> T {
+        if z <= T::zero() {
+            T::zero()
+        } else if !self.huber {
+            self.pow(z, 1)
+        } else if z <= self.h {
+            self.pow(z, 1) * self.inv_q_hq1
+        } else {
+            z - self.shift
+        }
+    }
+
+    /// `σ′(z)` (the right derivative at the kink `z = 0` of plain ReLU is taken as 0).
+    #[inline(always)]
+    pub fn deriv(&self, z: T) -> T {
+        if z <= T::zero() {
+            T::zero()
+        } else if !self.huber {
+            self.q * self.pow(z, 0)
+        } else if z <= self.h {
+            self.pow(z, 0) * self.inv_hq1
+        } else {
+            T::one()
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Tests of the model.
+
+use super::*;
+use gengap_data::rng;
+use gengap_data::{C22Params, Z23Params};
+use ndarray::Array2;
+
+fn toy_batch(seed: u64) -> Batch<f64> {
+    let p = Z23Params {
+        d: 7,
+        n: 5,
+        n_test: 1,
+        v_norm: 1.0,
+        sigma_p: 0.8,
+        s: 6,
+        alpha: 0.3,
+        patches: 3,
+    };
+    Batch::from_split(&p.generate(&mut rng::seeded(seed)).unwrap().train)
+}
+
+fn loss_at(cnn: &Cnn<f64>, w: &Array2<f64>, b: &Batch<f64>) -> f64 {
+    let mut ws = Workspace::for_batch(b, cnn.m);
+    cnn.evaluate(w, b, &mut ws).unwrap().loss
+}
+
+fn fd_check(act: Activation, scale: OutputScale, w: Array2<f64>, b: &Batch<f64>) {
+    let cfg = CnnConfig {
+        m: w.nrows() / 2,
+        activation: act,
+        scale,
+        sigma0: 0.5,
+    };
+    let cnn = Cnn::<f64>::new(&cfg).unwrap();
+    let mut ws = Workspace::for_batch(b, cnn.m);
+    let mut g = Array2::zeros(w.dim());
+    let met = cnn.loss_grad(&w, b, &mut ws, &mut g).unwrap();
+    assert!((met.loss - loss_at(&cnn, &w, b)).abs() < 1e-14);
+    let mut fd = Array2::<f64>::zeros(w.dim());
+    let h = 1e-6;
+    for idx in 0..w.len() {
+        let (r, c) = (idx / w.ncols(), idx % w.ncols());
+        let mut wp = w.clone();
+        wp[[r, c]] += h;
+        let mut wm = w.clone();
+        wm[[r, c]] -= h;
+        fd[[r, c]] = (loss_at(&cnn, &wp, b) - loss_at(&cnn, &wm, b)) / (2.0 * h);
+    }
+    let err = (&fd - &g).mapv(|v| v * v).sum().sqrt() / g.mapv(|v| v * v).sum().sqrt();
+    assert!(g.iter().any(|v| v.abs() > 1e-6), "gradient should not vanish");
+    assert!(err < 1e-6, "{act:?}: relative FD error {err}");
+}
+
+#[test]
+fn gradient_matches_finite_differences_for_every_activation() {
+    let b = toy_batch(11);
+    for (act, scale) in [
+        (Activation::ReluPow { q: 3.0 }, OutputScale::InvM),
+        (Activation::ReluPow { q: 4.0 }, OutputScale::One),
+        (Activation::ReluPow { q: 2.5 }, OutputScale::InvM),
+        (Activation::HuberRelu { q: 3.0, h: 0.3 }, OutputScale::One),
+        (Activation::Relu, OutputScale::InvM),
+    ] {
+        let w = CnnConfig {
+            m: 4,
+            sigma0: 0.7,
+            ..Default::default()
+        }
+        .init::<f64, _>(7, &mut rng::seeded(5))
+        .unwrap();
+        fd_check(act, scale, w, &b);
+    }
+}
+
+#[test]
+fn gradient_matches_fd_near_the_huber_knot() {
+    let b = toy_batch(12);
+    let w = CnnConfig {
+        m: 3,
+        sigma0: 0.7,
+        ..Default::default()
+    }
+    .init::<f64, _>(7, &mut rng::seeded(6))
+    .unwrap();
+    // Put the knot h within 1e-3 of an actual pre-activation, on either side.
+    let z = b.x.dot(&w.t());
+    let zpos = z.iter().copied().filter(|v| *v > 0.1).fold(f64::INFINITY, f64::min);
+    for h in [zpos + 1e-3, zpos - 1e-3] {
+        fd_check(Activation::HuberRelu { q: 3.0, h }, OutputScale::InvM, w.clone(), &b);
+    }
+}
+
+#[test]
+fn huber_is_c1_at_the_knot() {
+    let a = Activation::HuberRelu { q: 3.0, h: 0.5 }.compile::<f64>();
+    let (l, r) = (0.5 - 1e-9, 0.5 + 1e-9);
+    assert!((a.value(l) - a.value(r)).abs() < 1e-8);
+    assert!((a.deriv(l) - a.deriv(r)).abs() < 1e-7);
+    assert!((a.value(0.5) - 0.5 / 3.0).abs() < 1e-15); // h^q/(q h^{q-1}) = h/q
+}
+
+#[test]
+fn non_finite_outputs_are_errors_not_correct_predictions() {
+    let y = ndarray::arr1(&[1.0f64, -1.0, 1.0, -1.0, 1.0]);
+    let f = ndarray::arr1(&[f64::NAN, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2.0]);
+    let m = metrics_of(f.view(), y.view());
+    assert_eq!(m.error, 4.0 / 5.0, "only the finite correct output counts as correct");
+    let all_nan = ndarray::Array1::<f32>::from_elem(4, f32::NAN);
+    let y32 = ndarray::arr1(&[1.0f32, -1.0, 1.0, -1.0]);
+    assert_eq!(metrics_of(all_nan.view(), y32.view()).error, 1.0);
+}
+
+#[test]
+fn loss_is_finite_at_huge_margins() {
+    for z in [1e3f64, -1e3, 1e6, -1e6] {
+        assert!(logistic(z).is_finite() && logistic_deriv(z).is_finite());
+    }
+    assert!((logistic(-1e3f64) - 1e3).abs() < 1e-9);
+    assert!(logistic(1e3f64) >= 0.0 && logistic(1e3f64) < 1e-300);
+    assert!((logistic_deriv(-1e3f64) + 1.0).abs() < 1e-15);
+    assert!((logistic(0.0f64) - 2f64.ln()).abs() < 1e-15);
+    assert!((logistic_deriv(0.0f64) + 0.5).abs() < 1e-15);
+    assert!(logistic(-1e3f32).is_finite());
+    // Whole model at margins of ±1e3: ReLU, s_m = 1, a planted filter.
+    let x = ndarray::array![[1.0, 0.0], [0.0, 1.0]];
+    let b = Batch {
+        x,
+        y: ndarray::array![1.0],
+        patches: 2,
+    };
+    let cfg = CnnConfig {
+        m: 1,
+        activation: Activation::Relu,
+        scale: OutputScale::One,
+        sigma0: 0.0,
+    };
+    let cnn = Cnn::<f64>::new(&cfg).unwrap();
+    let mut ws = Workspace::for_batch(&b, 1);
+    for sign in [1.0, -1.0] {
+        let w = ndarray::array![[1e3 * (sign + 1.0) / 2.0, 0.0], [1e3 * (1.0 - sign) / 2.0, 0.0]];
+        let mut g = Array2::zeros(w.dim());
+        let met = cnn.loss_grad(&w, &b, &mut ws, &mut g).unwrap();
+        assert_eq!(ws.f.len(), 1);
+        assert!(met.loss.is_finite() && g.iter().all(|v| v.is_finite()));
+        if sign < 0.0 {
+            assert!((met.loss - 1e3).abs() < 1e-9 && met.error == 1.0);
+        } else {
+            assert!(met.loss < 1e-300 && met.error == 0.0);
+        }
+    }
+}
+
+#[test]
+fn planted_weights_give_the_known_output() {
+    // d = 3, P = 2, m = 2, ReLU^3, s_m = 1/2.
+    // x = ((1, 2, 0), (0, −1, 3)).
+    // w_{+1,1} = (1, 0, 0): ⟨·,x1⟩=1, ⟨·,x2⟩=0  → 1
+    // w_{+1,2} = (0, 0, 1): 0, 3                → 27
+    // w_{−1,1} = (0, 1, 0): 2, −1               → 8
+    // w_{−1,2} = (−1, 0, 0): −1, 0              → 0
+    // f = (1 + 27 − 8 − 0)/2 = 10.
+    let x = ndarray::array![[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]];
+    let w = ndarray::array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]];
+    let b = Batch {
+        x,
+        y: ndarray::array![-1.0],
+        patches: 2,
+    };
+    let cnn = Cnn::<f64>::new(&CnnConfig {
+        m: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut ws = Workspace::for_batch(&b, 2);
+    assert_eq!(cnn.forward(&w, &b, &mut ws).unwrap()[0], 10.0);
+    let met = cnn.evaluate(&w, &b, &mut ws).unwrap();
+    assert_eq!(met.error, 1.0);
+    assert!((met.loss - logistic(-10.0)).abs() < 1e-15);
+    // The same in f32.
+    let cnn32 = Cnn::<f32>::new(&CnnConfig {
+        m: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let b32 = Batch {
+        x: b.x.mapv(|v| v as f32),
+        y: ndarray::array![-1.0f32],
+        patches: 2,
+    };
+    let mut ws32 = Workspace::for_batch(&b32, 2);
+    assert_eq!(cnn32.forward(&cast(w.view()), &b32, &mut ws32).unwrap()[0], 10.0f32);
+}
+
+#[test]
+fn f32_gradient_agrees_with_f64() {
+    let p = C22Params {
+        d: 40,
+        n: 6,
+        n_test: 1,
+        mu_norm: 2.0,
+        sigma_p: 0.3,
+        ..serde_default_c22()
+    };
+    let split = p.generate(&mut rng::seeded(2)).unwrap().train;
+    let cfg = CnnConfig {
+        m: 3,
+        sigma0: 0.3,
+        ..Default::default()
+    };
+    let w = cfg.init::<f64, _>(40, &mut rng::seeded(3)).unwrap();
+    let (b64, b32) = (Batch::<f64>::from_split(&split), Batch::<f32>::from_split(&split));
+    let (c64, c32) = (Cnn::<f64>::new(&cfg).unwrap(), Cnn::<f32>::new(&cfg).unwrap());
+    let mut g64 = Array2::zeros(w.dim());
+    let mut g32 = Array2::<f32>::zeros(w.dim());
+    c64.loss_grad(&w, &b64, &mut Workspace::for_batch(&b64, 3), &mut g64)
+        .unwrap();
+    c32.loss_grad(&cast(w.view()), &b32, &mut Workspace::for_batch(&b32, 3), &mut g32)
+        .unwrap();
+    let diff = (&g64 - &cast::<f32, f64>(g32.view())).mapv(f64::abs).sum() / g64.mapv(f64::abs).sum();
+    assert!(diff < 1e-5, "{diff}");
+}
+
+fn serde_default_c22() -> C22Params {
+    toml::from_str("d = 2\nn = 1\nmu_norm = 1.0\nsigma_p = 1.0").unwrap()
+}
+
+#[test]
+fn shape_errors_and_invalid_config() {
+    let b = toy_batch(1);
+    let cnn = Cnn::<f64>::new(&CnnConfig {
+        m: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut ws = Workspace::for_batch(&b, 2);
+    let bad = Array2::zeros((4, 3));
+    assert!(matches!(
+        cnn.evaluate(&bad, &b, &mut ws),
+        Err(ModelError::Shape { what: "W", .. })
+    ));
+    assert!(
+        Cnn::<f64>::new(&CnnConfig {
+            m: 0,
+            ..Default::default()
+        })
+        .is_err()
+    );
+    assert!(
+        Cnn::<f64>::new(&CnnConfig {
+            sigma0: f64::NAN,
+            ..Default::default()
+        })
+        .is_err()
+    );
+    assert!(Activation::ReluPow { q: 0.5 }.validate().is_err());
+    assert!(Activation::HuberRelu { q: 3.0, h: 0.0 }.validate().is_err());
+    let e = toml::from_str::<CnnConfig>("m = 3\nactivation = { kind = \"relu_pow\", q = 3.0, h = 1.0 }").unwrap_err();
+    assert!(e.to_string().contains('h'), "{e}");
+    assert!(toml::from_str::<CnnConfig>("mm = 3").is_err());
+}
