@@ -25,7 +25,7 @@ mod decompose;
 mod reduced;
 
 pub use decompose::{Basis, Decomposer, Decomposition, Summary};
-pub use reduced::{ReducedGd, ReducedOutcome, ReducedRecord};
+pub use reduced::ReducedGd;
 
 /// Errors of the analysis crate.
 #[derive(Debug, thiserror::Error)]

@@ -5,21 +5,8 @@ use gengap_data::{BlockedC22, Dataset, Split};
 use gengap_model::{Cnn, CnnConfig, Metrics, Workspace};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
-use serde::{Deserialize, Serialize};
 
 use crate::{AnalysisError, Basis, Decomposition};
-
-/// How [`ReducedGd::train_to`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReducedOutcome {
-    /// Training loss reached the target.
-    Converged,
-    /// Step budget exhausted.
-    MaxSteps,
-    /// NaN or infinite loss.
-    Diverged,
-}
 
 /// A lower-triangular `L` with `L Lᵀ = C` for a symmetric positive
 /// semi-definite `C` (Cholesky with zero pivots skipped: rank-deficient
@@ -47,17 +34,6 @@ fn psd_factor(c: &Array2<f64>) -> Array2<f64> {
         }
     }
     l
-}
-
-/// One recorded step of the reduced solver.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ReducedRecord {
-    /// Step `t` (metrics are at `W⁽ᵗ⁾`).
-    pub step: u64,
-    /// Training loss and error.
-    pub train: Metrics,
-    /// Test loss and error (on the data set's test split).
-    pub test: Metrics,
 }
 
 /// Exact GD in the coordinates `W = diag(α)·W⁽⁰⁾ + Θ·S`, where the rows of `S`
@@ -175,7 +151,9 @@ impl ReducedGd {
     /// let w0 = cfg.init::<f64, _>(200, &mut rng::stream(9, 1)).unwrap();
     /// let mut gd = ReducedGd::new(&ds, &cfg, w0.view(), 0.5, 0.0).unwrap();
     /// let before = gd.train_metrics().loss;
-    /// gd.run(50, 50);
+    /// for _ in 0..50 {
+    ///     gd.step();
+    /// }
     /// assert!(gd.train_metrics().loss < before);
     /// ```
     pub fn new(
@@ -312,12 +290,18 @@ impl ReducedGd {
         general_mat_mul(1.0, h, &theta.t(), 1.0, z);
     }
 
-    /// One GD step; returns the training metrics at the weights before the step.
-    /// Allocation-free.
-    pub fn step(&mut self) -> Metrics {
+    /// The training metrics at the current weights, and the gradient in
+    /// coordinates for the next [`ReducedGd::apply`]. Allocation-free.
+    pub fn loss_grad(&mut self) -> Metrics {
         Self::fill_z(&mut self.ws.z, &self.p0, &self.h, &self.theta, &self.alpha);
         let met = self.cnn.grad_from_z(&mut self.ws, self.y.view(), self.patches);
         general_mat_mul(1.0, &self.ws.dz.t(), &self.a, 0.0, &mut self.grad);
+        met
+    }
+
+    /// The GD step with the gradient of the last [`ReducedGd::loss_grad`]:
+    /// `Θ ← (1 − ηλ)Θ − η·G`, `α ← (1 − ηλ)α`.
+    pub fn apply(&mut self) {
         let shrink = 1.0 - self.lr * self.lambda;
         if shrink != 1.0 {
             self.theta *= shrink;
@@ -325,7 +309,21 @@ impl ReducedGd {
         }
         self.theta.scaled_add(-self.lr, &self.grad);
         self.step += 1;
+    }
+
+    /// One GD step ([`ReducedGd::loss_grad`], then [`ReducedGd::apply`]);
+    /// returns the training metrics at the weights before the step. A run to
+    /// a stopping rule is `gengap_train::drive` on this solver.
+    pub fn step(&mut self) -> Metrics {
+        let met = self.loss_grad();
+        self.apply();
         met
+    }
+
+    /// `‖∇L_S(W)‖_F` of the last [`ReducedGd::loss_grad`], in full space:
+    /// the gradient is `G·S`, so `‖G·S‖²_F = Σ_c g_cᵀ (S Sᵀ) g_c`.
+    pub fn grad_norm(&self) -> f64 {
+        (self.grad.dot(&self.gram) * &self.grad).sum().max(0.0).sqrt()
     }
 
     /// Training metrics at the current weights.
@@ -352,48 +350,6 @@ impl ReducedGd {
         );
         self.cnn
             .outputs_from_z(&mut self.ws_test, self.y_test.view(), self.patches)
-    }
-
-    /// Run `steps` GD steps, recording every `every` steps (and the last).
-    /// Stops early at a non-finite loss (the caller sees it in the record).
-    pub fn run(&mut self, steps: u64, every: u64) -> Vec<ReducedRecord> {
-        let every = every.max(1);
-        let mut out = vec![];
-        for _ in 0..steps {
-            if self.step.is_multiple_of(every) {
-                out.push(self.record());
-            }
-            let met = self.step();
-            if !met.loss.is_finite() {
-                break;
-            }
-        }
-        out.push(self.record());
-        out
-    }
-
-    /// GD until the training loss is `≤ target` or `max_steps` steps are taken,
-    /// or the loss stops being finite. Returns `(steps taken, outcome)`.
-    pub fn train_to(&mut self, max_steps: u64, target: f64) -> (u64, ReducedOutcome) {
-        let start = self.step;
-        loop {
-            let met = if self.step - start < max_steps {
-                self.step()
-            } else {
-                self.train_metrics()
-            };
-            if !met.loss.is_finite() {
-                return (self.step - start, ReducedOutcome::Diverged);
-            }
-            if met.loss <= target {
-                // `step()` already moved past the weights it measured; the
-                // extra step only lowers the loss further.
-                return (self.step - start, ReducedOutcome::Converged);
-            }
-            if self.step - start >= max_steps {
-                return (self.step - start, ReducedOutcome::MaxSteps);
-            }
-        }
     }
 
     /// The exact population test error for the \[C22\] model with orthogonal
@@ -450,15 +406,6 @@ impl ReducedGd {
             }
         }
         wrong as f64 / samples as f64
-    }
-
-    /// Metrics at the current step.
-    pub fn record(&mut self) -> ReducedRecord {
-        ReducedRecord {
-            step: self.step,
-            train: self.train_metrics(),
-            test: self.test_metrics(),
-        }
     }
 
     /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S` (an `O(m·n·d)`

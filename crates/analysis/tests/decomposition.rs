@@ -292,7 +292,9 @@ fn gaussian_test_error_matches_a_large_test_set() {
     let mut red = ReducedGd::new(&ds, &cfg, w0.view(), 0.1, 0.0).unwrap();
     let mut checked = 0;
     for _ in 0..6 {
-        red.run(20, 20);
+        for _ in 0..20 {
+            red.step();
+        }
         let emp = red.test_metrics().error;
         let gauss = red.gaussian_test_error(1.0, 40_000, &mut rng::seeded(23));
         // Two independent Monte-Carlo estimates: SE ≈ sqrt(p(1-p)(1/20000 + 1/40000)) ≤ 0.0043.

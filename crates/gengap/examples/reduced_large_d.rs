@@ -30,11 +30,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = std::time::Instant::now();
         let blocked = data.blocked_products(model.sigma0, 2 * model.m, &mut rng::stream(7, 0))?;
         let mut gd = ReducedGd::from_blocked(&blocked, &model, 0.01 * 2000.0 / d as f64, 0.0)?;
-        let (steps, outcome) = gd.train_to(20_000, 0.01);
+        let stop = Stop {
+            max_steps: 20_000,
+            target_loss: Some(0.01),
+        };
+        let run = drive(&mut gd, stop, Schedule::End, &mut [])?; // the same driver as full-space training
         let test_error = gd.gaussian_test_error(sigma_p, 4000, &mut rng::stream(7, 1));
         println!(
-            "d = {d}, SNR = {snr}: {outcome:?} after {steps} steps, train loss {:.3e}, test error {test_error:.3} ({:.1} s)",
-            gd.train_metrics().loss,
+            "d = {d}, SNR = {snr}: {:?} after {} steps, train loss {:.3e}, test error {test_error:.3} ({:.1} s)",
+            run.status,
+            run.steps,
+            run.last().expect("the last step is recorded").train.loss,
             start.elapsed().as_secs_f64()
         );
     }

@@ -14,12 +14,15 @@
 //! assert_eq!(run.record.steps, 10);
 //! ```
 
-pub use crate::analysis::{Basis, Decomposer, Decomposition, ReducedGd, ReducedOutcome, Summary};
+pub use crate::analysis::{Basis, Decomposer, Decomposition, ReducedGd, Summary};
 pub use crate::data::{C22Params, DataConfig, Dataset, NoisyMnistParams, Z23Params, rng};
 pub use crate::model::{Activation, Cnn, CnnConfig, OutputScale};
 pub use crate::ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 pub use crate::optim::{OptimConfig, Optimizer, WeightDecay};
-pub use crate::train::{Precision, Run, RunRecord, Status, TrainConfig, Trainer, train_from, train_run};
+pub use crate::train::{
+    Dynamics, Observer, Precision, Run, RunRecord, Schedule, Status, Stop, TrainConfig, Trainer, Watch, drive,
+    train_from, train_run,
+};
 pub use crate::{set_blas_threads, single_threaded_blas};
 
 #[cfg(feature = "lab")]

@@ -14,7 +14,7 @@ fn final_bits(seed: u64) -> Vec<u64> {
     .unwrap();
     let model: CnnConfig = toml::from_str("m = 8\nscale = \"one\"\nsigma0 = 0.01").unwrap();
     let opt: OptimConfig = toml::from_str("name = \"adam\"\nlr = 1e-3").unwrap();
-    let train: TrainConfig = toml::from_str("max_steps = 50\nrecord_every = 50").unwrap();
+    let train: TrainConfig = toml::from_str("max_steps = 50\nrecord = \"end\"").unwrap();
     let ds = data.generate(&mut rng::stream(seed, 0)).unwrap();
     let run = train_run(&ds, &model, &opt, &train, &mut rng::stream(seed, 1)).unwrap();
     let (last, w) = (run.record.last().unwrap(), &run.w);

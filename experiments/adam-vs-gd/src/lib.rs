@@ -11,7 +11,7 @@ use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{Record, RunRecord, Status, TrainConfig, train_from};
+use gengap::train::{Record, RunRecord, Schedule, Status, TrainConfig, train_from};
 use serde::{Deserialize, Serialize};
 
 /// The `adam-vs-gd` configuration.
@@ -205,7 +205,7 @@ impl Comparison {
                 TrainConfig {
                     max_steps: cfg.lambda_sweep.max_steps,
                     decompose: false,
-                    record_every: cfg.lambda_sweep.max_steps,
+                    record: Schedule::End,
                     ..cfg.train.clone()
                 },
             ),

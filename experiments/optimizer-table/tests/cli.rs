@@ -57,7 +57,7 @@ seeds = 2
 title = "[C22] task"
 data = { model = "c22", d = 100, n = 10, n_test = 50, mu_norm = 8.0, sigma_p = 1.0 }
 model = { m = 2, sigma0 = 0.014 }
-train = { max_steps = 20, record_every = 20 }
+train = { max_steps = 20, record = "end" }
 [[optimizers]]
 label = "GD"
 optimizer = { name = "gd", lr = 0.01 }

@@ -18,7 +18,7 @@ use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{RunRecord, Status, TrainConfig, best_by_train_loss, train_from};
+use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from};
 use serde::{Deserialize, Serialize};
 
 /// The `padam-sweep` configuration.
@@ -200,7 +200,7 @@ impl Study for PadamSweep {
     fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, _: &mut CellRng) -> Result<RunRecord, StudyError> {
         let train = TrainConfig {
             decompose: true,
-            record_every: cfg.train.max_steps,
+            record: Schedule::End,
             ..cfg.train.clone()
         };
         Ok(train_from(&sh.ds, &cfg.model, &cfg.padam(c.p, c.lr), &train, &sh.w0)?.0)

@@ -13,12 +13,13 @@
 //! Cell `k` of the study (main grid first, then the large grid) draws its
 //! data set, `W⁽⁰⁾` and Monte-Carlo test points from its own stream.
 
-use gengap::analysis::{ReducedGd, ReducedOutcome};
+use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
 use gengap::plot::{Heatmap, Panel, Series, render};
+use gengap::train::{Schedule, Status, Stop, drive};
 use serde::{Deserialize, Serialize};
 
 /// The `phase-transition` configuration.
@@ -226,7 +227,7 @@ pub struct Point {
     #[serde(rename = "mu_norm")]
     mu: f64,
     seed: usize,
-    outcome: ReducedOutcome,
+    outcome: Status,
     steps: u64,
     #[serde(with = "nonfinite")]
     train_loss: f64,
@@ -314,9 +315,14 @@ impl Grid {
             let w0 = model.init::<f64, _>(g.d, r)?;
             ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0)?
         };
-        let (steps, outcome) = red.train_to(g.max_steps, g.target_loss);
-        let train_loss = red.train_metrics().loss;
-        let test_error = if outcome == ReducedOutcome::Diverged {
+        let stop = Stop {
+            max_steps: g.max_steps,
+            target_loss: Some(g.target_loss),
+        };
+        let run = drive(&mut red, stop, Schedule::End, &mut [])?;
+        let (steps, outcome) = (run.steps, run.status);
+        let train_loss = run.last().expect("the last step is recorded").train.loss;
+        let test_error = if outcome == Status::Diverged {
             f64::NAN
         } else {
             red.gaussian_test_error(g.sigma_p, test_samples, r)
@@ -488,8 +494,8 @@ fn report(ctx: &Ctx, name: &str, tag: &str, g: &Grid, cells: &[Point], thr: f64)
                 )
             })
             .collect();
-    let not_conv = cells.iter().filter(|c| c.outcome != ReducedOutcome::Converged).count();
-    let diverged = cells.iter().filter(|c| c.outcome == ReducedOutcome::Diverged).count();
+    let not_conv = cells.iter().filter(|c| c.outcome != Status::Converged).count();
+    let diverged = cells.iter().filter(|c| c.outcome == Status::Diverged).count();
     let panels: Vec<Panel> = fits
         .iter()
         .enumerate()

@@ -1,0 +1,103 @@
+//! [`TrainConfig`]: when to stop, when to record, what to record, in which precision.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Schedule, Stop, TrainError};
+
+/// When to stop and how often to record (the `[train]` table of a config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Maximum number of steps (≥ 1).
+    pub max_steps: u64,
+    /// Stop once the training loss is ≤ this (optional, > 0).
+    #[serde(default)]
+    pub target_loss: Option<f64>,
+    /// When to record ([`Schedule`]: `{ every = k }`, `{ log_spaced = k }`
+    /// or `"end"`; the first and last steps are always recorded). Default every 10 steps.
+    #[serde(default)]
+    pub record: Schedule,
+    /// Record the signal–noise decomposition summaries (costs a GEMM with the basis). Default false.
+    #[serde(default)]
+    pub decompose: bool,
+    /// Arithmetic of the weights, gradients and optimizer state: `f64`
+    /// (default) or `f32` (1.3–1.6× faster per step at paper sizes, see
+    /// docs/performance.md). The decomposition (always in f64) then sees f32
+    /// round-off: the relative residual of a GD run is ~1e-6 instead of
+    /// ~1e-15 (tested), still far below Adam's ~0.5.
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+/// Floating-point precision of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// 64-bit.
+    #[default]
+    F64,
+    /// 32-bit.
+    F32,
+}
+
+impl Default for TrainConfig {
+    /// 1000 steps, no loss target, a record every 10 steps, no
+    /// decomposition, f64.
+    fn default() -> Self {
+        TrainConfig {
+            max_steps: 1000,
+            target_loss: None,
+            record: Schedule::default(),
+            decompose: false,
+            precision: Precision::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// `max_steps` steps, the rest default.
+    pub fn steps(max_steps: u64) -> Self {
+        TrainConfig {
+            max_steps,
+            ..Default::default()
+        }
+    }
+
+    /// Check ranges.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        if self.max_steps == 0 {
+            return Err(TrainError::InvalidParam {
+                field: "max_steps",
+                value: "0".into(),
+                reason: "must be >= 1",
+            });
+        }
+        if !self.record.is_valid() {
+            return Err(TrainError::InvalidParam {
+                field: "record",
+                value: format!("{:?}", self.record),
+                reason: "the schedule's step count must be >= 1",
+            });
+        }
+        if let Some(t) = self.target_loss
+            && (!t.is_finite() || t <= 0.0)
+        {
+            return Err(TrainError::InvalidParam {
+                field: "target_loss",
+                value: t.to_string(),
+                reason: "must be finite and > 0",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// The stopping rule.
+    pub fn stop(&self) -> Stop {
+        Stop {
+            max_steps: self.max_steps,
+            target_loss: self.target_loss,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The one training driver: any [`Dynamics`] (the full-space trainer, the
+//! exact reduced-space GD solver, a toy model) is stepped by [`drive`] with
+//! one stopping rule ([`Stop`]), one vocabulary for how a run ended
+//! ([`Status`]), records on a [`Schedule`], and [`Observer`]s on their own
+//! schedules (argmin's `Executor` with observers).
+//!
+//! Each iteration: evaluate the training metrics at `W⁽ᵗ⁾` (and prepare the
+//! step); stop if the loss is not finite ([`Status::Diverged`]), is at most
+//! the target ([`Status::Converged`]) or `t = max_steps` ([`Status::MaxSteps`]);
+//! record and observe if the schedules say so (always at the last step);
+//! otherwise step to `W⁽ᵗ⁺¹⁾`. The run therefore ends at the first iterate
+//! that meets the stopping rule, and its last record is at the final weights.
+
+use gengap_analysis::Summary;
+use gengap_model::Metrics;
+use serde::{Deserialize, Serialize};
+
+use crate::{Schedule, TrainError};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The training loss reached the target.
+    Converged,
+    /// `max_steps` taken without reaching the target (or with no target).
+    MaxSteps,
+    /// The loss became NaN or infinite.
+    Diverged,
+}
+
+/// The metrics at one recorded step `t` (at the weights `W⁽ᵗ⁾`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Step.
+    pub step: u64,
+    /// Training loss and error.
+    pub train: Metrics,
+    /// Test loss and error (NaN where the dynamics has no test split).
+    pub test: Metrics,
+    /// `‖∇L_S(W⁽ᵗ⁾)‖_F` (without weight decay).
+    #[serde(with = "gengap_model::nonfinite")]
+    pub grad_norm: f64,
+    /// Decomposition summaries, when recorded.
+    pub summary: Option<Summary>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// How it ended.
+    pub status: Status,
+    /// Steps taken.
+    pub steps: u64,
+    /// Every recorded step, the last one at the final weights.
+    pub records: Vec<Record>,
+}
+
+impl RunRecord {
+    /// The last record (at the final weights).
+    pub fn last(&self) -> Option<&Record> {
+        self.records.last()
+    }
+}
+
+/// The stopping rule: at most `max_steps` steps, and (optionally) stop at the
+/// first iterate whose training loss is `≤ target_loss`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stop {
+    /// Step budget.
+    pub max_steps: u64,
+    /// Loss target.
+    pub target_loss: Option<f64>,
+}
+
+/// Training dynamics the driver can step.
+pub trait Dynamics {
+    /// The training metrics at the current weights; also prepares the next
+    /// step (computes the gradient).
+    fn evaluate(&mut self) -> Result<Metrics, TrainError>;
+    /// Take the step prepared by the last [`Dynamics::evaluate`].
+    fn advance(&mut self) -> Result<(), TrainError>;
+    /// The record at the current weights, whose training metrics are `train`.
+    fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError>;
+}
+
+/// Sees the dynamics and the record at the steps of its schedule.
+pub trait Observer<D: ?Sized> {
+    /// Called at each scheduled step (and the last), after the record is made.
+    fn observe(&mut self, dynamics: &D, record: &Record) -> Result<(), TrainError>;
+}
+
+impl<D: ?Sized, F: FnMut(&Record)> Observer<D> for F {
+    fn observe(&mut self, _: &D, record: &Record) -> Result<(), TrainError> {
+        self(record);
+        Ok(())
+    }
+}
+
+/// An observer with its schedule.
+pub struct Watch<'a, D: ?Sized> {
+    /// The observer.
+    pub observer: &'a mut dyn Observer<D>,
+    /// When it is called (always also at the last step).
+    pub schedule: Schedule,
+}
+
+impl<'a, D: ?Sized> Watch<'a, D> {
+    /// `observer` on `schedule`.
+    pub fn new(observer: &'a mut dyn Observer<D>, schedule: Schedule) -> Self {
+        Watch { observer, schedule }
+    }
+}
+
+impl<D: ?Sized> std::fmt::Debug for Watch<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch").field("schedule", &self.schedule).finish()
+    }
+}
+
+/// Run `dynamics` until the stopping rule fires; keep a record at every step
+/// of `record` (and the last); call each watcher on its schedule (and the last).
+pub fn drive<D: Dynamics>(
+    dynamics: &mut D,
+    stop: Stop,
+    record: Schedule,
+    watchers: &mut [Watch<'_, D>],
+) -> Result<RunRecord, TrainError> {
+    let mut records = vec![];
+    let mut step = 0u64;
+    loop {
+        let met = dynamics.evaluate()?;
+        let status = if !met.loss.is_finite() {
+            Some(Status::Diverged)
+        } else if stop.target_loss.is_some_and(|t| met.loss <= t) {
+            Some(Status::Converged)
+        } else if step >= stop.max_steps {
+            Some(Status::MaxSteps)
+        } else {
+            None
+        };
+        let end = status.is_some();
+        let keep = end || record.fires(step);
+        let observe = end || watchers.iter().any(|w| w.schedule.fires(step));
+        if keep || observe {
+            let rec = dynamics.record(step, met)?;
+            for w in watchers.iter_mut().filter(|w| end || w.schedule.fires(step)) {
+                w.observer.observe(dynamics, &rec)?;
+            }
+            if keep {
+                records.push(rec);
+            }
+        }
+        if let Some(status) = status {
+            return Ok(RunRecord {
+                status,
+                steps: step,
+                records,
+            });
+        }
+        dynamics.advance()?;
+        step += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gradient descent on `L(w) = w²/2 + c` from `w = 1` (loss `w²/2` when
+    /// `c = 0`): `w_t = (1 − η)ᵗ`, computed independently below.
+    struct Quadratic {
+        w: f64,
+        lr: f64,
+    }
+
+    impl Dynamics for Quadratic {
+        fn evaluate(&mut self) -> Result<Metrics, TrainError> {
+            Ok(Metrics {
+                loss: self.w * self.w / 2.0,
+                error: 0.0,
+            })
+        }
+        fn advance(&mut self) -> Result<(), TrainError> {
+            self.w -= self.lr * self.w;
+            Ok(())
+        }
+        fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
+            Ok(Record {
+                step,
+                train,
+                test: train,
+                grad_norm: self.w.abs(),
+                summary: None,
+            })
+        }
+    }
+
+    #[test]
+    fn stops_at_the_first_iterate_meeting_the_rule_and_records_on_schedule() {
+        // Converged: first t with (1 − η)^{2t}/2 ≤ target.
+        let (lr, target) = (0.1f64, 1e-3);
+        let first = (0..).find(|&t| (1.0 - lr).powi(2 * t) / 2.0 <= target).unwrap() as u64;
+        let mut q = Quadratic { w: 1.0, lr };
+        let mut seen = vec![];
+        let mut obs = |r: &Record| seen.push(r.step);
+        let run = drive(
+            &mut q,
+            Stop {
+                max_steps: 1000,
+                target_loss: Some(target),
+            },
+            Schedule::Every(10),
+            &mut [Watch::new(&mut obs, Schedule::Every(25))],
+        )
+        .unwrap();
+        assert_eq!(run.status, Status::Converged);
+        assert_eq!(run.steps, first);
+        let steps: Vec<u64> = run.records.iter().map(|r| r.step).collect();
+        let mut want: Vec<u64> = (0..first).filter(|t| t % 10 == 0).collect();
+        want.push(first);
+        assert_eq!(steps, want);
+        assert!((run.last().unwrap().train.loss - (1.0 - lr).powi(2 * first as i32) / 2.0).abs() < 1e-15);
+        let mut want_obs: Vec<u64> = (0..first).filter(|t| t % 25 == 0).collect();
+        want_obs.push(first);
+        assert_eq!(seen, want_obs);
+
+        // MaxSteps, and Diverged on a non-finite loss.
+        let run = drive(
+            &mut Quadratic { w: 1.0, lr },
+            Stop {
+                max_steps: 7,
+                target_loss: None,
+            },
+            Schedule::End,
+            &mut [],
+        )
+        .unwrap();
+        assert_eq!((run.status, run.steps, run.records.len()), (Status::MaxSteps, 7, 1));
+        let run = drive(
+            &mut Quadratic { w: 1.0, lr: 1e200 },
+            Stop {
+                max_steps: 100,
+                target_loss: None,
+            },
+            Schedule::Every(1),
+            &mut [],
+        )
+        .unwrap();
+        assert_eq!(run.status, Status::Diverged);
+        assert!(run.steps < 100 && !run.last().unwrap().train.loss.is_finite());
+    }
+}

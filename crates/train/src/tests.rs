@@ -1,0 +1,180 @@
+//! Tests of the training loop.
+
+use super::*;
+use gengap_data::{Z23Params, rng};
+use gengap_optim::OptimConfig;
+
+/// The small [Z23] problem and model every test here trains on.
+fn toy() -> (Dataset, CnnConfig) {
+    let ds = Z23Params {
+        d: 120,
+        n: 10,
+        n_test: 50,
+        v_norm: 2.0,
+        sigma_p: 0.3,
+        s: 40,
+        alpha: 0.1,
+        patches: 2,
+    }
+    .generate(&mut rng::seeded(1))
+    .unwrap();
+    (
+        ds,
+        CnnConfig {
+            m: 3,
+            sigma0: 0.05,
+            ..Default::default()
+        },
+    )
+}
+
+fn setup(opt: &str, cfg: TrainConfig) -> Trainer<f64> {
+    let (ds, model) = toy();
+    let w0 = model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap();
+    let opt = toml::from_str::<OptimConfig>(opt).unwrap().build::<f64>().unwrap();
+    Trainer::new(&ds, &model, w0, Box::new(opt), cfg).unwrap()
+}
+
+fn cfg(max_steps: u64) -> TrainConfig {
+    TrainConfig {
+        max_steps,
+        target_loss: None,
+        record: Schedule::Every(7),
+        decompose: true,
+        precision: Precision::F64,
+    }
+}
+
+#[test]
+fn divergence_is_reported_not_panicked() {
+    let mut seen = 0;
+    let mut obs = |_: &Record| seen += 1;
+    let (run, _) = setup("name = \"gd\"\nlr = 1e300", cfg(1000))
+        .run(&mut [Watch::new(&mut obs, Schedule::Every(7))])
+        .unwrap();
+    assert_eq!(run.status, Status::Diverged);
+    assert!(run.steps < 1000);
+    assert!(!run.last().unwrap().train.loss.is_finite());
+    assert_eq!(seen, run.records.len());
+}
+
+#[test]
+fn target_loss_stops_the_run() {
+    let c = TrainConfig {
+        max_steps: 5000,
+        target_loss: Some(0.05),
+        record: Schedule::Every(50),
+        decompose: false,
+        precision: Precision::F64,
+    };
+    let (run, _) = setup("name = \"gd\"\nlr = 2.0", c).run(&mut []).unwrap();
+    assert_eq!(run.status, Status::Converged, "{:?}", run.last());
+    assert!(run.last().unwrap().train.loss <= 0.05);
+    assert!(run.records[run.records.len() - 2].train.loss > 0.05);
+}
+
+#[test]
+fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
+    let (ds, model) = toy();
+    let gd: OptimConfig = toml::from_str("name = \"gd\"\nlr = 0.5").unwrap();
+    let c = |precision| TrainConfig {
+        max_steps: 300,
+        target_loss: None,
+        record: Schedule::Every(300),
+        decompose: true,
+        precision,
+    };
+    let Run {
+        record: r64, w: w64, ..
+    } = train_run(&ds, &model, &gd, &c(Precision::F64), &mut rng::seeded(2)).unwrap();
+    let Run {
+        record: r32, w: w32, ..
+    } = train_run(&ds, &model, &gd, &c(Precision::F32), &mut rng::seeded(2)).unwrap();
+    let (a, b) = (r64.last().unwrap(), r32.last().unwrap());
+    assert!(
+        (a.train.loss - b.train.loss).abs() < 1e-3 * a.train.loss.max(1e-3),
+        "{} vs {}",
+        a.train.loss,
+        b.train.loss
+    );
+    let diff = (&w64 - &w32).mapv(f64::abs).sum() / w64.mapv(f64::abs).sum();
+    assert!(diff < 1e-3, "weights differ by {diff}");
+    let (s64, s32) = (a.summary.unwrap().residual, b.summary.unwrap().residual);
+    eprintln!("GD decomposition residual after 300 steps: f64 {s64:.2e}, f32 {s32:.2e}");
+    assert!(s64 < 1e-9, "f64 GD residual {s64}");
+    assert!(s32 > 1e-9 && s32 < 1e-2, "f32 GD residual {s32} is round-off sized");
+}
+
+#[test]
+fn invalid_train_config_is_rejected() {
+    assert!(TrainConfig { max_steps: 0, ..cfg(1) }.validate().is_err());
+    assert!(
+        TrainConfig {
+            record: Schedule::Every(0),
+            ..cfg(1)
+        }
+        .validate()
+        .is_err()
+    );
+    assert!(
+        TrainConfig {
+            target_loss: Some(-1.0),
+            ..cfg(1)
+        }
+        .validate()
+        .is_err()
+    );
+    assert!(toml::from_str::<TrainConfig>("max_steps = 3\nrecord = 2").is_err());
+    assert!(toml::from_str::<TrainConfig>("max_steps = 3\nrecord_every = 2").is_err());
+}
+
+/// Log-spaced recording keeps every early step and thins out later ones; the
+/// decomposition recorder sees exactly the recorded steps.
+#[test]
+fn log_spaced_records_and_the_decomposition_observer() {
+    let c = TrainConfig {
+        record: Schedule::LogSpaced(10),
+        ..cfg(300)
+    };
+    let (run, _) = setup("name = \"adam\"\nlr = 0.01", c).run(&mut []).unwrap();
+    let steps: Vec<u64> = run.records.iter().map(|r| r.step).collect();
+    let want: Vec<u64> = (0..300)
+        .filter(|&t| Schedule::LogSpaced(10).fires(t))
+        .chain([300])
+        .collect();
+    assert_eq!(steps, want);
+    assert_eq!(steps[..5], [0, 1, 2, 3, 5]);
+    assert!(run.records.iter().all(|r| r.summary.is_some()));
+}
+
+/// The reduced-space solver, driven by the same driver, takes the same
+/// steps, stops at the same iterate and reports the same status as the
+/// full-space trainer with GD.
+#[test]
+fn reduced_and_full_space_gd_stop_alike() {
+    let (ds, model) = toy();
+    let w0 = model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap();
+    let c = TrainConfig {
+        max_steps: 5000,
+        target_loss: Some(0.05),
+        record: Schedule::Every(50),
+        decompose: false,
+        precision: Precision::F64,
+    };
+    let (full, _) = setup("name = \"gd\"\nlr = 2.0", c.clone()).run(&mut []).unwrap();
+    let mut red = gengap_analysis::ReducedGd::new(&ds, &model, w0.view(), 2.0, 0.0).unwrap();
+    let reduced = drive(&mut red, c.stop(), c.record, &mut []).unwrap();
+    assert_eq!(full.status, Status::Converged);
+    assert_eq!((reduced.status, reduced.steps), (full.status, full.steps));
+    for (a, b) in full.records.iter().zip(&reduced.records) {
+        assert_eq!(a.step, b.step);
+        assert!((a.train.loss - b.train.loss).abs() <= 1e-9 * a.train.loss.max(1e-12));
+        assert!(
+            (a.grad_norm - b.grad_norm).abs() <= 1e-7 * a.grad_norm.max(1e-12),
+            "{} vs {}",
+            a.grad_norm,
+            b.grad_norm
+        );
+        assert!((a.test.loss - b.test.loss).abs() <= 1e-9 * a.test.loss.max(1e-12));
+    }
+}
