@@ -129,3 +129,21 @@ impl<T: Real> ActFn<T> {
         }
     }
 }
+
+/// Logistic loss `ℓ(z) = log(1 + e^{−z})`, computed stably as
+/// `max(−z, 0) + log1p(e^{−|z|})` (finite for any finite `z`).
+#[inline(always)]
+pub fn logistic<T: Real>(z: T) -> T {
+    (-z).max(T::zero()) + (-z.abs()).exp().ln_1p()
+}
+
+/// `ℓ′(z) = −1/(1 + e^{z})`, computed without overflow.
+#[inline(always)]
+pub fn logistic_deriv<T: Real>(z: T) -> T {
+    if z >= T::zero() {
+        let e = (-z).exp();
+        -e / (T::one() + e)
+    } else {
+        -T::one() / (T::one() + z.exp())
+    }
+}
