@@ -9,7 +9,8 @@
 //! the target ([`Status::Converged`]) or `t = max_steps` ([`Status::MaxSteps`]);
 //! record and observe if the schedules say so (always at the last step);
 //! otherwise step to `W⁽ᵗ⁺¹⁾`. The run therefore ends at the first iterate
-//! that meets the stopping rule, and its last record is at the final weights.
+//! that meets the stopping rule, and its last record is at the final weights
+//! (`docs/theory.md#training-to-a-stopping-rule`).
 
 use gengap_analysis::Summary;
 use gengap_model::Metrics;
