@@ -2,17 +2,24 @@
 //!
 //! Every random draw in gengap comes from [`ChaCha8Rng`] (the ChaCha stream
 //! cipher with 8 rounds, whose output is fixed by its specification and does
-//! not change between crate versions). The continuous distributions are
-//! implemented here, on top of raw `u64` draws, instead of being taken from
-//! `rand_distr`, so that a seed gives the same data set whatever version of
-//! the sampling crates a downstream project resolves.
+//! not change between crate versions). The distributions are `rand`'s and
+//! `rand_distr`'s: normal draws are `rand_distr::StandardNormal` (a ziggurat
+//! sampler), Bernoulli draws `rand::distr::Bernoulli`, uniform indices
+//! `Rng::random_range`. The workspace asks for `rand = "0.10"` and
+//! `rand_distr = "0.6"`, so cargo keeps them on 0.10.x and 0.6.x whatever else
+//! a downstream project uses, and the rand project's reproducibility policy
+//! allows value-changing releases only as minor versions (0.6 → 0.7), not as
+//! patch releases. `tests::pinned_draws` pins a handful of draws of each kind,
+//! so a value change (a version bump) is caught.
 //!
 //! Sweeps give each cell its own stream with [`stream`]: the ChaCha *stream*
 //! parameter is set to the cell's index, so cells are independent and a cell's
 //! draws do not depend on which other cells ran, in what order, or on how many
 //! threads.
 
-use rand::{Rng, SeedableRng};
+use rand::distr::{Bernoulli, Distribution, Open01};
+use rand::{Rng, RngExt, SeedableRng};
+use rand_distr::StandardNormal;
 pub use rand_chacha::ChaCha8Rng;
 
 /// The generator used everywhere in gengap: `ChaCha8Rng` seeded from a `u64`.
@@ -31,36 +38,23 @@ pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
-/// A uniform draw in the open interval (0, 1), with 53 random bits:
-/// `u = (k + 0.5) / 2^53` for `k` the top 53 bits of one `u64`.
+/// A uniform draw in the open interval (0, 1) (`rand::distr::Open01`).
 pub fn uniform_open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let k = rng.next_u64() >> 11;
-    (k as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    Open01.sample(rng)
 }
 
-/// A standard normal draw N(0, 1) by the Box–Muller transform,
-/// `z = sqrt(-2 ln u₁) · cos(2π u₂)`, using two uniform draws per value.
-///
-/// Exact in distribution (no tables, no rejection), so the stream of normals
-/// is a fixed function of the ChaCha stream.
+/// A standard normal draw N(0, 1) (`rand_distr::StandardNormal`).
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = uniform_open01(rng);
-    let u2 = uniform_open01(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    StandardNormal.sample(rng)
 }
 
-/// A uniform index in `0..n` (n ≥ 1), by Lemire's widening multiply with
-/// rejection, so it is exactly uniform.
+/// A uniform index in `0..n` (`n ≥ 1`; `Rng::random_range`, exactly uniform).
+///
+/// # Panics
+/// If `n = 0`.
 pub fn uniform_index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
     assert!(n > 0, "uniform_index needs n >= 1");
-    let n = n as u64;
-    let threshold = n.wrapping_neg() % n;
-    loop {
-        let m = (rng.next_u64() as u128) * (n as u128);
-        if (m as u64) >= threshold {
-            return (m >> 64) as usize;
-        }
-    }
+    rng.random_range(0..n)
 }
 
 /// A Rademacher sign: +1 or −1, each with probability 1/2.
@@ -68,9 +62,12 @@ pub fn rademacher<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     if rng.next_u64() >> 63 == 0 { 1.0 } else { -1.0 }
 }
 
-/// Bernoulli(p): true with probability `p`.
+/// Bernoulli(p): true with probability `p` (`rand::distr::Bernoulli`).
+///
+/// # Panics
+/// If `p` is not in `[0, 1]` (callers validate their parameters first).
 pub fn bernoulli<R: Rng + ?Sized>(rng: &mut R, p: f64) -> bool {
-    uniform_open01(rng) < p
+    Bernoulli::new(p).expect("p in [0, 1]").sample(rng)
 }
 
 /// A uniformly random permutation of `0..n` (Fisher–Yates).
@@ -130,6 +127,33 @@ mod tests {
         for c in counts {
             assert!((c as f64 - 10_000.0).abs() < 400.0, "{counts:?}");
         }
+    }
+
+    /// A handful of draws of each kind from one stream, pinned: a change of
+    /// the sampling crates' values (a minor-version bump of `rand` or
+    /// `rand_distr`) fails here before it silently redraws every figure.
+    #[test]
+    fn pinned_draws() {
+        let mut r = stream(2026, 3);
+        let normals: Vec<f64> = (0..4).map(|_| standard_normal(&mut r)).collect();
+        let indices: Vec<usize> = (0..6).map(|_| uniform_index(&mut r, 7)).collect();
+        let flips: Vec<bool> = (0..8).map(|_| bernoulli(&mut r, 0.3)).collect();
+        let u = uniform_open01(&mut r);
+        let signs: Vec<f64> = (0..4).map(|_| rademacher(&mut r)).collect();
+        let got = format!("{normals:?} {indices:?} {flips:?} {u:?} {signs:?}");
+        assert_eq!(got, PINNED, "the sampling crates changed their values");
+    }
+
+    /// Recorded with rand 0.10.4, rand_distr 0.6.0, rand_chacha 0.10 (2026-11-29).
+    const PINNED: &str = "[0.971986111225519, -0.843787798077545, 0.3819164362411907, -0.8549898724911975] \
+                          [6, 5, 3, 6, 6, 1] [false, false, false, true, false, false, false, false] \
+                          0.46304060958625126 [1.0, 1.0, 1.0, -1.0]";
+
+    #[test]
+    fn bernoulli_frequency() {
+        let mut r = seeded(4);
+        let hits = (0..100_000).filter(|_| bernoulli(&mut r, 0.3)).count();
+        assert!((hits as f64 / 1e5 - 0.3).abs() < 0.006, "{hits}");
     }
 
     #[test]
