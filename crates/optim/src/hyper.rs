@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::OptimError;
+use crate::{OptimError, Rule};
 
 pub(crate) fn invalid(field: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> OptimError {
     OptimError::InvalidParam {
@@ -15,7 +15,7 @@ pub(crate) fn invalid(field: &'static str, value: impl std::fmt::Debug, reason: 
     }
 }
 
-fn check_pos(field: &'static str, v: f64) -> Result<(), OptimError> {
+pub(crate) fn check_pos(field: &'static str, v: f64) -> Result<(), OptimError> {
     if !v.is_finite() || v <= 0.0 {
         Err(invalid(field, v, "must be finite and > 0"))
     } else {
@@ -31,7 +31,7 @@ fn check_nonneg(field: &'static str, v: f64) -> Result<(), OptimError> {
     }
 }
 
-fn check_unit(field: &'static str, b: f64) -> Result<(), OptimError> {
+pub(crate) fn check_unit(field: &'static str, b: f64) -> Result<(), OptimError> {
     if !(0.0..1.0).contains(&b) {
         Err(invalid(field, b, "must be in [0, 1)"))
     } else {
@@ -76,65 +76,6 @@ impl WeightDecay {
             WeightDecay::None => 0.0,
             WeightDecay::L2 { lambda } | WeightDecay::Decoupled { lambda } => lambda,
         }
-    }
-}
-
-/// The rule-specific part of an optimizer (its update, `docs/theory.md#optimizers`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// `W ← W − η g`.
-    Gd,
-    /// `b ← μ b + g`, step `b` (or `g + μ b`).
-    SgdMomentum {
-        /// `μ_b ∈ [0, 1)`.
-        momentum: f64,
-        /// Nesterov variant.
-        nesterov: bool,
-    },
-    /// `W ← W − η sign(g)`.
-    SignGd,
-    /// Adam without bias correction.
-    AdamSeed,
-    /// Adam with bias correction (PyTorch); `amsgrad` uses the running max.
-    Adam {
-        /// AMSGrad.
-        amsgrad: bool,
-    },
-    /// Yogi's additive second moment.
-    Yogi,
-    /// AdaBound's clipped step.
-    AdaBound {
-        /// `final_lr > 0`.
-        final_lr: f64,
-        /// `γ > 0`.
-        gamma: f64,
-    },
-    /// Padam's partial power.
-    Padam {
-        /// `p`, finite.
-        p: f64,
-        /// Running max.
-        amsgrad: bool,
-    },
-}
-
-impl Rule {
-    fn validate(&self) -> Result<(), OptimError> {
-        match *self {
-            Rule::SgdMomentum { momentum, .. } => check_unit("momentum", momentum),
-            Rule::AdaBound { final_lr, gamma } => {
-                check_pos("final_lr", final_lr)?;
-                check_pos("gamma", gamma)
-            }
-            Rule::Padam { p, .. } if !p.is_finite() => Err(invalid("p", p, "must be finite")),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether the rule keeps Adam's moments (and so reads `betas`, `eps`).
-    pub fn is_adaptive(&self) -> bool {
-        !matches!(self, Rule::Gd | Rule::SignGd | Rule::SgdMomentum { .. })
     }
 }
 

@@ -31,8 +31,8 @@
 //! and a restored state continues bit-identically.
 //!
 //! Modules: [`config`] (the TOML configs, [`OptimConfig`], short
-//! constructors), [`hyper`] (validated hyper-parameters, [`Rule`],
-//! [`WeightDecay`]), [`state`] (per-rule state), [`rules`] (the updates).
+//! constructors), [`hyper`] (validated hyper-parameters, [`WeightDecay`]),
+//! [`state`] (per-rule state), [`rules`] ([`Rule`] and the updates).
 //!
 //! ```
 //! use gengap_optim::{OptimConfig, Optimizer};
@@ -55,8 +55,8 @@ pub use config::{
     SgdMomentumConfig, YogiConfig,
 };
 pub use gengap_model::Real;
-pub use hyper::{Hyper, Rule, WeightDecay};
-pub use rules::{Optim, Optimizer};
+pub use hyper::{Hyper, WeightDecay};
+pub use rules::{Optim, Optimizer, Rule};
 pub use state::{Buffers, OptState};
 
 /// Errors of the optim crate, naming the offending key and value.

@@ -1,9 +1,93 @@
-//! The update rules: one struct, [`Optim`], assembled from shared pieces
-//! (decay, momentum buffer, Adam moments, running max, bias correction); the
-//! rules differ only in the few lines where their math differs
-//! (`docs/theory.md#optimizers`).
+//! The update rules: [`Rule`] (each rule's parameters, checks and buffers)
+//! and one struct, [`Optim`], assembled from shared pieces (decay, momentum
+//! buffer, Adam moments, running max, bias correction); the rules differ only
+//! in the few lines where their math differs (`docs/theory.md#optimizers`).
+//! A new rule is a [`Rule`] variant here, its arms below, and its config in
+//! `config.rs`.
 
-use crate::{Buffers, Hyper, OptState, OptimError, Real, Rule, WeightDecay};
+use serde::{Deserialize, Serialize};
+
+use crate::hyper::{check_pos, check_unit, invalid};
+use crate::{Buffers, Hyper, OptState, OptimError, Real, WeightDecay};
+
+/// The rule-specific part of an optimizer (its update, `docs/theory.md#optimizers`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// `W ← W − η g`.
+    Gd,
+    /// `b ← μ b + g`, step `b` (or `g + μ b`).
+    SgdMomentum {
+        /// `μ_b ∈ [0, 1)`.
+        momentum: f64,
+        /// Nesterov variant.
+        nesterov: bool,
+    },
+    /// `W ← W − η sign(g)`.
+    SignGd,
+    /// Adam without bias correction.
+    AdamSeed,
+    /// Adam with bias correction (PyTorch); `amsgrad` uses the running max.
+    Adam {
+        /// AMSGrad.
+        amsgrad: bool,
+    },
+    /// Yogi's additive second moment.
+    Yogi,
+    /// AdaBound's clipped step.
+    AdaBound {
+        /// `final_lr > 0`.
+        final_lr: f64,
+        /// `γ > 0`.
+        gamma: f64,
+    },
+    /// Padam's partial power.
+    Padam {
+        /// `p`, finite.
+        p: f64,
+        /// Running max.
+        amsgrad: bool,
+    },
+}
+
+impl Rule {
+    pub(crate) fn validate(&self) -> Result<(), OptimError> {
+        match *self {
+            Rule::SgdMomentum { momentum, .. } => check_unit("momentum", momentum),
+            Rule::AdaBound { final_lr, gamma } => {
+                check_pos("final_lr", final_lr)?;
+                check_pos("gamma", gamma)
+            }
+            Rule::Padam { p, .. } if !p.is_finite() => Err(invalid("p", p, "must be finite")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The (empty) buffers the rule keeps; they are sized on the first step.
+    pub fn buffers<T>(&self) -> Buffers<T> {
+        match *self {
+            Rule::Gd | Rule::SignGd => Buffers::None,
+            Rule::SgdMomentum { .. } => Buffers::Momentum { b: vec![] },
+            Rule::AdamSeed | Rule::Yogi | Rule::AdaBound { .. } => Buffers::Adam { m: vec![], v: vec![] },
+            Rule::Adam { amsgrad } | Rule::Padam { amsgrad, .. } => {
+                if amsgrad {
+                    Buffers::AmsGrad {
+                        m: vec![],
+                        v: vec![],
+                        v_max: vec![],
+                    }
+                } else {
+                    Buffers::Adam { m: vec![], v: vec![] }
+                }
+            }
+        }
+    }
+
+    /// Whether the rule keeps Adam's moments (and so reads `betas`, `eps`).
+    pub fn is_adaptive(&self) -> bool {
+        !matches!(self, Rule::Gd | Rule::SignGd | Rule::SgdMomentum { .. })
+    }
+}
 
 /// Adam's `(M, V, V_max?)` as slices.
 type Moments<'a, T> = (&'a mut [T], &'a mut [T], Option<&'a mut [T]>);

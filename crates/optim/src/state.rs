@@ -35,24 +35,9 @@ pub enum Buffers<T> {
 }
 
 impl<T> Buffers<T> {
-    /// The empty buffers `rule` keeps (sized on the first step).
+    /// The empty buffers `rule` keeps (sized on the first step); see [`Rule::buffers`].
     pub fn for_rule(rule: Rule) -> Self {
-        match rule {
-            Rule::Gd | Rule::SignGd => Buffers::None,
-            Rule::SgdMomentum { .. } => Buffers::Momentum { b: vec![] },
-            Rule::AdamSeed | Rule::Yogi | Rule::AdaBound { .. } => Buffers::Adam { m: vec![], v: vec![] },
-            Rule::Adam { amsgrad } | Rule::Padam { amsgrad, .. } => {
-                if amsgrad {
-                    Buffers::AmsGrad {
-                        m: vec![],
-                        v: vec![],
-                        v_max: vec![],
-                    }
-                } else {
-                    Buffers::Adam { m: vec![], v: vec![] }
-                }
-            }
-        }
+        rule.buffers()
     }
 
     /// The family's name, for errors.
