@@ -19,8 +19,8 @@
 
 use rand::distr::{Bernoulli, Distribution, Open01};
 use rand::{Rng, RngExt, SeedableRng};
-use rand_distr::StandardNormal;
 pub use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 
 /// The generator used everywhere in gengap: `ChaCha8Rng` seeded from a `u64`.
 pub fn seeded(seed: u64) -> ChaCha8Rng {
