@@ -8,7 +8,7 @@
 //! * [`optim`] — GD, SGD-momentum, signGD, Adam (seed and PyTorch forms),
 //!   AMSGrad, AdamW, Yogi, AdaBound and Padam, with L2 or decoupled decay.
 //! * [`analysis`] — the signal–noise decomposition and the exact reduced-space GD solver.
-//! * [`train`] — the one training loop: observers, stopping rules, checkpoints.
+//! * [`train`] — the one training driver: stopping rule, record schedules (log-spaced), observers.
 //! * [`lab`] (feature `lab`) — the lab pipeline: a `Study` per experiment,
 //!   driven from config to results (command line, journaled shardable sweeps,
 //!   per-cell streams, provenance, atomic CSV/JSON).

@@ -19,6 +19,40 @@ pub struct Series {
     pub line: bool,
     /// Dashed line.
     pub dashed: bool,
+    /// Marker shape.
+    pub shape: Shape,
+}
+
+/// The shape of a series' markers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// A filled circle.
+    #[default]
+    Circle,
+    /// A filled triangle.
+    Triangle,
+    /// A filled square.
+    Square,
+    /// A cross.
+    Cross,
+    /// A hollow circle.
+    Ring,
+    /// A hollow square.
+    Box,
+}
+
+impl Shape {
+    /// The `i`-th shape, cycling.
+    pub fn nth(i: usize) -> Shape {
+        [
+            Shape::Circle,
+            Shape::Triangle,
+            Shape::Square,
+            Shape::Cross,
+            Shape::Ring,
+            Shape::Box,
+        ][i % 6]
+    }
 }
 
 impl Series {
@@ -32,6 +66,7 @@ impl Series {
             markers: false,
             line: true,
             dashed: false,
+            shape: Shape::Circle,
         }
     }
     /// Markers only.
@@ -44,11 +79,17 @@ impl Series {
             markers: true,
             line: false,
             dashed: false,
+            shape: Shape::Circle,
         }
     }
     /// Builder: dashed.
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
+        self
+    }
+    /// Builder: markers of shape `shape`.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
         self
     }
     /// Builder: with markers.

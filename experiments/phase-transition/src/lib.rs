@@ -348,6 +348,8 @@ impl Grid {
 pub struct Results {
     main: Vec<Fit>,
     large: Option<Vec<Fit>>,
+    /// Every grid's cells against `n·SNR^q` (see [`collapse`]).
+    collapse: Vec<collapse::Collapse>,
 }
 
 impl Study for PhaseTransition {
@@ -401,7 +403,12 @@ impl Study for PhaseTransition {
             Some(g) => Some(report(ctx, &cfg.name, "large", g, &of(Which::Large), cfg.threshold)?),
             None => None,
         };
-        Ok(Results { main, large })
+        let mut grids = vec![(&cfg.main, of(Which::Main))];
+        if let Some(g) = &cfg.large {
+            grids.push((g, of(Which::Large)));
+        }
+        let collapse = collapse::collapse(ctx, &cfg.name, &grids, cfg.threshold)?;
+        Ok(Results { main, large, collapse })
     }
 
     fn record_file(&self, cfg: &Config) -> String {
@@ -413,5 +420,6 @@ impl Study for PhaseTransition {
     }
 }
 
+pub mod collapse;
 mod report;
 use report::report;

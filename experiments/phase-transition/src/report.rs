@@ -8,7 +8,7 @@ use gengap::train::Status;
 use crate::{Fit, Grid, Point};
 
 /// Mean test error per (q, n, μ): `[q][n][μ]`.
-fn means(g: &Grid, cells: &[Point]) -> Vec<Vec<Vec<f64>>> {
+pub(crate) fn means(g: &Grid, cells: &[Point]) -> Vec<Vec<Vec<f64>>> {
     let mus = g.mus();
     g.qs.iter()
         .map(|&q| {
@@ -31,7 +31,7 @@ fn means(g: &Grid, cells: &[Point]) -> Vec<Vec<Vec<f64>>> {
 }
 
 /// ‖μ‖* where the mean error first drops below `thr` as ‖μ‖ grows (log-linear interpolation).
-fn crossing(mus: &[f64], errs: &[f64], thr: f64) -> Option<f64> {
+pub(crate) fn crossing(mus: &[f64], errs: &[f64], thr: f64) -> Option<f64> {
     (1..mus.len()).find_map(|i| {
         let (e0, e1) = (errs[i - 1], errs[i]);
         (e0.is_finite() && e1.is_finite() && e0 > thr && e1 <= thr).then(|| {
