@@ -21,7 +21,8 @@
 //! * one typed error, [`LabError`]; a failed cell is a [`CellError`] record.
 //!
 //! A new experiment is one file implementing [`Study`] and a `main.rs` of
-//! one line; see the workspace's `examples/sigma0_sweep.rs`.
+//! one line; see `crates/gengap/examples/sigma0_sweep.rs` (a whole study in
+//! under 100 lines).
 
 pub mod cli;
 pub mod config;
