@@ -352,6 +352,21 @@ impl ReducedGd {
             .outputs_from_z(&mut self.ws_test, self.y_test.view(), self.patches)
     }
 
+    /// The population test error against *observed* labels that are flipped
+    /// with probability `p`, independently of the input, given the error
+    /// `clean` against the clean labels (e.g. [`ReducedGd::gaussian_test_error`]):
+    /// `p + (1 − 2p)·clean` (`docs/theory.md#population-test-error`). The
+    /// best possible value, at `clean = 0`, is `p`.
+    ///
+    /// ```
+    /// use gengap_analysis::ReducedGd;
+    /// assert_eq!(ReducedGd::with_label_flips(0.0, 0.1), 0.1);
+    /// assert!((ReducedGd::with_label_flips(0.5, 0.1) - 0.5).abs() < 1e-15);
+    /// ```
+    pub fn with_label_flips(clean: f64, p: f64) -> f64 {
+        p + (1.0 - 2.0 * p) * clean
+    }
+
     /// The exact population test error for the \[C22\] model with orthogonal
     /// noise (`docs/theory.md#population-test-error`), by Monte Carlo over the noise only: for a fresh
     /// `x = (yμ, ξ)`, `⟨w_{j,r}, ξ⟩` is a Gaussian vector over `(j, r)` with
@@ -361,6 +376,8 @@ impl ReducedGd {
     ///
     /// is estimated with `samples` draws of that `2m`-dimensional Gaussian
     /// (independent of `d`). `W Wᵀ` comes from the Gram matrices, at `O(m²n²)`.
+    /// This is the error against the *clean* label; with label flips, see
+    /// [`ReducedGd::with_label_flips`].
     pub fn gaussian_test_error<R: rand::Rng + ?Sized>(&self, sigma_p: f64, samples: usize, rng: &mut R) -> f64 {
         use gengap_data::rng::standard_normal;
         let m2 = self.theta.nrows();

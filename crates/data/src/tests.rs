@@ -56,6 +56,7 @@ fn z23() -> Z23Params {
         s: 10,
         alpha: 0.2,
         patches: 3,
+        p_flip: 0.0,
     }
 }
 
@@ -380,6 +381,7 @@ fn every_invalid_parameter_is_rejected() {
         field(
             Z23Params {
                 patches: 1,
+                p_flip: 0.0,
                 ..z.clone()
             }
             .validate()
@@ -478,6 +480,7 @@ fn config_from_toml_rejects_unknown_keys() {
         ok,
         DataConfig::Z23(Z23Params {
             patches: 2,
+            p_flip: 0.0,
             n_test: 1000,
             ..
         })
@@ -487,4 +490,64 @@ fn config_from_toml_rejects_unknown_keys() {
     let msg = bad.unwrap_err().to_string();
     assert!(msg.contains("sigmap"), "{msg}");
     assert!(toml::from_str::<DataConfig>("model = \"c23\"\nd = 10\n").is_err());
+}
+
+/// Observed labels are flipped at rate `p` (within binomial error on a large
+/// sample), independently of the clean label's sign, in training and test
+/// splits of both synthetic models; the clean label decides the signal patch.
+#[test]
+fn label_flips_follow_the_rate_and_ignore_the_clean_sign() {
+    let p = 0.2;
+    let c22 = C22Params {
+        d: 4,
+        n: 20_000,
+        n_test: 20_000,
+        mu_norm: 1.0,
+        sigma_p: 1.0,
+        p_flip: p,
+        ..Default::default()
+    }
+    .generate(&mut rng::stream(11, 0))
+    .unwrap();
+    let z23 = Z23Params {
+        d: 4,
+        n: 20_000,
+        n_test: 20_000,
+        s: 2,
+        p_flip: p,
+        ..Default::default()
+    }
+    .generate(&mut rng::stream(11, 1))
+    .unwrap();
+    for (what, ds) in [("c22", &c22), ("z23", &z23)] {
+        for split in [&ds.train, &ds.test] {
+            for sign in [1.0, -1.0] {
+                let idx: Vec<usize> = (0..split.n()).filter(|&i| split.y_clean[i] == sign).collect();
+                let flips = idx.iter().filter(|&&i| split.y[i] != split.y_clean[i]).count();
+                let rate = flips as f64 / idx.len() as f64;
+                // Four binomial standard errors.
+                let tol = 4.0 * (p * (1.0 - p) / idx.len() as f64).sqrt();
+                assert!(
+                    (rate - p).abs() < tol,
+                    "{what}: clean sign {sign}: rate {rate} vs {p} ± {tol}"
+                );
+            }
+            // The signal patch carries the clean label, never the observed one.
+            for i in 0..split.n() {
+                let sig = split.x[[i, split.signal_patch[i], 0]];
+                assert_eq!(sig.signum(), split.y_clean[i], "{what}: sample {i}");
+            }
+        }
+    }
+    // Without flips the draws are those of a data set without the option.
+    let a = Z23Params::default().generate(&mut rng::stream(3, 0)).unwrap();
+    assert_eq!(a.train.y, a.train.y_clean);
+    assert!(
+        Z23Params {
+            p_flip: 0.5,
+            ..Default::default()
+        }
+        .validate()
+        .is_err()
+    );
 }

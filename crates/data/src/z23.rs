@@ -14,7 +14,9 @@ pub(crate) fn default_patches() -> usize {
 ///
 /// `v = ‖v‖·e₁`; one patch `y·v`, one patch `ξ − α·y·v`, the other `P − 2`
 /// patches `ξ`; each `ξ` is `N(0, σ_p²)` on `s` coordinates drawn uniformly
-/// from `{2, …, d}` and zero elsewhere (`s = d − 1` is fully dense).
+/// from `{2, …, d}` and zero elsewhere (`s = d − 1` is fully dense). The
+/// clean label decides the patches; the observed label is flipped with
+/// probability `p_flip`, independently for every training and test sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Z23Params {
@@ -37,6 +39,9 @@ pub struct Z23Params {
     /// Number of patches `P ≥ 2`. Default 2.
     #[serde(default = "default_patches")]
     pub patches: usize,
+    /// Label-flip probability, in `[0, 1/2)`. Default 0.
+    #[serde(default)]
+    pub p_flip: f64,
 }
 
 impl Default for Z23Params {
@@ -52,6 +57,7 @@ impl Default for Z23Params {
             s: 100,
             alpha: 0.2,
             patches: default_patches(),
+            p_flip: 0.0,
         }
     }
 }
@@ -68,6 +74,9 @@ impl Z23Params {
         check_finite_nonneg("alpha", self.alpha)?;
         if self.patches < 2 {
             return Err(invalid("patches", self.patches, "must be >= 2"));
+        }
+        if !(0.0..0.5).contains(&self.p_flip) {
+            return Err(invalid("p_flip", self.p_flip, "must be in [0, 0.5)"));
         }
         Ok(())
     }
@@ -93,12 +102,16 @@ impl Z23Params {
         let mut x = try_zeros("inputs", ndarray::Ix3(n, pp, d))?;
         let mut noise = try_zeros("noise vectors", ndarray::Ix3(n, pp - 1, d))?;
         let mut y = Array1::<f64>::zeros(n);
+        let mut y_clean = Array1::<f64>::zeros(n);
         let mut signal_patch = Vec::with_capacity(n);
         let mut noise_patches = Array2::<usize>::zeros((n, pp - 1));
         let mut pool: Vec<usize> = (1..d).collect();
         for i in 0..n {
             let yi = rng::rademacher(rng);
-            y[i] = yi;
+            // No draw without flips, so a data set with p_flip = 0 is the same as before the option.
+            let flipped = self.p_flip > 0.0 && rng::bernoulli(rng, self.p_flip);
+            y_clean[i] = yi;
+            y[i] = if flipped { -yi } else { yi };
             // perm[0] is the signal patch, perm[1] the feature-noise patch.
             let perm = rng::permutation(rng, pp);
             signal_patch.push(perm[0]);
@@ -115,7 +128,7 @@ impl Z23Params {
         }
         Ok(Split {
             x,
-            y_clean: y.clone(),
+            y_clean,
             y,
             noise,
             signal_patch,

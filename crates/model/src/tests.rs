@@ -15,6 +15,7 @@ fn toy_batch(seed: u64) -> Batch<f64> {
         s: 6,
         alpha: 0.3,
         patches: 3,
+        p_flip: 0.0,
     };
     Batch::from_split(&p.generate(&mut rng::seeded(seed)).unwrap().train)
 }

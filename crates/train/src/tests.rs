@@ -15,6 +15,7 @@ fn toy() -> (Dataset, CnnConfig) {
         s: 40,
         alpha: 0.1,
         patches: 2,
+        p_flip: 0.0,
     }
     .generate(&mut rng::seeded(1))
     .unwrap();
