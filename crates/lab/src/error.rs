@@ -127,21 +127,10 @@ pub enum LabError {
         /// What failed.
         error: CellError,
     },
-    /// From the data models.
+    /// From the lower crates (data, model, optimizer, analysis, training),
+    /// as a study's cell would report it.
     #[error(transparent)]
-    Data(#[from] DataError),
-    /// From the model.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// From an optimizer.
-    #[error(transparent)]
-    Optim(#[from] OptimError),
-    /// From the analysis.
-    #[error(transparent)]
-    Analysis(#[from] AnalysisError),
-    /// From training.
-    #[error(transparent)]
-    Train(#[from] TrainError),
+    Study(#[from] StudyError),
     /// From the journaled sweep runner.
     #[error(transparent)]
     Sweep(#[from] SweepError),
@@ -235,18 +224,18 @@ pub enum StudyError {
     Train(#[from] TrainError),
 }
 
-impl From<StudyError> for LabError {
-    fn from(e: StudyError) -> Self {
-        match e {
-            StudyError::Invalid { key, value, reason } => LabError::Invalid { key, value, reason },
-            StudyError::Data(e) => e.into(),
-            StudyError::Model(e) => e.into(),
-            StudyError::Optim(e) => e.into(),
-            StudyError::Analysis(e) => e.into(),
-            StudyError::Train(e) => e.into(),
+/// The lower crates' errors convert into a [`LabError`] through [`StudyError`],
+/// so `?` works on them in config validation and reports alike.
+macro_rules! lab_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for LabError {
+            fn from(e: $t) -> Self {
+                LabError::Study(e.into())
+            }
         }
-    }
+    )*};
 }
+lab_error_from!(DataError, ModelError, OptimError, AnalysisError, TrainError);
 
 /// Which part of a cell's work failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
