@@ -21,8 +21,6 @@
 //! for writing except through [`Ctx`], and gets `--shard`, `--merge`, resume
 //! and thread independence for free.
 
-use std::path::Path;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -293,9 +291,4 @@ pub fn main<S: Study>(study: S) {
         eprintln!("{name}: error: {e}");
         std::process::exit(1);
     }
-}
-
-/// The default config path of experiment `name` (`experiments/<name>/config.toml`).
-pub fn default_config(name: &str) -> std::path::PathBuf {
-    Path::new("experiments").join(name).join("config.toml")
 }

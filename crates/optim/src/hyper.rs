@@ -82,7 +82,7 @@ impl WeightDecay {
 /// Everything an [`crate::Optim`] needs, checked. Fields are private: build
 /// with [`Hyper::new`] (or from an [`crate::OptimConfig`]); read with the accessors.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawHyper", into = "RawHyper")]
+#[serde(try_from = "RawHyper")]
 pub struct Hyper {
     lr: f64,
     betas: [f64; 2],
@@ -92,8 +92,8 @@ pub struct Hyper {
     rule: Rule,
 }
 
-/// The serialized form of [`Hyper`]; deserializing runs [`Hyper::new`].
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// What a [`Hyper`] deserializes through, so that [`Hyper::new`] checks it.
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHyper {
     lr: f64,
@@ -108,19 +108,6 @@ impl TryFrom<RawHyper> for Hyper {
     type Error = OptimError;
     fn try_from(r: RawHyper) -> Result<Self, OptimError> {
         Hyper::new(r.lr, r.betas, r.eps, r.v0, r.weight_decay, r.rule)
-    }
-}
-
-impl From<Hyper> for RawHyper {
-    fn from(h: Hyper) -> Self {
-        RawHyper {
-            lr: h.lr,
-            betas: h.betas,
-            eps: h.eps,
-            v0: h.v0,
-            weight_decay: h.weight_decay,
-            rule: h.rule,
-        }
     }
 }
 
@@ -166,15 +153,6 @@ impl Hyper {
     pub fn with_lr(self, lr: f64) -> Result<Hyper, OptimError> {
         check_pos("lr", lr)?;
         Ok(Hyper { lr, ..self })
-    }
-
-    /// The same, with weight decay `wd` (checked).
-    pub fn with_weight_decay(self, wd: WeightDecay) -> Result<Hyper, OptimError> {
-        wd.validate()?;
-        Ok(Hyper {
-            weight_decay: wd,
-            ..self
-        })
     }
 
     /// `η`.

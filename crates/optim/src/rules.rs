@@ -82,11 +82,6 @@ impl Rule {
             }
         }
     }
-
-    /// Whether the rule keeps Adam's moments (and so reads `betas`, `eps`).
-    pub fn is_adaptive(&self) -> bool {
-        !matches!(self, Rule::Gd | Rule::SignGd | Rule::SgdMomentum { .. })
-    }
 }
 
 /// Adam's `(M, V, V_max?)` as slices.
@@ -353,7 +348,7 @@ impl<T: Real> Optimizer<T> for Optim<T> {
     }
 
     fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError> {
-        state.check(self.hyper.rule(), None)?;
+        state.check(self.hyper.rule())?;
         self.state = state;
         Ok(())
     }

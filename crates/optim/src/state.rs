@@ -61,13 +61,8 @@ impl<T> Buffers<T> {
     }
 
     /// The buffers' common length (`None` without buffers).
-    pub fn len(&self) -> Option<usize> {
+    pub fn common_len(&self) -> Option<usize> {
         self.all().first().map(|(_, b)| b.len())
-    }
-
-    /// Whether the buffers are still unsized (before the first step).
-    pub fn is_empty(&self) -> bool {
-        self.len().is_none_or(|l| l == 0)
     }
 }
 
@@ -95,8 +90,9 @@ impl<T: Real> OptState<T> {
     /// Check that this state can be the state of `rule`: the same buffer
     /// family; buffers of one common length; `t = 0` exactly when the
     /// buffers are unsized (a rule without buffers may have any `t`); second
-    /// moments not negative; and, when `params` is given, that length.
-    pub fn check(&self, rule: Rule, params: Option<usize>) -> Result<(), OptimError> {
+    /// moments not negative. (The length against the parameters is checked
+    /// by the next step.)
+    pub fn check(&self, rule: Rule) -> Result<(), OptimError> {
         let want = Buffers::<T>::for_rule(rule);
         if want.kind() != self.buffers.kind() {
             return Err(OptimError::State {
@@ -108,7 +104,7 @@ impl<T: Real> OptState<T> {
             });
         }
         let all = self.buffers.all();
-        let Some(len) = self.buffers.len() else {
+        let Some(len) = self.buffers.common_len() else {
             return Ok(());
         };
         for (what, b) in &all {
@@ -133,15 +129,6 @@ impl<T: Real> OptState<T> {
                 });
             }
             _ => {}
-        }
-        if let Some(p) = params
-            && p != len
-        {
-            return Err(OptimError::Length {
-                what: "state buffers",
-                expected: p,
-                got: len,
-            });
         }
         for (what, b) in &all {
             if (*what == "v" || *what == "v_max") && b.iter().any(|x| *x < T::zero()) {
