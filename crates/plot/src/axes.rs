@@ -135,34 +135,25 @@ where
         }
     }
     if s.markers || (s.line && pts.len() == 1) {
-        let shape = s.shape;
-        if shape == Shape::Circle {
-            // The original drawing path, so figures with round markers keep their bytes.
-            let ann = chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
-            if !labelled && !s.label.is_empty() {
-                ann.label(s.label.clone())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
-            }
-        } else {
-            let (fill, line) = (color.filled(), color.stroke_width(2));
-            let label = (!labelled && !s.label.is_empty()).then(|| s.label.clone());
-            // One branch per shape: each marker is its own element type.
-            macro_rules! shaped {
-                ($make:expr) => {{
-                    let ann = chart.draw_series(pts.iter().map(|&p| EmptyElement::at(p) + $make))?;
-                    if let Some(l) = label {
-                        ann.label(l)
-                            .legend(move |(x, y)| EmptyElement::at((x + 9, y)) + $make);
-                    }
-                }};
-            }
-            match shape {
-                Shape::Circle | Shape::Ring => shaped!(Circle::new((0, 0), 4, line)),
-                Shape::Triangle => shaped!(TriangleMarker::new((0, 0), 5, fill)),
-                Shape::Square => shaped!(Rectangle::new([(-4, -4), (4, 4)], fill)),
-                Shape::Box => shaped!(Rectangle::new([(-4, -4), (4, 4)], line)),
-                Shape::Cross => shaped!(Cross::new((0, 0), 4, line)),
-            }
+        let (fill, line) = (color.filled(), color.stroke_width(2));
+        let label = (!labelled && !s.label.is_empty()).then(|| s.label.clone());
+        // One branch per shape: each marker is its own element type.
+        macro_rules! shaped {
+            ($make:expr) => {{
+                let ann = chart.draw_series(pts.iter().map(|&p| EmptyElement::at(p) + $make))?;
+                if let Some(l) = label {
+                    ann.label(l)
+                        .legend(move |(x, y)| EmptyElement::at((x + 9, y)) + $make);
+                }
+            }};
+        }
+        match s.shape {
+            Shape::Circle => shaped!(Circle::new((0, 0), 4, fill)),
+            Shape::Ring => shaped!(Circle::new((0, 0), 4, line)),
+            Shape::Triangle => shaped!(TriangleMarker::new((0, 0), 5, fill)),
+            Shape::Square => shaped!(Rectangle::new([(-4, -4), (4, 4)], fill)),
+            Shape::Box => shaped!(Rectangle::new([(-4, -4), (4, 4)], line)),
+            Shape::Cross => shaped!(Cross::new((0, 0), 4, line)),
         }
     }
     Ok(())
