@@ -29,9 +29,25 @@ fn toy() -> (Dataset, CnnConfig) {
     )
 }
 
+/// The initial weights every test here starts from.
+fn w0(model: &CnnConfig) -> Array2<f64> {
+    model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap()
+}
+
+/// GD to a training loss of 0.05, recording every 50 steps.
+fn to_target() -> TrainConfig {
+    TrainConfig {
+        max_steps: 5000,
+        target_loss: Some(0.05),
+        record: Schedule::Every(50),
+        decompose: false,
+        precision: Precision::F64,
+    }
+}
+
 fn setup(opt: &str, cfg: TrainConfig) -> Trainer<f64> {
     let (ds, model) = toy();
-    let w0 = model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap();
+    let w0 = w0(&model);
     let opt = toml::from_str::<OptimConfig>(opt).unwrap().build::<f64>().unwrap();
     Trainer::new(&ds, &model, w0, Box::new(opt), cfg).unwrap()
 }
@@ -61,14 +77,7 @@ fn divergence_is_reported_not_panicked() {
 
 #[test]
 fn target_loss_stops_the_run() {
-    let c = TrainConfig {
-        max_steps: 5000,
-        target_loss: Some(0.05),
-        record: Schedule::Every(50),
-        decompose: false,
-        precision: Precision::F64,
-    };
-    let (run, _) = setup("name = \"gd\"\nlr = 2.0", c).run(&mut []).unwrap();
+    let (run, _) = setup("name = \"gd\"\nlr = 2.0", to_target()).run(&mut []).unwrap();
     assert_eq!(run.status, Status::Converged, "{:?}", run.last());
     assert!(run.last().unwrap().train.loss <= 0.05);
     assert!(run.records[run.records.len() - 2].train.loss > 0.05);
@@ -154,14 +163,8 @@ fn log_spaced_records_and_the_decomposition_observer() {
 #[test]
 fn reduced_and_full_space_gd_stop_alike() {
     let (ds, model) = toy();
-    let w0 = model.init::<f64, _>(120, &mut rng::seeded(2)).unwrap();
-    let c = TrainConfig {
-        max_steps: 5000,
-        target_loss: Some(0.05),
-        record: Schedule::Every(50),
-        decompose: false,
-        precision: Precision::F64,
-    };
+    let w0 = w0(&model);
+    let c = to_target();
     let (full, _) = setup("name = \"gd\"\nlr = 2.0", c.clone()).run(&mut []).unwrap();
     let mut red = gengap_analysis::ReducedGd::new(&ds, &model, w0.view(), 2.0, 0.0).unwrap();
     let reduced = drive(&mut red, c.stop(), c.record, &mut []).unwrap();
