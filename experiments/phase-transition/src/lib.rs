@@ -398,15 +398,16 @@ impl Study for PhaseTransition {
                 .map(|(_, p)| p.clone())
                 .collect()
         };
-        let main = report(ctx, &cfg.name, "main", &cfg.main, &of(Which::Main), cfg.threshold)?;
-        let large = match &cfg.large {
-            Some(g) => Some(report(ctx, &cfg.name, "large", g, &of(Which::Large), cfg.threshold)?),
-            None => None,
-        };
+        // Each grid's cells, split out once for its heatmap and the collapse.
         let mut grids = vec![(&cfg.main, of(Which::Main))];
         if let Some(g) = &cfg.large {
             grids.push((g, of(Which::Large)));
         }
+        let main = report(ctx, &cfg.name, "main", grids[0].0, &grids[0].1, cfg.threshold)?;
+        let large = match grids.get(1) {
+            Some((g, cells)) => Some(report(ctx, &cfg.name, "large", g, cells, cfg.threshold)?),
+            None => None,
+        };
         let collapse = collapse::collapse(ctx, &cfg.name, &grids, cfg.threshold)?;
         Ok(Results { main, large, collapse })
     }
