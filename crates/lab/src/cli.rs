@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use gengap_model::KernelPolicy;
+
 use crate::error::CliError;
 use crate::journal::Shard;
 
@@ -18,12 +20,18 @@ pub struct Cli {
     pub shard: Option<Shard>,
     /// `--merge`: join the shards' journals and report (grid experiments only).
     pub merge: bool,
+    /// `--blas-kernel portable|fastest|openblas`: which OpenBLAS kernel to
+    /// run (`gengap_model::KernelPolicy`); default: `GENGAP_BLAS_KERNEL`, else
+    /// `portable`.
+    pub blas_kernel: Option<KernelPolicy>,
 }
 
 /// The usage line of an experiment binary; `sweeps`: it takes `--shard`/`--merge`.
 pub(crate) fn usage(name: &str, sweeps: bool) -> String {
     let grid = if sweeps { " [--shard k/N | --merge]" } else { "" };
-    format!("usage: {name} [--config FILE] [--out DIR] [--figures DIR]{grid} [--help]")
+    format!(
+        "usage: {name} [--config FILE] [--out DIR] [--figures DIR]{grid} [--blas-kernel portable|fastest|openblas] [--help]"
+    )
 }
 
 /// What the command line asks for: a run, or the usage text.
@@ -39,6 +47,7 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
         figures: PathBuf::from("docs/figures"),
         shard: None,
         merge: false,
+        blas_kernel: None,
     };
     let usage = usage(name, sweeps);
     let mut it = args.iter();
@@ -54,6 +63,10 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
             "--figures" => cli.figures = val("--figures")?.into(),
             "--shard" if sweeps => cli.shard = Some(val("--shard")?.parse()?),
             "--merge" if sweeps => cli.merge = true,
+            "--blas-kernel" => {
+                let value = val("--blas-kernel")?;
+                cli.blas_kernel = Some(value.parse().map_err(|_| CliError::BlasKernel { value })?);
+            }
             "--shard" | "--merge" => {
                 return Err(CliError::NotASweep {
                     name: name.into(),
@@ -106,6 +119,16 @@ mod tests {
                 .contains("0 <= k < N")
         );
         assert!(parse_cli("x", &["--shard".into(), "0/2".into(), "--merge".into()]).is_err());
+        assert_eq!(
+            parse_cli("x", &["--blas-kernel".into(), "fastest".into()])
+                .unwrap()
+                .blas_kernel,
+            Some(KernelPolicy::Fastest)
+        );
+        let e = parse_cli("x", &["--blas-kernel".into(), "turbo".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("turbo") && !e.contains('\n'), "{e}");
         // --help is a request, not an error; a non-sweep lists no --shard/--merge.
         assert!(matches!(parse_args("x", true, &["--help".into()]), Ok(Parsed::Help)));
         assert!(usage("x", true).contains("--shard"));

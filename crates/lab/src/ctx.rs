@@ -67,10 +67,13 @@ impl Ctx {
             results: &'a R,
         }
         let path = self.results.join(file);
+        // The BLAS as the cells ran it (kernel, threads), queried now.
+        let mut provenance = self.provenance.clone();
+        provenance.blas = gengap_model::BlasInfo::current();
         let out = Out {
             experiment: &self.name,
             config_file: self.config_path.display().to_string(),
-            provenance: &self.provenance,
+            provenance: &provenance,
             seed,
             config,
             results,

@@ -23,6 +23,10 @@ use crate::memory::MemoryError;
 /// Everything that can stop an experiment.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
+    /// The OpenBLAS kernel could not be selected (`GENGAP_BLAS_KERNEL`
+    /// unknown, or the re-execution failed).
+    #[error(transparent)]
+    Blas(#[from] gengap_model::BlasError),
     /// A config value out of its valid range.
     #[error("`{key}` = {value}: {reason}")]
     Invalid {
@@ -192,6 +196,12 @@ pub enum CliError {
     /// A malformed `--shard k/N`.
     #[error(transparent)]
     Shard(#[from] ShardParseError),
+    /// An unknown `--blas-kernel` policy.
+    #[error("unknown --blas-kernel `{value}`: expected portable, fastest or openblas")]
+    BlasKernel {
+        /// What was given.
+        value: String,
+    },
 }
 
 /// What one cell of a study can fail with.

@@ -64,6 +64,11 @@ pub struct Provenance {
     pub dirty: bool,
     /// The path of the running executable.
     pub binary: String,
+    /// The BLAS library, version, kernel and thread count: the last bits of
+    /// every GEMM depend on the kernel and the threads
+    /// (`docs/reproducibility.md`). [`crate::Ctx::write_record`] queries it
+    /// again when it writes, after the cells have run.
+    pub blas: gengap_model::BlasInfo,
 }
 
 impl Provenance {
@@ -77,6 +82,7 @@ impl Provenance {
             binary: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "unknown".into()),
+            blas: gengap_model::BlasInfo::current(),
         }
     }
 }

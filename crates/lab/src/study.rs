@@ -183,7 +183,10 @@ pub fn run_config<S: Study>(
     let n1 = cells.len();
     let dir = ctx.results.join("journal");
     let binary = journal::binary_fingerprint();
-    let stem = format!("cells-{:016x}", journal::fingerprint(&(cfg, seed, n1, binary)));
+    // The kernel is part of the key: a resumed or merged sweep never mixes
+    // cells computed with different arithmetic.
+    let kernel = gengap_model::blas_kernel();
+    let stem = format!("cells-{:016x}", journal::fingerprint(&(cfg, seed, n1, binary, &kernel)));
     let label = ctx.name.clone();
     let one = |k: usize, r: &mut CellRng, list: &[S::Cell]| -> Result<S::Row, CellError> {
         study.run(cfg, &shared, &list[k], r).map_err(CellError::from)
@@ -219,7 +222,7 @@ pub fn run_config<S: Study>(
         let n2 = more.len();
         let stem2 = format!(
             "follow-up-{:016x}",
-            journal::fingerprint(&(cfg, seed, n1, &more, binary))
+            journal::fingerprint(&(cfg, seed, n1, &more, binary, &kernel))
         );
         let path = journal::journal_path(&dir, &stem2, Shard::ALL);
         // Follow-up cell j is cell n₁ + j of the study: its own stream.
@@ -253,9 +256,31 @@ fn collect<C, R>(cells: Vec<C>, rows: Vec<Result<R, CellError>>, offset: usize) 
         .collect()
 }
 
+/// Select the OpenBLAS kernel (`--blas-kernel`, else `GENGAP_BLAS_KERNEL`,
+/// else portable): may re-execute the binary once, before anything is read
+/// or written (`gengap_model::select_kernel`). Says on stderr which kernel runs.
+fn select_blas_kernel(name: &str, flag: Option<gengap_model::KernelPolicy>) -> Result<(), LabError> {
+    use gengap_model::KernelChoice;
+    let choice = match flag {
+        Some(policy) => gengap_model::select_kernel(policy),
+        None => gengap_model::select_kernel_from_env(),
+    }?;
+    match choice {
+        KernelChoice::Ignored { wanted, running } => {
+            eprintln!(
+                "{name}: OpenBLAS ignored OPENBLAS_CORETYPE={wanted} (not a DYNAMIC_ARCH build?); running {running}"
+            )
+        }
+        KernelChoice::User(k) => eprintln!("{name}: OpenBLAS kernel {k} (the user's OPENBLAS_CORETYPE)"),
+        KernelChoice::Selected(k) | KernelChoice::Detected(k) => eprintln!("{name}: OpenBLAS kernel {k}"),
+    }
+    Ok(())
+}
+
 /// The whole binary: parse the command line, [`run`] the study, and turn any
 /// error into one line `name: error: …` on stderr and exit status 1.
-/// `--help` prints the usage and exits 0.
+/// `--help` prints the usage and exits 0. The OpenBLAS kernel is selected first
+/// (`--blas-kernel`, `GENGAP_BLAS_KERNEL`; may re-execute the binary once).
 pub fn main<S: Study>(study: S) {
     let name = study.name().to_string();
     let sweeps = study.is_sweep();
@@ -270,6 +295,7 @@ pub fn main<S: Study>(study: S) {
                     std::process::exit(0);
                 }
             };
+            select_blas_kernel(&name, cli.blas_kernel)?;
             let start = std::time::Instant::now();
             let opts = RunOptions {
                 config: cli.config,

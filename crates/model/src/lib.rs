@@ -37,7 +37,10 @@ pub mod nonfinite;
 mod real;
 
 pub use activation::*;
-pub use blas::set_blas_threads;
+pub use blas::{
+    BlasError, BlasInfo, Kernel, KernelChoice, KernelPolicy, POLICY_ENV, blas_kernel, cpu_kernels, select_kernel,
+    select_kernel_from_env, set_blas_threads,
+};
 pub use cnn::*;
 pub use error::ModelError;
 pub(crate) use error::invalid;

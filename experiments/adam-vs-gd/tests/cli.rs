@@ -127,3 +127,39 @@ fn provenance_names_the_build_commit_wherever_the_binary_runs() {
     assert_eq!(p["version"].as_str().unwrap(), env!("CARGO_PKG_VERSION"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The record names the BLAS that computed it, and who chose the kernel:
+/// gengap's portable policy by default (Haswell wherever the CPU runs it),
+/// never over the user's `OPENBLAS_CORETYPE`.
+#[test]
+fn the_record_names_the_blas_kernel_and_who_chose_it() {
+    let cfg = include_str!("../quick.toml");
+    let blas = |name: &str, env: &[(&str, &str)], extra: &[&str]| -> serde_json::Value {
+        let dir = gengap_lab::testing::scratch(name);
+        let mut cmd = gengap_lab::testing::command(env!("CARGO_BIN_EXE_adam-vs-gd"), &dir, cfg, extra);
+        cmd.env_remove("OPENBLAS_CORETYPE")
+            .env_remove("GENGAP_BLAS_KERNEL")
+            .env_remove("GENGAP_BLAS_KERNEL_SELECTED");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("start the binary");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(dir.join("results/adam-vs-gd/record.json")).expect("record.json");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["provenance"]["blas"].clone()
+    };
+    let portable = blas("blas-portable", &[], &[]);
+    assert_eq!(portable["library"], "OpenBLAS");
+    assert_eq!(portable["threads"], 1, "the cells run one BLAS thread each");
+    assert!(portable["version"].as_str().unwrap().starts_with("0."), "{portable}");
+    if gengap::model::cpu_kernels().contains(&gengap::model::Kernel::Haswell) {
+        assert_eq!(portable["kernel"], "Haswell", "{portable}");
+        assert_eq!(portable["chosen_by"], "gengap:portable", "{portable}");
+    }
+    let own = blas("blas-openblas", &[], &["--blas-kernel", "openblas"]);
+    assert_eq!(own["chosen_by"], "openblas", "{own}");
+    // The user's variable is left alone, even when the policy would pick another kernel.
+    let user = blas("blas-user", &[("OPENBLAS_CORETYPE", "Sandybridge")], &[]);
+    assert_eq!(user["chosen_by"], "user", "{user}");
+}

@@ -1,13 +1,21 @@
 //! Step benchmark: one full-space GD step, one Adam step and one reduced-space
 //! GD step, against the bare two-GEMM cost, at several (d, n, m), in f32 and f64.
 //!
-//! Run with `cargo xtask bench` (or `cargo run --release -p gengap-train --bin step-bench`).
-//! Options: `--quick` (two small sizes, short timing), `--threads K` (sets
-//! OpenBLAS's thread count; default: OpenBLAS's own choice).
+//! Run with `cargo xtask bench [--peer numpy]` (or `cargo run --release -p
+//! gengap-train --bin step-bench`). Options: `--quick` (two small sizes,
+//! short timing); `--threads K[,K…]` (OpenBLAS thread counts, one table each;
+//! default 1,2); `--blas-kernel portable|fastest|openblas` (the OpenBLAS
+//! kernel, as for the experiment binaries; default `GENGAP_BLAS_KERNEL`, else
+//! portable); `--peer-python PY`: also run the numpy implementation of the
+//! same steps (`crates/train/bench/numpy_step.py`) with that interpreter, at
+//! the same sizes and thread counts, and print gengap/numpy ratios.
 //!
 //! Flops per step are counted as `16·n·m·d` (P = 2: two GEMMs of `2·(nP)·(2m)·d`).
+//! The GEMM peak is a square `1024³` GEMM of the same precision and thread
+//! count, measured in the same run.
 
 use std::hint::black_box;
+use std::io::Write;
 use std::time::Instant;
 
 use gengap_analysis::ReducedGd;
@@ -89,95 +97,235 @@ fn bench<T: Real>(ds: &Dataset, m: usize, budget: f64) -> (f64, f64, f64) {
     (gemm, gd, adam)
 }
 
+/// A square GEMM's GFLOP/s: the peak the steps are measured against.
+fn gemm_peak<T: Real>(budget: f64) -> f64 {
+    let k = 1024;
+    let a = Array2::<T>::from_shape_fn((k, k), |(i, j)| T::from_f64c(((i * 7 + j * 3) % 11) as f64 * 0.1));
+    let b = a.t().to_owned();
+    let mut c = Array2::<T>::zeros((k, k));
+    let t = time(budget, || {
+        general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
+        black_box(&c);
+    });
+    2.0 * (k * k * k) as f64 / t / 1e9
+}
+
+/// A benchmark size and precision: `(d, n, m, prec)`.
+type Size = (usize, usize, usize, String);
+
+/// The numpy peer's times for one thread count: size → (GD step, Adam step) seconds.
+struct Peer {
+    label: String,
+    times: Vec<(Size, (f64, f64))>,
+}
+
+fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, usize)]) -> Result<Peer, String> {
+    let script = include_str!("../../bench/numpy_step.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg("-").arg(budget.to_string());
+    for (d, n, m) in sizes {
+        cmd.arg(format!("{d},{n},{m}"));
+    }
+    let mut child = cmd
+        .env("OPENBLAS_NUM_THREADS", threads.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {python}: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(script.as_bytes())
+        .map_err(|e| format!("writing the script to {python}: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("{python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the numpy peer failed ({})", out.status));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("the numpy peer's output: {e}"))?;
+    let label = format!(
+        "numpy {}, {}",
+        v["numpy"].as_str().unwrap_or("?"),
+        v["blas"].as_str().unwrap_or("?")
+    );
+    let times = v["rows"]
+        .as_array()
+        .ok_or("the numpy peer printed no rows")?
+        .iter()
+        .map(|r| {
+            let u = |k: &str| r[k].as_u64().unwrap_or(0) as usize;
+            let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+            let prec = r["prec"].as_str().unwrap_or("?").to_string();
+            ((u("d"), u("n"), u("m"), prec), (f("gd"), f("adam")))
+        })
+        .collect();
+    Ok(Peer { label, times })
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("step-bench: {msg}");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter().position(|a| a == flag).map(|i| {
+            args.get(i + 1)
+                .cloned()
+                .unwrap_or_else(|| fail(&format!("{flag} needs a value")))
+        })
+    };
     let quick = args.iter().any(|a| a == "--quick");
-    let mut threads = std::env::var("OPENBLAS_NUM_THREADS").unwrap_or_else(|_| "default".into());
-    if let Some(i) = args.iter().position(|a| a == "--threads") {
-        match args.get(i + 1).and_then(|v| v.parse::<usize>().ok()) {
-            Some(k) if k > 0 => {
-                gengap_model::set_blas_threads(k);
-                threads = k.to_string();
-            }
-            _ => {
-                eprintln!("step-bench: --threads needs a positive integer");
-                std::process::exit(2);
-            }
-        }
-    }
+    let policy = match value("--blas-kernel") {
+        Some(p) => p
+            .parse()
+            .unwrap_or_else(|e: gengap_model::BlasError| fail(&e.to_string())),
+        None => match std::env::var(gengap_model::POLICY_ENV) {
+            Ok(p) => p
+                .parse()
+                .unwrap_or_else(|e: gengap_model::BlasError| fail(&e.to_string())),
+            Err(_) => gengap_model::KernelPolicy::default(),
+        },
+    };
+    // May re-execute this binary once, with OPENBLAS_CORETYPE set.
+    gengap_model::select_kernel(policy).unwrap_or_else(|e| fail(&e.to_string()));
+    let thread_counts: Vec<usize> = match value("--threads") {
+        Some(v) => v
+            .split(',')
+            .map(|t| match t.parse::<usize>() {
+                Ok(k) if k > 0 => k,
+                _ => fail("--threads needs positive integers, e.g. 1,2"),
+            })
+            .collect(),
+        None => vec![1, 2],
+    };
+    let python = value("--peer-python");
     let sizes: &[(usize, usize, usize)] = if quick {
         &[(1000, 20, 10), (1000, 200, 10)]
     } else {
         &[(1000, 20, 10), (1000, 200, 10), (10_000, 100, 20), (100_000, 100, 20)]
     };
     let budget = if quick { 0.2 } else { 1.0 };
-    let mut rows = vec![];
-    for &(d, n, m) in sizes {
-        let ds = C22Params {
-            d,
-            n,
-            n_test: 50,
-            mu_norm: 10.0,
-            sigma_p: 1.0,
-            noise: NoiseKind::Orthogonal,
-            direction: Direction::E1,
-            p_flip: 0.0,
+    let datasets: Vec<Dataset> = sizes
+        .iter()
+        .map(|&(d, n, _)| {
+            C22Params {
+                d,
+                n,
+                n_test: 50,
+                mu_norm: 10.0,
+                sigma_p: 1.0,
+                noise: NoiseKind::Orthogonal,
+                direction: Direction::E1,
+                p_flip: 0.0,
+            }
+            .generate(&mut rng::seeded(7))
+            .unwrap()
+        })
+        .collect();
+    for &threads in &thread_counts {
+        gengap_model::set_blas_threads(threads);
+        let info = gengap_model::BlasInfo::current();
+        let peak = [gemm_peak::<f64>(budget), gemm_peak::<f32>(budget)];
+        let mut rows = vec![];
+        for (&(d, n, m), ds) in sizes.iter().zip(&datasets) {
+            let cfg = CnnConfig {
+                m,
+                sigma0: 0.01,
+                ..Default::default()
+            };
+            let w0: Array2<f64> = cfg.init(d, &mut rng::seeded(1)).unwrap();
+            let mut red = ReducedGd::new(ds, &cfg, w0.view(), 1e-6, 0.0).unwrap();
+            let reduced = time(budget, || {
+                black_box(red.step());
+            });
+            let (gemm, gd, adam) = bench::<f64>(ds, m, budget);
+            rows.push(Row {
+                d,
+                n,
+                m,
+                prec: "f64",
+                gemm,
+                gd,
+                adam,
+                reduced: Some(reduced),
+            });
+            let (gemm, gd, adam) = bench::<f32>(ds, m, budget);
+            rows.push(Row {
+                d,
+                n,
+                m,
+                prec: "f32",
+                gemm,
+                gd,
+                adam,
+                reduced: None,
+            });
         }
-        .generate(&mut rng::seeded(7))
-        .unwrap();
-        let cfg = CnnConfig {
-            m,
-            sigma0: 0.01,
-            ..Default::default()
-        };
-        let w0: Array2<f64> = cfg.init(d, &mut rng::seeded(1)).unwrap();
-        let mut red = ReducedGd::new(&ds, &cfg, w0.view(), 1e-6, 0.0).unwrap();
-        let reduced = time(budget, || {
-            black_box(red.step());
-        });
-        let (gemm, gd, adam) = bench::<f64>(&ds, m, budget);
-        rows.push(Row {
-            d,
-            n,
-            m,
-            prec: "f64",
-            gemm,
-            gd,
-            adam,
-            reduced: Some(reduced),
-        });
-        let (gemm, gd, adam) = bench::<f32>(&ds, m, budget);
-        rows.push(Row {
-            d,
-            n,
-            m,
-            prec: "f32",
-            gemm,
-            gd,
-            adam,
-            reduced: None,
-        });
+        let peer = python
+            .as_deref()
+            .map(|py| run_peer(py, threads, budget, sizes).unwrap_or_else(|e| fail(&e)));
+        print_table(&info, threads, peak, &rows, peer.as_ref());
     }
-    println!("# step benchmark (BLAS threads: {threads}); flops/step = 16·n·m·d; times are medians of 5 batches");
+}
+
+fn print_table(info: &gengap_model::BlasInfo, threads: usize, peak: [f64; 2], rows: &[Row], peer: Option<&Peer>) {
     println!(
-        "| d | n | m | prec | 2 GEMMs (ms) | GD step (ms) | GD GFLOP/s | GD / GEMMs | Adam step (ms) | Adam / GEMMs | reduced step (ms) | full / reduced |"
+        "# step benchmark, {threads} BLAS thread(s): {} {}, kernel {} ({}); GEMM peak (1024³) {:.1} GFLOP/s f64, {:.1} f32",
+        info.library, info.version, info.kernel, info.chosen_by, peak[0], peak[1]
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in &rows {
+    if let Some(p) = peer {
+        println!("# peer: {} (its own OpenBLAS, OPENBLAS_NUM_THREADS={threads})", p.label);
+    }
+    println!("# flops/step = 16·n·m·d; times are medians of 5 batches; ratios < 1 mean gengap is faster");
+    let (ph, pl) = if peer.is_some() {
+        (
+            " numpy GD (ms) | GD gengap/numpy | numpy Adam (ms) | Adam gengap/numpy |",
+            "---|---|---|---|",
+        )
+    } else {
+        ("", "")
+    };
+    println!(
+        "| d | n | m | prec | 2 GEMMs (ms) | GD step (ms) | GD GFLOP/s | GD % of peak | GD / GEMMs | Adam step (ms) | Adam / GEMMs | reduced step (ms) | full / reduced |{ph}"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|{pl}");
+    for r in rows {
         let flops = 16.0 * (r.n * r.m * r.d) as f64;
+        let gflops = flops / r.gd / 1e9;
+        let pk = if r.prec == "f64" { peak[0] } else { peak[1] };
         let (red, speed) = match r.reduced {
             Some(t) => (format!("{:.4}", t * 1e3), format!("{:.0}×", r.gd / t)),
             None => ("—".into(), "—".into()),
         };
+        let cmp = match peer {
+            Some(p) => {
+                let key = (r.d, r.n, r.m, r.prec.to_string());
+                match p.times.iter().find(|(k, _)| *k == key) {
+                    Some((_, (gd, adam))) => format!(
+                        " {:.3} | {:.2} | {:.3} | {:.2} |",
+                        gd * 1e3,
+                        r.gd / gd,
+                        adam * 1e3,
+                        r.adam / adam
+                    ),
+                    None => " — | — | — | — |".into(),
+                }
+            }
+            None => String::new(),
+        };
         println!(
-            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.1} | {:.2} | {:.3} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.1} | {:.0}% | {:.2} | {:.3} | {:.2} | {} | {} |{cmp}",
             r.d,
             r.n,
             r.m,
             r.prec,
             r.gemm * 1e3,
             r.gd * 1e3,
-            flops / r.gd / 1e9,
+            gflops,
+            100.0 * gflops / pk,
             r.gd / r.gemm,
             r.adam * 1e3,
             r.adam / r.gemm,
@@ -185,4 +333,5 @@ fn main() {
             speed
         );
     }
+    println!();
 }
