@@ -39,15 +39,23 @@ fn psd_factor(c: &Array2<f64>) -> Array2<f64> {
 /// Exact GD in the coordinates `W = diag(α)·W⁽⁰⁾ + Θ·S`, where the rows of `S`
 /// are `μ` (or `v`) and every training noise vector `ξ_k`.
 ///
-/// Every input patch is a fixed combination of the basis, `X = A·S`, so with
-/// `H = X·Sᵀ` and `P₀ = X·W⁽⁰⁾ᵀ` (computed once, the only `O(d)` work):
+/// Every input patch is a fixed combination of the basis, `X = A·S`, and `A`
+/// is sparse: a signal patch is `y_i·μ` (one entry), a noise patch is its own
+/// `ξ` plus, for \[Z23\]'s feature noise, a multiple of `v` (two entries). So
+/// the solver keeps the inner products `I = W·Sᵀ` (`2m × K`, `K = 1 + N`) and
+/// the Gram matrix `G_S = S·Sᵀ` (computed once, the only `O(d)` work):
 ///
 /// ```text
-/// Z   = P₀·diag(α) + H·Θᵀ                       (nP × 2m: O(n²m) per step)
+/// Z   = A·Iᵀ                                    (nP × 2m: ≤ 2 terms per entry, no GEMM)
 /// ∂L/∂Z from the model's fused head            (g_i = ℓ′(y_i f_i) y_i / n)
-/// Θ ← (1 − ηλ)·Θ − η·(∂L/∂Z)ᵀ·A                 (the GD step on W, in coordinates)
-/// α ← (1 − ηλ)·α                                (L2 weight decay shrinks w⁽⁰⁾)
+/// Γ   = (∂L/∂Z)ᵀ·A                              (2m × K: sparse, no GEMM)
+/// Θ ← (1 − ηλ)·Θ − η·Γ,  α ← (1 − ηλ)·α        (the GD step on W, in coordinates)
+/// I ← (1 − ηλ)·I − η·Γ·G_S                      (one 2m × K × K GEMM per step)
 /// ```
+///
+/// In particular the signal rows cost nothing: `⟨w, y_iμ⟩ = y_i⟨w, μ⟩` is
+/// read from `I`. The one GEMM, `4mK²` flops, is the coupling of the noise
+/// vectors through their Gram matrix, which no exact method avoids.
 ///
 /// This is the recursion of `docs/theory.md#reduced-space-recursion` for `γ`, `ρ̄`, `ρ` (with `γ = j·Θ_{·,0}‖μ‖²`,
 /// `ρ = Θ_{·,k}‖ξ_k‖²`), written for any patch structure; the test split is
@@ -57,9 +65,9 @@ pub struct ReducedGd {
     lr: f64,
     lambda: f64,
     basis: Basis,
-    a: Array2<f64>,
-    h: Array2<f64>,
-    p0: Array2<f64>,
+    a: SparseRows,
+    /// `Iᵀ = S·Wᵀ` (`K × 2m`), updated every step.
+    inner_t: Array2<f64>,
     h_test: Array2<f64>,
     p0_test: Array2<f64>,
     y: Array1<f64>,
@@ -71,22 +79,85 @@ pub struct ReducedGd {
     gram: Array2<f64>,
     /// Whether a test split (and the full-space basis and W⁽⁰⁾) is held.
     has_test: bool,
-    /// Raw coefficients on the basis rows, `2m × (1+N)`.
-    pub theta: Array2<f64>,
+    /// `Θᵀ`: the raw coefficients on the basis rows, stored `(1+N) × 2m` so
+    /// that the step's updates run along rows ([`ReducedGd::theta`] is `Θ`).
+    theta_t: Array2<f64>,
     /// Coefficient of each `w⁽⁰⁾_{j,r}`.
     pub alpha: Array1<f64>,
     /// Steps taken.
     pub step: u64,
     ws: Workspace<f64>,
     ws_test: Workspace<f64>,
-    grad: Array2<f64>,
+    /// `Γᵀ` (`K × 2m`), the gradient in coordinates, transposed.
+    grad_t: Array2<f64>,
+}
+
+/// The rows of `A` (`X = A·S`) as `(column, value)` lists: at most two
+/// entries per patch, so `A·Iᵀ` and `(∂L/∂Z)ᵀ·A` are `O(nP·m)` loops.
+#[derive(Debug, Clone)]
+struct SparseRows {
+    start: Vec<usize>,
+    entries: Vec<(usize, f64)>,
+}
+
+impl SparseRows {
+    fn from_dense(a: &Array2<f64>) -> Self {
+        let mut start = vec![0];
+        let mut entries = vec![];
+        for row in a.rows() {
+            entries.extend(row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(k, v)| (k, *v)));
+            start.push(entries.len());
+        }
+        SparseRows { start, entries }
+    }
+
+    fn row(&self, r: usize) -> &[(usize, f64)] {
+        &self.entries[self.start[r]..self.start[r + 1]]
+    }
+
+    /// `z = A·Iᵀ`, with `Iᵀ` given (`K × 2m`; both row-major).
+    fn times(&self, inner_t: &Array2<f64>, z: &mut Array2<f64>) {
+        let w = z.ncols();
+        let src = inner_t.as_slice().expect("standard layout");
+        let dst = z.as_slice_mut().expect("standard layout");
+        for (r, zr) in dst.chunks_exact_mut(w).enumerate() {
+            let entries = self.row(r);
+            let Some((&(k0, v0), rest)) = entries.split_first() else {
+                zr.fill(0.0);
+                continue;
+            };
+            for (o, x) in zr.iter_mut().zip(&src[k0 * w..(k0 + 1) * w]) {
+                *o = v0 * x;
+            }
+            for &(k, v) in rest {
+                for (o, x) in zr.iter_mut().zip(&src[k * w..(k + 1) * w]) {
+                    *o += v * x;
+                }
+            }
+        }
+    }
+
+    /// `Γᵀ = Aᵀ·dz` (`K × 2m`; both row-major).
+    fn transpose_times(&self, dz: &Array2<f64>, out: &mut Array2<f64>) {
+        let w = dz.ncols();
+        let src = dz.as_slice().expect("standard layout");
+        let dst = out.as_slice_mut().expect("standard layout");
+        dst.fill(0.0);
+        for (r, dzr) in src.chunks_exact(w).enumerate() {
+            for &(k, v) in self.row(r) {
+                for (o, x) in dst[k * w..(k + 1) * w].iter_mut().zip(dzr) {
+                    *o += v * x;
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ReducedGd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReducedGd")
             .field("step", &self.step)
-            .field("theta", &self.theta.dim())
+            .field("theta", &self.theta().dim())
             .finish()
     }
 }
@@ -186,8 +257,6 @@ impl ReducedGd {
                 reason: "training patches must lie in span{signal, noise vectors}",
             });
         }
-        let h = x.dot(&basis.s.t());
-        let p0 = x.dot(&w0.t());
         let xt = ds.test.stacked();
         let h_test = xt.dot(&basis.s.t());
         let p0_test = xt.dot(&w0.t());
@@ -199,9 +268,8 @@ impl ReducedGd {
             cnn,
             lr,
             lambda,
-            a,
-            h,
-            p0,
+            a: SparseRows::from_dense(&a),
+            inner_t: w0_s.t().as_standard_layout().into_owned(),
             h_test,
             p0_test,
             y: ds.train.y.clone(),
@@ -212,12 +280,12 @@ impl ReducedGd {
             w0_w0t,
             gram,
             has_test: true,
-            theta: Array2::zeros((m2, kb)),
+            theta_t: Array2::zeros((kb, m2)),
             alpha: Array1::ones(m2),
             step: 0,
             ws: Workspace::new(ds.train.n(), patches, cfg.m),
             ws_test: Workspace::new(ds.test.n(), patches, cfg.m),
-            grad: Array2::zeros((m2, kb)),
+            grad_t: Array2::zeros((kb, m2)),
             basis,
         })
     }
@@ -256,9 +324,8 @@ impl ReducedGd {
             cnn,
             lr,
             lambda,
-            h: a.dot(&bl.gram),
-            p0: a.dot(&bl.s_w0t),
-            a,
+            a: SparseRows::from_dense(&a),
+            inner_t: bl.s_w0t.as_standard_layout().into_owned(),
             h_test: Array2::zeros((0, k)),
             p0_test: Array2::zeros((0, m2)),
             y: bl.y.clone(),
@@ -269,14 +336,20 @@ impl ReducedGd {
             w0_w0t: bl.w0_w0t.clone(),
             gram: bl.gram.clone(),
             has_test: false,
-            theta: Array2::zeros((m2, k)),
+            theta_t: Array2::zeros((k, m2)),
             alpha: Array1::ones(m2),
             step: 0,
             ws: Workspace::new(n, 2, cfg.m),
             ws_test: Workspace::new(0, 2, cfg.m),
-            grad: Array2::zeros((m2, k)),
+            grad_t: Array2::zeros((k, m2)),
             basis,
         })
+    }
+
+    /// The raw coefficients `Θ` on the basis rows (`2m × (1+N)`), with
+    /// `W = diag(α)·W⁽⁰⁾ + Θ·S`.
+    pub fn theta(&self) -> ArrayView2<'_, f64> {
+        self.theta_t.t()
     }
 
     /// The basis `{μ or v, ξ_k}`.
@@ -284,30 +357,33 @@ impl ReducedGd {
         &self.basis
     }
 
-    fn fill_z(z: &mut Array2<f64>, p0: &Array2<f64>, h: &Array2<f64>, theta: &Array2<f64>, alpha: &Array1<f64>) {
+    fn fill_z(z: &mut Array2<f64>, p0: &Array2<f64>, h: &Array2<f64>, theta_t: &Array2<f64>, alpha: &Array1<f64>) {
         z.assign(p0);
         *z *= &alpha.view().insert_axis(Axis(0));
-        general_mat_mul(1.0, h, &theta.t(), 1.0, z);
+        general_mat_mul(1.0, h, theta_t, 1.0, z);
     }
 
     /// The training metrics at the current weights, and the gradient in
-    /// coordinates for the next [`ReducedGd::apply`]. Allocation-free.
+    /// coordinates for the next [`ReducedGd::apply`]. Allocation-free; no GEMM.
     pub fn loss_grad(&mut self) -> Metrics {
-        Self::fill_z(&mut self.ws.z, &self.p0, &self.h, &self.theta, &self.alpha);
+        self.a.times(&self.inner_t, &mut self.ws.z);
         let met = self.cnn.grad_from_z(&mut self.ws, self.y.view(), self.patches);
-        general_mat_mul(1.0, &self.ws.dz.t(), &self.a, 0.0, &mut self.grad);
+        self.a.transpose_times(&self.ws.dz, &mut self.grad_t);
         met
     }
 
-    /// The GD step with the gradient of the last [`ReducedGd::loss_grad`]:
-    /// `Θ ← (1 − ηλ)Θ − η·G`, `α ← (1 − ηλ)α`.
+    /// The GD step with the gradient `Γ` of the last [`ReducedGd::loss_grad`]:
+    /// `Θ ← (1 − ηλ)Θ − η·Γ`, `α ← (1 − ηλ)α`, `I ← (1 − ηλ)I − η·Γ·G_S`.
+    /// Allocation-free; one `K × K × 2m` GEMM.
     pub fn apply(&mut self) {
         let shrink = 1.0 - self.lr * self.lambda;
         if shrink != 1.0 {
-            self.theta *= shrink;
+            self.theta_t *= shrink;
             self.alpha *= shrink;
         }
-        self.theta.scaled_add(-self.lr, &self.grad);
+        self.theta_t.scaled_add(-self.lr, &self.grad_t);
+        // Iᵀ ← (1 − ηλ)·Iᵀ − η·G_S·Γᵀ, in the GEMM itself.
+        general_mat_mul(-self.lr, &self.gram, &self.grad_t, shrink, &mut self.inner_t);
         self.step += 1;
     }
 
@@ -321,14 +397,14 @@ impl ReducedGd {
     }
 
     /// `‖∇L_S(W)‖_F` of the last [`ReducedGd::loss_grad`], in full space:
-    /// the gradient is `G·S`, so `‖G·S‖²_F = Σ_c g_cᵀ (S Sᵀ) g_c`.
+    /// the gradient is `Γ·S`, so `‖Γ·S‖²_F = Σ_c γ_cᵀ (S Sᵀ) γ_c`.
     pub fn grad_norm(&self) -> f64 {
-        (self.grad.dot(&self.gram) * &self.grad).sum().max(0.0).sqrt()
+        (self.gram.dot(&self.grad_t) * &self.grad_t).sum().max(0.0).sqrt()
     }
 
     /// Training metrics at the current weights.
     pub fn train_metrics(&mut self) -> Metrics {
-        Self::fill_z(&mut self.ws.z, &self.p0, &self.h, &self.theta, &self.alpha);
+        self.a.times(&self.inner_t, &mut self.ws.z);
         self.cnn.outputs_from_z(&mut self.ws, self.y.view(), self.patches)
     }
 
@@ -345,7 +421,7 @@ impl ReducedGd {
             &mut self.ws_test.z,
             &self.p0_test,
             &self.h_test,
-            &self.theta,
+            &self.theta_t,
             &self.alpha,
         );
         self.cnn
@@ -380,17 +456,17 @@ impl ReducedGd {
     /// [`ReducedGd::with_label_flips`].
     pub fn gaussian_test_error<R: rand::Rng + ?Sized>(&self, sigma_p: f64, samples: usize, rng: &mut R) -> f64 {
         use gengap_data::rng::standard_normal;
-        let m2 = self.theta.nrows();
+        let m2 = self.theta_t.ncols();
         let m = m2 / 2;
         // W Sᵀ = α∘(W0 Sᵀ) + Θ G  (2m × K); W Wᵀ = α α∘(W0 W0ᵀ) + α∘(W0 Sᵀ)Θᵀ + Θ (W Sᵀ)ᵀ... computed as:
         let a = self.alpha.view().insert_axis(Axis(1));
         let mut ws = &self.w0_s * &a;
-        general_mat_mul(1.0, &self.theta, &self.gram, 1.0, &mut ws);
+        general_mat_mul(1.0, &self.theta_t.t(), &self.gram, 1.0, &mut ws);
         // W Wᵀ = (α∘W0)(α∘W0)ᵀ + (α∘W0)(ΘS)ᵀ + (ΘS)(α∘W0)ᵀ + ΘGΘᵀ
         //      = αα∘(W0W0ᵀ) + (α∘W0Sᵀ)Θᵀ + Θ(W Sᵀ)ᵀ.
         let mut wwt = &self.w0_w0t * &(&a * &a.t());
-        general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta.t(), 1.0, &mut wwt);
-        general_mat_mul(1.0, &self.theta, &ws.t(), 1.0, &mut wwt);
+        general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta_t, 1.0, &mut wwt);
+        general_mat_mul(1.0, &self.theta_t.t(), &ws.t(), 1.0, &mut wwt);
         let mu_sq = self.gram[[0, 0]];
         let wmu = ws.column(0).to_owned(); // ⟨w_c, μ⟩
         let mut cov = wwt;
@@ -432,7 +508,7 @@ impl ReducedGd {
             return None;
         }
         let mut w = &self.w0 * &self.alpha.view().insert_axis(Axis(1));
-        general_mat_mul(1.0, &self.theta, &self.basis.s, 1.0, &mut w);
+        general_mat_mul(1.0, &self.theta_t.t(), &self.basis.s, 1.0, &mut w);
         Some(w)
     }
 
@@ -440,11 +516,11 @@ impl ReducedGd {
     /// with inner products `⟨w_c, s_k⟩ = α_c⟨w⁽⁰⁾_c, s_k⟩ + (Θ·G)_{c,k}` from the Gram matrix.
     pub fn decomposition(&self) -> Decomposition {
         let mut inner = &self.w0_s * &self.alpha.view().insert_axis(Axis(1));
-        general_mat_mul(1.0, &self.theta, &self.gram, 1.0, &mut inner);
-        let m2 = self.theta.nrows();
+        general_mat_mul(1.0, &self.theta_t.t(), &self.gram, 1.0, &mut inner);
+        let m2 = self.theta_t.ncols();
         Decomposition::from_raw(
             &self.basis,
-            self.theta.view(),
+            self.theta_t.t(),
             self.alpha.clone(),
             inner,
             Array1::zeros(m2),

@@ -258,23 +258,21 @@ fn collect<C, R>(cells: Vec<C>, rows: Vec<Result<R, CellError>>, offset: usize) 
 
 /// Select the OpenBLAS kernel (`--blas-kernel`, else `GENGAP_BLAS_KERNEL`,
 /// else portable): may re-execute the binary once, before anything is read
-/// or written (`gengap_model::select_kernel`). Says on stderr which kernel runs.
-fn select_blas_kernel(name: &str, flag: Option<gengap_model::KernelPolicy>) -> Result<(), LabError> {
+/// or written (`gengap_model::select_kernel`). Returns what to say about it
+/// once the run is done (a bad config still gets exactly one line).
+fn select_blas_kernel(flag: Option<gengap_model::KernelPolicy>) -> Result<String, LabError> {
     use gengap_model::KernelChoice;
     let choice = match flag {
         Some(policy) => gengap_model::select_kernel(policy),
         None => gengap_model::select_kernel_from_env(),
     }?;
-    match choice {
+    Ok(match choice {
         KernelChoice::Ignored { wanted, running } => {
-            eprintln!(
-                "{name}: OpenBLAS ignored OPENBLAS_CORETYPE={wanted} (not a DYNAMIC_ARCH build?); running {running}"
-            )
+            format!("OpenBLAS ignored OPENBLAS_CORETYPE={wanted} (not a DYNAMIC_ARCH build?) and ran {running}")
         }
-        KernelChoice::User(k) => eprintln!("{name}: OpenBLAS kernel {k} (the user's OPENBLAS_CORETYPE)"),
-        KernelChoice::Selected(k) | KernelChoice::Detected(k) => eprintln!("{name}: OpenBLAS kernel {k}"),
-    }
-    Ok(())
+        KernelChoice::User(k) => format!("OpenBLAS kernel {k}, the user's OPENBLAS_CORETYPE"),
+        KernelChoice::Selected(k) | KernelChoice::Detected(k) => format!("OpenBLAS kernel {k}"),
+    })
 }
 
 /// The whole binary: parse the command line, [`run`] the study, and turn any
@@ -295,7 +293,7 @@ pub fn main<S: Study>(study: S) {
                     std::process::exit(0);
                 }
             };
-            select_blas_kernel(&name, cli.blas_kernel)?;
+            let kernel = select_blas_kernel(cli.blas_kernel)?;
             let start = std::time::Instant::now();
             let opts = RunOptions {
                 config: cli.config,
@@ -307,7 +305,7 @@ pub fn main<S: Study>(study: S) {
             let results = opts.out.join(&name);
             run(&study, &opts)?;
             eprintln!(
-                "{name}: done in {:.1} s; results in {}",
+                "{name}: done in {:.1} s ({kernel}); results in {}",
                 start.elapsed().as_secs_f64(),
                 results.display()
             );

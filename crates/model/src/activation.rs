@@ -80,6 +80,38 @@ impl Activation {
     }
 }
 
+/// `z^e` for `e ≥ 0` by binary powering, inlined: the same multiplications
+/// in the same order as the runtime's `powi` (`__powidf2`: `r = 1`; for each
+/// bit of `e` from the lowest, `r *= z` if set, then `z *= z`), so the same
+/// bits, without a library call per element.
+#[inline(always)]
+pub(crate) fn ipow<T: Real>(mut z: T, mut e: i32) -> T {
+    let mut r = T::one();
+    loop {
+        if e & 1 == 1 {
+            r *= z;
+        }
+        e /= 2;
+        if e == 0 {
+            return r;
+        }
+        z *= z;
+    }
+}
+
+/// `z` if `z > 0` or NaN, else `+0`: ReLU written as a select (no branch).
+#[inline(always)]
+fn positive_part<T: Real>(z: T) -> T {
+    if z <= T::zero() { T::zero() } else { z }
+}
+
+/// `max(z, 0)^E` with a constant `E ≥ 1` (NaN stays NaN): [`ActFn::value`]
+/// of ReLU^E, unrolled.
+#[inline(always)]
+pub(crate) fn relu_pow<T: Real, const E: i32>(z: T) -> T {
+    ipow(positive_part(z), E)
+}
+
 /// A compiled activation: σ and σ′ in precision `T`, with integer powers fast-pathed.
 #[derive(Debug, Clone, Copy)]
 pub struct ActFn<T> {
@@ -96,14 +128,29 @@ impl<T: Real> ActFn<T> {
     #[inline(always)]
     fn pow(&self, z: T, k: i32) -> T {
         match self.qi {
-            Some(q) => z.powi(q - 1 + k),
+            Some(q) => ipow(z, q - 1 + k),
             None => z.powf(self.q - T::one() + T::from_f64c(k as f64)),
         }
+    }
+
+    /// `Some(q)` for plain ReLU^q with an integer `q ≤ 16`.
+    pub(crate) fn relu_power(&self) -> Option<i32> {
+        if self.huber { None } else { self.qi }
+    }
+
+    /// The exponent `q` in precision `T`.
+    pub(crate) fn q(&self) -> T {
+        self.q
     }
 
     /// `σ(z)`.
     #[inline(always)]
     pub fn value(&self, z: T) -> T {
+        if let (false, Some(q)) = (self.huber, self.qi) {
+            // Branch-free ReLU^q (a select, then multiplications): the same
+            // value as below for every z, NaN included (`NaN <= 0` is false).
+            return ipow(positive_part(z), q);
+        }
         if z <= T::zero() {
             T::zero()
         } else if !self.huber {
@@ -118,6 +165,14 @@ impl<T: Real> ActFn<T> {
     /// `σ′(z)` (the right derivative at the kink `z = 0` of plain ReLU is taken as 0).
     #[inline(always)]
     pub fn deriv(&self, z: T) -> T {
+        if let (false, Some(q)) = (self.huber, self.qi) {
+            // Branch-free, as in `value`; q = 1 is the step 1{z > 0} (1 for NaN, as below).
+            return if q == 1 {
+                if z <= T::zero() { T::zero() } else { T::one() }
+            } else {
+                self.q * ipow(positive_part(z), q - 1)
+            };
+        }
         if z <= T::zero() {
             T::zero()
         } else if !self.huber {

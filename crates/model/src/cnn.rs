@@ -7,6 +7,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::activation::relu_pow;
 use crate::*;
 
 /// The fixed second-layer scale `s_m`.
@@ -206,33 +207,67 @@ impl<T: Real> Cnn<T> {
     /// writes `ws.f[i] = s_m Σ_{p,r} j·σ(Z[(i,p),(j,r)])`; with `want_deriv`, also
     /// `ws.dz = j·σ′(Z)`. One fused pass over `Z`.
     fn head(&self, ws: &mut Workspace<T>, patches: usize, want_deriv: bool) {
-        let m = self.m;
+        // ReLU^q with a small integer q: the powers as constants, so that the
+        // compiler unrolls them (the same multiplications as the general path).
         let act = self.act;
-        ws.f.fill(T::zero());
-        for (row, (zr, mut dzr)) in ws.z.rows().into_iter().zip(ws.dz.rows_mut()).enumerate() {
-            let zr = zr.as_slice().expect("standard layout");
-            let mut acc = T::zero();
-            if want_deriv {
-                let dzr = dzr.as_slice_mut().expect("standard layout");
-                for c in 0..m {
-                    acc += act.value(zr[c]);
-                    dzr[c] = act.deriv(zr[c]);
-                }
-                for c in m..2 * m {
-                    acc -= act.value(zr[c]);
-                    dzr[c] = -act.deriv(zr[c]);
-                }
-            } else {
-                for c in 0..m {
-                    acc += act.value(zr[c]);
-                }
-                for c in m..2 * m {
-                    acc -= act.value(zr[c]);
-                }
-            }
-            ws.f[row / patches] += acc;
+        match act.relu_power() {
+            Some(1) => self.head_with(ws, patches, want_deriv, |z| act.value(z), |z| act.deriv(z)),
+            Some(2) => self.head_with(ws, patches, want_deriv, relu_pow::<T, 2>, |z| {
+                act.q() * relu_pow::<T, 1>(z)
+            }),
+            Some(3) => self.head_with(ws, patches, want_deriv, relu_pow::<T, 3>, |z| {
+                act.q() * relu_pow::<T, 2>(z)
+            }),
+            Some(4) => self.head_with(ws, patches, want_deriv, relu_pow::<T, 4>, |z| {
+                act.q() * relu_pow::<T, 3>(z)
+            }),
+            _ => self.head_with(ws, patches, want_deriv, |z| act.value(z), |z| act.deriv(z)),
         }
-        ws.f.mapv_inplace(|v| v * self.s_m);
+    }
+
+    /// The head with `σ` and `σ′` given (see [`Cnn::head`]).
+    #[inline(always)]
+    fn head_with(
+        &self,
+        ws: &mut Workspace<T>,
+        patches: usize,
+        want_deriv: bool,
+        value: impl Fn(T) -> T,
+        deriv: impl Fn(T) -> T,
+    ) {
+        let m = self.m;
+        let (z, dz, f) = (&ws.z, &mut ws.dz, &mut ws.f);
+        let z = z.as_slice().expect("standard layout");
+        let dz = dz.as_slice_mut().expect("standard layout");
+        let width = 2 * m;
+        for (i, fi) in f.iter_mut().enumerate() {
+            let mut out = T::zero();
+            for p in 0..patches {
+                let row = (i * patches + p) * width;
+                let zr = &z[row..row + width];
+                let mut acc = T::zero();
+                if want_deriv {
+                    let dzr = &mut dz[row..row + width];
+                    for c in 0..m {
+                        acc += value(zr[c]);
+                        dzr[c] = deriv(zr[c]);
+                    }
+                    for c in m..width {
+                        acc -= value(zr[c]);
+                        dzr[c] = -deriv(zr[c]);
+                    }
+                } else {
+                    for c in 0..m {
+                        acc += value(zr[c]);
+                    }
+                    for c in m..width {
+                        acc -= value(zr[c]);
+                    }
+                }
+                out += acc;
+            }
+            *fi = out * self.s_m;
+        }
     }
 
     /// Outputs from precomputed pre-activations: given `ws.z = X·W_flatᵀ`
@@ -262,9 +297,12 @@ impl<T: Real> Cnn<T> {
             }
             ws.f[i] = logistic_deriv(margin) * y[i] * inv_n * self.s_m;
         }
-        for (row, mut dzr) in ws.dz.rows_mut().into_iter().enumerate() {
-            let g = ws.f[row / patches];
-            dzr.mapv_inplace(|v| v * g);
+        let width = ws.dz.ncols();
+        let dz = ws.dz.as_slice_mut().expect("standard layout");
+        for (sample, &g) in dz.chunks_exact_mut(patches * width).zip(ws.f.iter()) {
+            for v in sample {
+                *v *= g;
+            }
         }
         Metrics {
             loss: loss / n as f64,

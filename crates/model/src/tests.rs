@@ -259,3 +259,18 @@ fn shape_errors_and_invalid_config() {
     assert!(e.to_string().contains('h'), "{e}");
     assert!(toml::from_str::<CnnConfig>("mm = 3").is_err());
 }
+
+/// The inlined integer power is `powi` bit for bit (so changing to it moved no result).
+#[test]
+fn inlined_integer_power_matches_powi_bitwise() {
+    use crate::activation::ipow;
+    let mut x = 0.37f64;
+    for _ in 0..2000 {
+        x = (x * 3.7 + 0.11) % 9.0; // values in [0, 9)
+        for e in 0..=16 {
+            assert_eq!(ipow(x, e).to_bits(), x.powi(e).to_bits(), "{x}^{e}");
+            let xf = x as f32;
+            assert_eq!(ipow(xf, e).to_bits(), xf.powi(e).to_bits(), "{xf}^{e}");
+        }
+    }
+}
