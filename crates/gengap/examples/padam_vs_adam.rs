@@ -7,7 +7,8 @@
 use gengap::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    single_threaded_blas(); // the binaries' bits, whatever the core count
+    select_blas_kernel()?; // the binaries' kernel (may re-execute once) ...
+    single_threaded_blas(); // ... and thread count: their bits, whatever the machine
     let data = DataConfig::Z23(Z23Params {
         d: 400,
         n: 60,

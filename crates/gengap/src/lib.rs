@@ -29,7 +29,10 @@
 //! thread per cell and parallelize over cells. A library user who wants the
 //! same bits as the binaries, whatever the machine's core count, calls
 //! [`single_threaded_blas`] once before training (or sets
-//! `OPENBLAS_NUM_THREADS=1` before the program starts). What is and is not
+//! `OPENBLAS_NUM_THREADS=1` before the program starts). The kernel matters
+//! too: OpenBLAS picks one per CPU family, and kernels sum in different
+//! orders; [`select_blas_kernel`] pins the portable one, as the binaries do,
+//! and [`model::BlasInfo`] says which ran. What is and is not
 //! bit-identical is listed in the repository's `docs/reproducibility.md`.
 //!
 //! References: \[C22\] Cao, Chen, Belkin, Gu, NeurIPS 2022; \[Z23\] Zou, Cao, Li,
@@ -60,6 +63,29 @@ pub mod prelude;
 /// ```
 pub fn single_threaded_blas() {
     gengap_model::set_blas_threads(1);
+}
+
+/// Make OpenBLAS run the kernel of the policy in `GENGAP_BLAS_KERNEL`
+/// (`portable`, the default: `Haswell` on every CPU with AVX2 + FMA, so that
+/// results are bit-identical across such machines; `fastest`: the best kernel
+/// the CPU runs where OpenBLAS fell back to a generic one; `openblas`: its own
+/// choice), as the experiment binaries do. OpenBLAS reads its kernel only at
+/// start-up, so when the kernel must change this **re-executes the program
+/// once** with the same arguments and `OPENBLAS_CORETYPE` set, and does not
+/// return; call it first thing in `main`. A user's own `OPENBLAS_CORETYPE` is
+/// never overridden. See `gengap::model::select_kernel` for an explicit
+/// policy and `docs/performance.md` ("The OpenBLAS kernel") for the numbers.
+///
+/// ```no_run
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     gengap::select_blas_kernel()?; // may re-execute this program once
+///     gengap::single_threaded_blas();
+///     println!("{:?}", gengap::model::BlasInfo::current());
+///     Ok(())
+/// }
+/// ```
+pub fn select_blas_kernel() -> Result<gengap_model::KernelChoice, gengap_model::BlasError> {
+    gengap_model::select_kernel_from_env()
 }
 
 /// Set the number of OpenBLAS threads (a single long run on many cores may

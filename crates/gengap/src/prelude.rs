@@ -23,7 +23,7 @@ pub use crate::train::{
     Dynamics, Observer, Precision, Run, RunRecord, Schedule, Status, Stop, TrainConfig, Trainer, Watch, drive,
     train_from, train_run,
 };
-pub use crate::{set_blas_threads, single_threaded_blas};
+pub use crate::{select_blas_kernel, set_blas_threads, single_threaded_blas};
 
 #[cfg(feature = "lab")]
 pub use crate::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
