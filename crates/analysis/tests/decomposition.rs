@@ -191,6 +191,15 @@ fn reduced_solver_reproduces_full_space_gd() {
             1.0,
         ),
         (z23(10), Activation::ReluPow { q: 3.0 }, OutputScale::One, 0.2, 0.01),
+        // Plain ReLU (q = 1, σ′(0) = 0), the activation of [K23] and [M24].
+        (c22(300, 10, 9), Activation::Relu, OutputScale::InvM, 0.05, 0.0),
+        (
+            c22(300, 10, 9),
+            Activation::ReluPow { q: 1.0 },
+            OutputScale::InvM,
+            0.05,
+            0.01,
+        ),
     ];
     for (ds, act, scale, lr, lambda) in cases {
         let cfg = CnnConfig {
