@@ -178,19 +178,12 @@ fn main() {
         })
     };
     let quick = args.iter().any(|a| a == "--quick");
-    let policy = match value("--blas-kernel") {
-        Some(p) => p
-            .parse()
-            .unwrap_or_else(|e: gengap_model::BlasError| fail(&e.to_string())),
-        None => match std::env::var(gengap_model::POLICY_ENV) {
-            Ok(p) => p
-                .parse()
-                .unwrap_or_else(|e: gengap_model::BlasError| fail(&e.to_string())),
-            Err(_) => gengap_model::KernelPolicy::default(),
-        },
-    };
     // May re-execute this binary once, with OPENBLAS_CORETYPE set.
-    gengap_model::select_kernel(policy).unwrap_or_else(|e| fail(&e.to_string()));
+    let selected = match value("--blas-kernel") {
+        Some(p) => p.parse().and_then(gengap_model::select_kernel),
+        None => gengap_model::select_kernel_from_env(),
+    };
+    selected.unwrap_or_else(|e| fail(&e.to_string()));
     let thread_counts: Vec<usize> = match value("--threads") {
         Some(v) => v
             .split(',')
