@@ -59,6 +59,15 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Lab
         path: path.to_path_buf(),
         source,
     })?;
+    parse_config(&text, path)
+}
+
+/// [`load_config`] on a config's text: `path` names it in errors, and its
+/// folder is where relative paths are resolved from (a config that does not
+/// come from a file, e.g. from Python, passes a made-up name in the folder
+/// it should be read from).
+pub fn parse_config<C: DeserializeOwned + Validate>(text: &str, path: &Path) -> Result<C, LabError> {
+    let text = text.to_string();
     let mut cfg: C = toml::from_str(&text).map_err(|e| {
         let location = e
             .span()

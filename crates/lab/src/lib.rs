@@ -37,9 +37,9 @@ pub mod study;
 pub mod testing;
 
 pub use cli::Cli;
-pub use config::{Validate, load_config, resolve_dir};
+pub use config::{Validate, load_config, parse_config, resolve_dir};
 pub use ctx::Ctx;
 pub use error::{CellError, CellStage, CliError, LabError, StudyError};
 pub use journal::Shard;
 pub use streams::{CellRng, SetupRng};
-pub use study::{Finished, RunOptions, Study, main, run, run_config};
+pub use study::{Finished, Report, RunOptions, Study, main, run, run_config, run_text};

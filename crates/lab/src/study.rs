@@ -142,27 +142,7 @@ pub enum Finished<S> {
 /// the config has been accepted.
 pub fn run<S: Study>(study: &S, opts: &RunOptions) -> Result<Finished<S::Summary>, LabError> {
     let cfg: S::Config = load_config(&opts.config)?;
-    let name = study.name();
-    let results = opts.out.join(name);
-    probe_writable(&results).map_err(|source| LabError::Output {
-        what: "results",
-        path: results.clone(),
-        source,
-    })?;
-    if opts.shard.is_none() {
-        probe_writable(&opts.figures).map_err(|source| LabError::Output {
-            what: "figures",
-            path: opts.figures.clone(),
-            source,
-        })?;
-    }
-    let ctx = Ctx {
-        name: name.to_string(),
-        results,
-        figures: opts.figures.clone(),
-        config_path: opts.config.clone(),
-        provenance: Provenance::current(),
-    };
+    let ctx = checked_ctx(study, &opts.config, &opts.out, &opts.figures, opts.shard.is_some())?;
     run_config(study, &cfg, &ctx, opts.shard, opts.merge)
 }
 
@@ -174,6 +154,92 @@ pub fn run_config<S: Study>(
     shard: Option<Shard>,
     merge: bool,
 ) -> Result<Finished<S::Summary>, LabError> {
+    Ok(match execute(study, cfg, ctx, shard, merge)? {
+        Finished::Reported(report) => Finished::Reported(report.summary),
+        Finished::Shard { shard, cells } => Finished::Shard { shard, cells },
+    })
+}
+
+/// What a whole run of a study produced: its summary (the `results` of
+/// `record.json`) and every cell with its row, first stage then follow-up,
+/// in cell order.
+pub struct Report<S: Study> {
+    /// The study's summary.
+    pub summary: S::Summary,
+    /// Every cell and its row.
+    pub rows: Vec<(S::Cell, S::Row)>,
+}
+
+impl<S: Study> std::fmt::Debug for Report<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("rows", &self.rows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Run `study` on the text of a TOML config (what a config file would
+/// hold; `origin` names it in errors, and relative paths are resolved from
+/// its folder), with the binaries' semantics: validated before anything is
+/// written, journaled (a second call with the same config resumes or
+/// reuses the cells), `shard`/`merge` as `--shard`/`--merge`, results in
+/// `<out>/<name>/`, figures in `figures`. Returns the summary and the rows
+/// (for a shard: how many cells it holds). This is what the Python
+/// package's `gengap.run_study` calls.
+pub fn run_text<S: Study>(
+    study: &S,
+    text: &str,
+    origin: &std::path::Path,
+    out: &std::path::Path,
+    figures: &std::path::Path,
+    shard: Option<Shard>,
+    merge: bool,
+) -> Result<Finished<Report<S>>, LabError> {
+    let cfg: S::Config = crate::config::parse_config(text, origin)?;
+    let ctx = checked_ctx(study, origin, out, figures, shard.is_some())?;
+    execute(study, &cfg, &ctx, shard, merge)
+}
+
+/// The [`Ctx`] of a run, after checking that its folders are writable.
+fn checked_ctx<S: Study>(
+    study: &S,
+    config: &std::path::Path,
+    out: &std::path::Path,
+    figures: &std::path::Path,
+    shard: bool,
+) -> Result<Ctx, LabError> {
+    let name = study.name();
+    let results = out.join(name);
+    probe_writable(&results).map_err(|source| LabError::Output {
+        what: "results",
+        path: results.clone(),
+        source,
+    })?;
+    if !shard {
+        probe_writable(figures).map_err(|source| LabError::Output {
+            what: "figures",
+            path: figures.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(Ctx {
+        name: name.to_string(),
+        results,
+        figures: figures.to_path_buf(),
+        config_path: config.to_path_buf(),
+        provenance: Provenance::current(),
+    })
+}
+
+/// The runner itself (see the [module docs](self)): every stage, then the
+/// report, handing back the rows as well.
+fn execute<S: Study>(
+    study: &S,
+    cfg: &S::Config,
+    ctx: &Ctx,
+    shard: Option<Shard>,
+    merge: bool,
+) -> Result<Finished<Report<S>>, LabError> {
     // Cells run in parallel, one OpenBLAS thread each: results do not depend
     // on the core count, and the two thread pools do not fight.
     gengap_model::set_blas_threads(1);
@@ -238,7 +304,7 @@ pub fn run_config<S: Study>(
     }
     let summary = study.report(cfg, &shared, &rows, ctx)?;
     ctx.write_record(&study.record_file(cfg), cfg, seed, &summary)?;
-    Ok(Finished::Reported(summary))
+    Ok(Finished::Reported(Report { summary, rows }))
 }
 
 /// Pair cells with their rows; the first failed cell is the error.

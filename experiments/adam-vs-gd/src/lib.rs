@@ -181,6 +181,12 @@ pub struct Comparison {
     pub figure: &'static str,
 }
 
+/// The `adam-vs-gd` binary's study.
+pub const ADAM_VS_GD: Comparison = Comparison {
+    name: "adam-vs-gd",
+    figure: "adam_vs_gd",
+};
+
 impl Comparison {
     /// The optimizer and training config of a cell.
     fn job(cfg: &CompareConfig, cell: &Cell) -> (OptimConfig, TrainConfig) {

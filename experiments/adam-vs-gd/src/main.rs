@@ -3,8 +3,5 @@
 //! The study is [`adam_vs_gd::Comparison`].
 
 fn main() {
-    gengap::lab::main(adam_vs_gd::Comparison {
-        name: "adam-vs-gd",
-        figure: "adam_vs_gd",
-    });
+    gengap::lab::main(adam_vs_gd::ADAM_VS_GD);
 }

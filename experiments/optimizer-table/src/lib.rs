@@ -203,6 +203,13 @@ pub struct OptimizerTable {
     pub markdown: &'static str,
 }
 
+/// The `optimizer-table` binary's study.
+pub const OPTIMIZER_TABLE: OptimizerTable = OptimizerTable {
+    name: "optimizer-table",
+    prefix: "",
+    markdown: "optimizer_table.md",
+};
+
 impl Study for OptimizerTable {
     type Config = TableConfig;
     type Shared = Shared;

@@ -4,9 +4,5 @@
 //! seeds. The study is [`optimizer_table::OptimizerTable`].
 
 fn main() {
-    gengap::lab::main(optimizer_table::OptimizerTable {
-        name: "optimizer-table",
-        prefix: "",
-        markdown: "optimizer_table.md",
-    });
+    gengap::lab::main(optimizer_table::OPTIMIZER_TABLE);
 }

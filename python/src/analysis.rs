@@ -1,0 +1,137 @@
+//! `gengap.analysis`: the signal–noise decomposition and the exact
+//! reduced-space GD solver (`docs/theory.md#signal-noise-decomposition`,
+//! `#reduced-space-gd`).
+
+use gengap::analysis::{Basis, Decomposer, Decomposition, ReducedGd};
+use numpy::{IntoPyArray, ToPyArray};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{err, to_python, value_error};
+use crate::data::dataset;
+use crate::model::{model_config, weights};
+
+/// A decomposition as a dict of arrays, with its summaries.
+fn decomposition<'py>(py: Python<'py>, d: &Decomposition, basis: &Basis) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("gamma", d.gamma.to_pyarray(py))?;
+    out.set_item("rho_bar", d.rho_bar.to_pyarray(py))?;
+    out.set_item("rho", d.rho.to_pyarray(py))?;
+    out.set_item("coef_w0", d.coef_w0.to_pyarray(py))?;
+    out.set_item("residual", d.residual.to_pyarray(py))?;
+    out.set_item("residual_total", d.residual_total)?;
+    out.set_item("summary", to_python(py, &d.summary(basis))?)?;
+    Ok(out)
+}
+
+/// `decompose(W, W0, data) -> dict`: the coefficients of
+/// `w_{j,r} = c_{j,r}·w⁽⁰⁾_{j,r} + γ_{j,r}·j·μ/‖μ‖² + Σ_k ρ̄_{j,r,k}·ξ_k/‖ξ_k‖² + Σ_k ρ_{j,r,k}·ξ_k/‖ξ_k‖²`
+/// by least squares on the span of the signal, the training noise vectors and
+/// `w⁽⁰⁾_{j,r}`: `gamma` `(2m,)`, `rho_bar` and `rho` `(2m, N)` (ρ̄ where
+/// `y_k = j`, ρ where `y_k = −j`, else 0), `coef_w0` `(2m,)`, the per-filter
+/// relative `residual` `(2m,)`, `residual_total`, and the `summary`
+/// (max γ, max ρ̄, min ρ, signal and noise inner products).
+#[pyfunction]
+#[pyo3(name = "decompose")]
+fn decompose_py<'py>(
+    py: Python<'py>,
+    w: &Bound<'py, PyAny>,
+    w0: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let ds = dataset(data)?;
+    let d = ds.inner.train.d();
+    let rows = w0
+        .getattr("shape")
+        .and_then(|s| s.get_item(0))
+        .and_then(|r| r.extract::<usize>())
+        .unwrap_or(0);
+    if rows == 0 || rows % 2 != 0 {
+        return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
+    }
+    let w0 = weights("W0", w0, rows, d)?;
+    let w = weights("W", w, rows, d)?;
+    let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
+    let out = dec.decompose(w.view()).map_err(err)?;
+    decomposition(py, &out, dec.basis())
+}
+
+/// The exact reduced-space GD solver (`gengap::analysis::ReducedGd`): full-batch
+/// GD with L2 decay `λ` written in the coordinates of the span of the signal
+/// and the training noise vectors, `W⁽ᵗ⁾ = diag(α⁽ᵗ⁾)·W⁽⁰⁾ + Θ⁽ᵗ⁾·S`; it equals
+/// full-space GD to round-off at a cost independent of `d` per step.
+/// `ReducedGD(data, W0, lr, model=None, weight_decay=0.0)`.
+#[pyclass(name = "ReducedGD", module = "gengap.analysis")]
+pub struct PyReducedGd {
+    inner: ReducedGd,
+}
+
+#[pymethods]
+impl PyReducedGd {
+    #[new]
+    #[pyo3(signature = (data, w0, lr, model = None, weight_decay = 0.0))]
+    fn new(
+        data: &Bound<'_, PyAny>,
+        w0: &Bound<'_, PyAny>,
+        lr: f64,
+        model: Option<&Bound<'_, PyAny>>,
+        weight_decay: f64,
+    ) -> PyResult<Self> {
+        let ds = dataset(data)?;
+        let cfg = model_config(model)?;
+        let w0 = weights("W0", w0, 2 * cfg.m, ds.inner.train.d())?;
+        let inner = ReducedGd::new(&ds.inner, &cfg, w0.view(), lr, weight_decay).map_err(err)?;
+        Ok(PyReducedGd { inner })
+    }
+
+    /// `step(k=1) -> (loss, error)`: `k` GD steps; the training loss and error
+    /// at the weights before the last one.
+    #[pyo3(signature = (k = 1))]
+    fn step(&mut self, py: Python<'_>, k: u64) -> (f64, f64) {
+        let inner = &mut self.inner;
+        py.detach(|| {
+            let mut met = None;
+            for _ in 0..k {
+                met = Some(inner.step());
+            }
+            met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error))
+        })
+    }
+
+    /// Training `(loss, error)` at the current weights.
+    fn train_metrics(&mut self) -> (f64, f64) {
+        let m = self.inner.train_metrics();
+        (m.loss, m.error)
+    }
+
+    /// Test `(loss, error)` at the current weights.
+    fn test_metrics(&mut self) -> (f64, f64) {
+        let m = self.inner.test_metrics();
+        (m.loss, m.error)
+    }
+
+    /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S`, shape `(2m, d)`.
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let w = self
+            .inner
+            .weights()
+            .ok_or_else(|| value_error("no full-space weights"))?;
+        Ok(w.into_pyarray(py).into_any())
+    }
+
+    /// The coordinates `Θ`, shape `(2m, K)` (`K` basis rows: the signal, then the noise vectors).
+    fn theta<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.inner.theta().to_owned().into_pyarray(py).into_any()
+    }
+
+    /// The decomposition at the current step (exact: residual 0), as `decompose` returns it.
+    fn decomposition<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        decomposition(py, &self.inner.decomposition(), self.inner.basis())
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(decompose_py, m)?)?;
+    m.add_class::<PyReducedGd>()?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Between Python and the crates: configs (dict or TOML text → serde),
+//! results (serde → Python objects), NumPy arrays with checked dtype and
+//! shape, and errors (→ `ValueError`, one line).
+
+use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A `ValueError` with `msg`, made one line.
+pub fn value_error(msg: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(msg.to_string().replace('\n', " "))
+}
+
+/// Any error of the crates, as a `ValueError` with its message.
+pub fn err<E: std::fmt::Display>(e: E) -> PyErr {
+    value_error(e)
+}
+
+/// A config given as a dict (or `None`: `{}`) as JSON text.
+fn dict_json(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let json = obj.py().import("json")?;
+    json.call_method1("dumps", (obj,))?.extract::<String>()
+}
+
+/// The serde value of a config: a dict (or `None`, the empty table) is read
+/// as JSON, a `str` as TOML text. `what` names the argument in errors.
+pub fn config<T: DeserializeOwned>(what: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
+    let parsed = match obj {
+        None => serde_json::from_str::<T>("{}").map_err(|e| e.to_string()),
+        Some(o) if o.is_none() => serde_json::from_str::<T>("{}").map_err(|e| e.to_string()),
+        Some(o) if o.is_instance_of::<PyString>() => {
+            toml::from_str::<T>(&o.extract::<String>()?).map_err(|e| e.message().trim().to_string())
+        }
+        Some(o) if o.is_instance_of::<PyDict>() => {
+            serde_json::from_str::<T>(&dict_json(o)?).map_err(|e| strip_position(&e.to_string()))
+        }
+        Some(o) => {
+            return Err(value_error(format!(
+                "`{what}` must be a dict or TOML text, got {}",
+                o.get_type().name()?
+            )));
+        }
+    };
+    parsed.map_err(|e| value_error(format!("`{what}`: {e}")))
+}
+
+/// The keyword arguments `kwargs` over the defaults of `T` (`T::default()`),
+/// read as [`config`] reads a dict: unknown keys are an error naming them.
+pub fn with_defaults<T: Serialize + DeserializeOwned + Default>(
+    what: &str,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<T> {
+    let mut base = serde_json::to_value(T::default()).map_err(err)?;
+    if let Some(kw) = kwargs {
+        let given: serde_json::Value = serde_json::from_str(&dict_json(kw.as_any())?)
+            .map_err(|e| value_error(format!("`{what}`: {}", strip_position(&e.to_string()))))?;
+        if let (Some(b), serde_json::Value::Object(g)) = (base.as_object_mut(), given) {
+            b.extend(g);
+        }
+    }
+    serde_json::from_value(base).map_err(|e| value_error(format!("`{what}`: {e}")))
+}
+
+/// A config dict (or TOML text) as TOML text, for the study runner.
+pub fn toml_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if obj.is_instance_of::<PyString>() {
+        return obj.extract::<String>();
+    }
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(value_error(format!(
+            "`config` must be a dict or TOML text, got {}",
+            obj.get_type().name()?
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_str(&dict_json(obj)?).map_err(err)?;
+    toml::to_string(&value).map_err(|e| value_error(format!("`config`: {e}")))
+}
+
+/// serde_json's " at line 1 column 57" means nothing to a dict's author.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(k) => msg[..k].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A serde value as a Python object (dicts, lists, floats, strings; NaN stays NaN).
+pub fn to_python<T: Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
+    let text = serde_json::to_string(value).map_err(err)?;
+    json_to_python(py, &text)
+}
+
+/// JSON text as a Python object.
+pub fn json_to_python(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// A read-only view of the float64 array `obj` of `ndim` dimensions, or a
+/// `ValueError` naming the argument, the dtype and the shape it got.
+pub fn f64_array<'py>(name: &str, obj: &Bound<'py, PyAny>, ndim: usize) -> PyResult<PyReadonlyArrayDyn<'py, f64>> {
+    let bad = |got: String| {
+        value_error(format!(
+            "`{name}` must be a float64 NumPy array with {ndim} dimensions, got {got}"
+        ))
+    };
+    let arr = obj.cast::<PyArrayDyn<f64>>().map_err(|_| bad(describe(obj)))?;
+    if arr.ndim() != ndim {
+        return Err(bad(describe(obj)));
+    }
+    arr.try_readonly()
+        .map_err(|_| value_error(format!("`{name}` is being written elsewhere")))
+}
+
+/// What an argument is, for an error: its dtype and shape, or its type.
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    match (obj.getattr("dtype"), obj.getattr("shape")) {
+        (Ok(dtype), Ok(shape)) => format!("dtype {} with shape {}", dtype, shape),
+        _ => obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into()),
+    }
+}
+
+/// Check `got` against `want` (shapes), naming the argument.
+pub fn check_shape(name: &str, got: &[usize], want: &[usize]) -> PyResult<()> {
+    if got != want {
+        return Err(value_error(format!("`{name}` has shape {got:?}, expected {want:?}")));
+    }
+    Ok(())
+}

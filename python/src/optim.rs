@@ -1,0 +1,108 @@
+//! `gengap.optim`: every optimizer of `gengap-optim`, stepping NumPy arrays
+//! in place, with its state as a dict (`docs/theory.md#optimizers`).
+
+use gengap::optim::{OptState, Optim, OptimConfig, Optimizer};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+use crate::convert::{config, err, f64_array, to_python, value_error};
+
+/// An optimizer with validated hyper-parameters and its state
+/// (`gengap::optim::Optim<f64>`). Made by `gengap.optim.make(config)`.
+#[pyclass(name = "Optimizer", module = "gengap.optim")]
+pub struct PyOptimizer {
+    cfg: OptimConfig,
+    inner: Optim<f64>,
+}
+
+#[pymethods]
+impl PyOptimizer {
+    /// `step(w, g)`: one update of the parameters `w` (a writable, C-contiguous
+    /// float64 array, changed in place) with the gradient `g` (float64, the
+    /// same shape), by the rule's formula (see `docs/theory.md#optimizers`);
+    /// the first step sizes the state.
+    fn step(&mut self, w: &Bound<'_, PyAny>, g: &Bound<'_, PyAny>) -> PyResult<()> {
+        let arr = w.cast::<PyArrayDyn<f64>>().map_err(|_| {
+            value_error(format!(
+                "`w` must be a writable float64 NumPy array, got {}",
+                w.getattr("dtype")
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|_| "another type".into())
+            ))
+        })?;
+        let ndim = arr.ndim();
+        let g = f64_array("g", g, ndim)?;
+        crate::convert::check_shape("g", g.shape(), arr.shape())?;
+        let g = g.as_slice().map_err(|_| value_error("`g` must be C-contiguous"))?;
+        let mut rw = arr
+            .try_readwrite()
+            .map_err(|_| value_error("`w` must be writable and not borrowed elsewhere"))?;
+        let w = rw.as_slice_mut().map_err(|_| value_error("`w` must be C-contiguous"))?;
+        self.inner.step(w, g).map_err(err)
+    }
+
+    /// The state as a dict `{"t": steps, "buffers": {"kind": …, "m": […], …}}`;
+    /// `load_state` of it continues the run bit for bit.
+    fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, self.inner.state())
+    }
+
+    /// `load_state(state)`: restore a state from `state()`; a state that cannot
+    /// belong to this optimizer (other buffers, inconsistent `t`, a negative
+    /// second moment) is a `ValueError`.
+    fn load_state(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s: OptState<f64> = config("state", Some(state))?;
+        self.inner.load_state(s).map_err(err)
+    }
+
+    /// The rule's name (`"adam"`, `"padam"`, …).
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name().to_string()
+    }
+
+    /// The learning rate η; setting it checks it as the config does.
+    #[getter]
+    fn get_lr(&self) -> f64 {
+        self.inner.learning_rate()
+    }
+
+    #[setter]
+    fn set_lr(&mut self, lr: f64) -> PyResult<()> {
+        self.inner.set_learning_rate(lr).map_err(err)
+    }
+
+    /// The config it was made from, with every default filled in.
+    #[getter]
+    fn config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.cfg)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Optimizer({})", serde_json::to_string(&self.cfg).unwrap_or_default())
+    }
+}
+
+/// `make(config) -> Optimizer`: an optimizer from its config, the `[gd]`/
+/// `[adam]` tables of the experiment configs, e.g. `{"name": "padam",
+/// "lr": 0.1, "p": 0.125}`; unknown keys and out-of-range values are a
+/// `ValueError` naming the key and value.
+#[pyfunction]
+fn make(config: &Bound<'_, PyAny>) -> PyResult<PyOptimizer> {
+    let cfg: OptimConfig = crate::convert::config("optim", Some(config))?;
+    let inner = cfg.build::<f64>().map_err(err)?;
+    Ok(PyOptimizer { cfg, inner })
+}
+
+/// The optimizer config argument of `train`, checked.
+pub fn optim_config(obj: &Bound<'_, PyAny>) -> PyResult<OptimConfig> {
+    let cfg: OptimConfig = config("optim", Some(obj))?;
+    cfg.resolve().map_err(err)?;
+    Ok(cfg)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyOptimizer>()?;
+    m.add_function(wrap_pyfunction!(make, m)?)?;
+    Ok(())
+}
