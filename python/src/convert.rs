@@ -32,7 +32,16 @@ pub fn config<T: DeserializeOwned>(what: &str, obj: Option<&Bound<'_, PyAny>>) -
         None => serde_json::from_str::<T>("{}").map_err(|e| e.to_string()),
         Some(o) if o.is_none() => serde_json::from_str::<T>("{}").map_err(|e| e.to_string()),
         Some(o) if o.is_instance_of::<PyString>() => {
-            toml::from_str::<T>(&o.extract::<String>()?).map_err(|e| e.message().trim().to_string())
+            let text = o.extract::<String>()?;
+            toml::from_str::<T>(&text).map_err(|e| {
+                // Where, as the binaries say it for a config file: line:column.
+                let at = e.span().map_or(String::new(), |s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    let col = s.start - text[..s.start].rfind('\n').map_or(0, |p| p + 1) + 1;
+                    format!(" at {line}:{col}")
+                });
+                format!("{}{at}", e.message().trim())
+            })
         }
         Some(o) if o.is_instance_of::<PyDict>() => {
             serde_json::from_str::<T>(&dict_json(o)?).map_err(|e| strip_position(&e.to_string()))

@@ -51,14 +51,7 @@ fn batch(
         .into_owned()
         .into_shape_with_order((n * p, d))
         .map_err(err)?;
-    Ok((
-        w,
-        Batch {
-            x: xs,
-            y,
-            patches: p,
-        },
-    ))
+    Ok((w, Batch { x: xs, y, patches: p }))
 }
 
 /// `init(d, seed, stream=1, model=None) -> W`: the Gaussian initial weights

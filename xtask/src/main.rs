@@ -9,10 +9,16 @@
 //! * `cargo xtask test` — install the system packages if needed, then run
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!   `cargo doc` with warnings denied, and a smoke run of every experiment
-//!   on its `quick.toml`.
+//!   on its `quick.toml`, the examples, the downstream crate, and the Python
+//!   package's pytest suite and example (built into `target/py-venv`).
 //! * `cargo xtask bench [--peer numpy]` — the step benchmark
 //!   (`docs/performance.md`); `--peer numpy` runs the numpy implementation of
 //!   the same steps in a throw-away virtualenv and prints gengap/numpy ratios.
+//! * `cargo xtask python` — make the virtualenv `target/py-venv` with
+//!   maturin, NumPy and pytest and build the `gengap` Python package into it
+//!   (release); `pip install ./python` does the same in any environment.
+//!   `cargo xtask pytest` runs only the Python part of `test` (after a
+//!   `cargo build --workspace`).
 //! * `cargo xtask setup` — only the system-package check.
 //! * `cargo xtask downstream` — build and run a tiny crate outside the
 //!   workspace that depends on the facade with `default-features = false`
@@ -28,6 +34,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod python;
 
 /// Debian packages the workspace needs: OpenBLAS (with LAPACK) for ndarray and
 /// ndarray-linalg, pkg-config to find it, fontconfig/freetype headers and the
@@ -49,9 +57,11 @@ fn main() -> ExitCode {
         Some("setup") => ensure_system_packages(),
         Some("fetch-mnist") => fetch_mnist(),
         Some("downstream") => downstream(),
+        Some("python") => python::python(),
+        Some("pytest") => python::test(&root().join("target/debug")),
         _ => {
             eprintln!(
-                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy] | setup | fetch-mnist | downstream>"
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy] | setup | fetch-mnist | downstream | python | pytest>"
             );
             return ExitCode::from(2);
         }
@@ -65,14 +75,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: $ {}", show(cmd));
     let status = cmd
         .current_dir(root())
@@ -145,7 +155,7 @@ fn ensure_system_packages() -> Result<(), String> {
 }
 
 /// Install the Debian `packages` that are missing (as root), or say how.
-fn ensure_apt(packages: &[&'static str]) -> Result<(), String> {
+pub(crate) fn ensure_apt(packages: &[&'static str]) -> Result<(), String> {
     let missing = missing_packages(packages)?;
     if missing.is_empty() {
         return Ok(());
@@ -218,6 +228,8 @@ fn test() -> Result<(), String> {
         .arg(out.join("figures")))?;
     let _ = std::fs::remove_dir_all(&out);
     downstream()?;
+    // The Python package: pytest (against the binaries built above) and its example.
+    python::test(&root().join("target/debug"))?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }

@@ -1,0 +1,90 @@
+"""Optimizer steps against a few lines of NumPy (docs/theory.md#optimizers)."""
+
+import numpy as np
+import pytest
+
+import gengap
+
+GRADS = [np.array([1.0, -2.0, 0.5, 0.0]), np.array([0.3, 0.1, -4.0, 1e-3]), np.array([-1.0, 2.5, 0.2, -0.7])]
+
+
+def test_adam_matches_pytorch_form_in_numpy():
+    lr, (b1, b2), eps = 1e-2, (0.9, 0.999), 1e-8
+    opt = gengap.optim.make({"name": "adam", "lr": lr})
+    w = np.array([0.5, -0.5, 1.0, 0.0])
+    ref = w.copy()
+    m = v = np.zeros_like(w)
+    for t, g in enumerate(GRADS, start=1):
+        opt.step(w, g)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        ref = ref - (lr / (1 - b1**t)) * m / (np.sqrt(v) / np.sqrt(1 - b2**t) + eps)
+        np.testing.assert_allclose(w, ref, rtol=1e-14, atol=1e-16)
+    assert opt.state()["t"] == len(GRADS)
+
+
+def test_padam_matches_numpy():
+    lr, p, (b1, b2), eps = 0.1, 0.125, (0.9, 0.999), 1e-8
+    opt = gengap.optim.make({"name": "padam", "lr": lr, "p": p})
+    w = np.array([0.5, -0.5, 1.0, 0.0])
+    ref = w.copy()
+    m = v = vmax = np.zeros_like(w)
+    for t, g in enumerate(GRADS, start=1):
+        opt.step(w, g)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        ref = ref - lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(vmax) + eps) ** (2 * p)
+        np.testing.assert_allclose(w, ref, rtol=1e-14, atol=1e-16)
+
+
+def test_state_round_trips_and_continues_bit_for_bit():
+    a = gengap.optim.make({"name": "amsgrad", "lr": 1e-2})
+    w = np.array([0.5, -0.5, 1.0, 0.0])
+    a.step(w, GRADS[0])
+    saved = a.state()
+    b = gengap.optim.make({"name": "amsgrad", "lr": 1e-2})
+    b.load_state(saved)
+    w2 = w.copy()
+    for g in GRADS[1:]:
+        a.step(w, g)
+        b.step(w2, g)
+    np.testing.assert_array_equal(w, w2)
+    with pytest.raises(ValueError, match="buffers"):
+        gengap.optim.make({"name": "gd", "lr": 0.1}).load_state(saved)
+
+
+def test_learning_rate_and_config():
+    opt = gengap.optim.make({"name": "padam", "lr": 0.1})
+    assert opt.lr == 0.1 and opt.name == "padam" and opt.config["p"] == 0.125
+    opt.lr = 0.05
+    assert opt.lr == 0.05
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = -1.0
+
+
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        ({"name": "adamm"}, "unknown variant `adamm`"),
+        ({"name": "adam", "lr": -1.0}, "invalid optimizer parameter `lr` = -1"),
+        ({"name": "adam", "lr": 1e-3, "betaz": [0.9, 0.9]}, "betaz"),
+        ("name = 'adam'\nlr = 'fast'", r"string \"fast\", expected f64"),
+        (42, "dict or TOML text"),
+    ],
+)
+def test_bad_optimizers_are_value_errors(config, match):
+    with pytest.raises(ValueError, match=match):
+        gengap.optim.make(config)
+
+
+def test_bad_arrays_are_value_errors():
+    opt = gengap.optim.make({"name": "adam", "lr": 1e-3})
+    with pytest.raises(ValueError, match="float64"):
+        opt.step(np.zeros(4, dtype=np.float32), GRADS[0])
+    with pytest.raises(ValueError, match="shape"):
+        opt.step(np.zeros(3), GRADS[0])
+    with pytest.raises(ValueError, match="float64"):
+        opt.step(np.zeros(4), [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="contiguous"):
+        opt.step(np.zeros(8)[::2], GRADS[0])

@@ -1,0 +1,74 @@
+"""run_study: an experiment's study from Python with the binary's semantics
+and the binary's bits."""
+
+import json
+import subprocess
+
+import pytest
+
+import gengap
+
+
+def run_binary(bin_dir, name, config_file, out, figures):
+    return subprocess.run(
+        [str(bin_dir / name), "--config", str(config_file), "--out", str(out), "--figures", str(figures)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_run_study_gives_the_binarys_files_bit_for_bit(tmp_path, bin_dir):
+    text = gengap.study_config("adam-vs-gd", quick=True)
+    cfg = tmp_path / "quick.toml"
+    cfg.write_text(text)
+    done = run_binary(bin_dir, "adam-vs-gd", cfg, tmp_path / "bin", tmp_path / "bin-figures")
+    assert done.returncode == 0, done.stderr
+    result = gengap.run_study(
+        "adam-vs-gd", text, out=tmp_path / "py", figures=tmp_path / "py-figures", config_path=cfg
+    )
+    for csv in ["curves.csv", "lambda_sweep.csv"]:
+        assert (tmp_path / "py/adam-vs-gd" / csv).read_bytes() == (tmp_path / "bin/adam-vs-gd" / csv).read_bytes(), csv
+    record = json.loads((tmp_path / "py/adam-vs-gd/record.json").read_text())
+    binary = json.loads((tmp_path / "bin/adam-vs-gd/record.json").read_text())
+    assert record["results"] == binary["results"] == json.loads(json.dumps(result["summary"]))
+    assert record["provenance"]["blas"]["kernel"] == binary["provenance"]["blas"]["kernel"]
+    # One row per cell: the two main runs, then GD and Adam at each lambda.
+    rows = result["rows"]
+    assert len(rows) == 2 + 2 * 2
+    assert [r["which"] for r in rows[:2]] == ["GD", "Adam"] and rows[0]["lambda"] is None
+    assert {"status", "steps", "records"} <= set(rows[0])
+
+
+def test_a_dict_config_and_a_second_call_reuse_the_journal(tmp_path):
+    import tomllib
+
+    config = tomllib.loads(gengap.study_config("adam-vs-gd", quick=True))
+    config["lambda_sweep"]["lambdas"] = [0.0]
+    first = gengap.run_study("adam-vs-gd", config, out=tmp_path, figures=tmp_path / "figures")
+    journals = list((tmp_path / "adam-vs-gd/journal").glob("*.jsonl"))
+    assert len(journals) == 1
+    again = gengap.run_study("adam-vs-gd", config, out=tmp_path, figures=tmp_path / "figures")
+    assert again["rows"] == first["rows"]
+    assert len(first["rows"]) == 4
+
+
+def test_a_bad_config_is_the_binarys_error_line_and_writes_nothing(tmp_path, bin_dir):
+    text = gengap.study_config("adam-vs-gd", quick=True).replace("lr = 0.5", "lr = -0.5")
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    done = run_binary(bin_dir, "adam-vs-gd", cfg, tmp_path / "bin", tmp_path / "figures")
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    with pytest.raises(ValueError) as err:
+        gengap.run_study("adam-vs-gd", text, out=tmp_path / "py", figures=tmp_path / "figures", config_path=cfg)
+    assert str(err.value) == line
+    assert "`lr` = -0.5" in line
+    assert not (tmp_path / "py").exists()
+
+
+def test_unknown_study_and_bad_shard():
+    with pytest.raises(ValueError, match="unknown study `adam-vs-sgd`"):
+        gengap.run_study("adam-vs-sgd", "")
+    with pytest.raises(ValueError, match="0 <= k < N"):
+        gengap.run_study("phase-transition", gengap.study_config("phase-transition", quick=True), shard="3/3")
+    assert "phase-transition" in gengap.studies()
