@@ -72,3 +72,34 @@ def test_unknown_study_and_bad_shard():
     with pytest.raises(ValueError, match="0 <= k < N"):
         gengap.run_study("phase-transition", gengap.study_config("phase-transition", quick=True), shard="3/3")
     assert "phase-transition" in gengap.studies()
+
+
+def test_npz_arrays_load_back_as_the_runs_arrays(tmp_path):
+    import tomllib
+
+    import numpy as np
+
+    text = gengap.study_config("adam-vs-gd", quick=True) + "\n[output]\narrays = true\n"
+    gengap.run_study("adam-vs-gd", text, out=tmp_path, figures=tmp_path / "figures")
+    arrays = tmp_path / "adam-vs-gd/arrays"
+    cfg = tomllib.loads(text)
+    data = np.load(arrays / "data.npz")
+    w0 = data["W0"]
+    m, d = cfg["model"]["m"], cfg["data"]["d"]
+    assert w0.shape == (2 * m, d)
+    assert data["train_x"].shape == (cfg["data"]["n"], 2, d)
+    assert data["train_flipped"].dtype == np.bool_ and data["train_signal_patch"].dtype == np.int64
+    # The same data set from Python: the setup stream is stream(seed, 2**64 - 1).
+    ds = gengap.data.generate(cfg["data"], seed=cfg["seed"], stream=2**64 - 1)
+    np.testing.assert_array_equal(ds.train["x"], data["train_x"])
+    np.testing.assert_array_equal(ds.test["noise"], data["test_noise"])
+    # Cell 0 is the GD main run: W and its decomposition, bit for bit.
+    index = json.loads((arrays / "cells.json").read_text())
+    assert index[0]["what"] == {"which": "GD", "lambda": None} and index[0]["file"] == "cell-00000.npz"
+    cell = np.load(arrays / "cell-00000.npz")
+    run = gengap.train(ds, cfg["gd"], model=cfg["model"], train=cfg["train"], w0=w0)
+    np.testing.assert_array_equal(cell["W"], run["W"])
+    dec = gengap.analysis.decompose(run["W"], w0, ds)
+    for key in ["gamma", "rho_bar", "rho", "coef_w0"]:
+        np.testing.assert_array_equal(cell[key], dec[key])
+    assert len(list(arrays.glob("cell-*.npz"))) == 2 + 2 * 2

@@ -85,6 +85,15 @@ impl Ctx {
         Ok(path)
     }
 
+    /// Write `arrays` as `results/<name>/arrays/<file>` (an `.npz`),
+    /// atomically; nothing when the set is empty (`[output] arrays` off).
+    pub fn write_arrays(&self, file: &str, arrays: &crate::Arrays) -> Result<(), LabError> {
+        if arrays.is_empty() {
+            return Ok(());
+        }
+        arrays.write(&self.results.join("arrays").join(file))
+    }
+
     /// The stem `<figures>/<file>` for [`gengap_plot::render`] (which adds
     /// `.png` and `.svg`).
     pub fn figure(&self, file: &str) -> PathBuf {

@@ -111,6 +111,14 @@ pub enum LabError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Encoding an `.npz` file failed.
+    #[error("writing arrays {path}: {source}")]
+    Npz {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// What failed.
+        source: ndarray_npy::WriteNpzError,
+    },
     /// Encoding a CSV file failed.
     #[error("CSV: {0}")]
     Csv(#[from] csv::Error),
@@ -263,6 +271,8 @@ pub enum CellStage {
     Optim,
     /// A value out of range.
     Invalid,
+    /// Writing the cell's arrays (`[output] arrays = true`).
+    Output,
 }
 
 impl std::fmt::Display for CellStage {
@@ -274,6 +284,7 @@ impl std::fmt::Display for CellStage {
             CellStage::Analysis => "analysis",
             CellStage::Optim => "the optimizer",
             CellStage::Invalid => "validation",
+            CellStage::Output => "writing its arrays",
         })
     }
 }

@@ -24,6 +24,7 @@
 //! one line; see `crates/gengap/examples/sigma0_sweep.rs` (a whole study in
 //! under 100 lines).
 
+pub mod arrays;
 pub mod cli;
 pub mod config;
 pub mod ctx;
@@ -36,6 +37,7 @@ pub mod study;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use arrays::{Arrays, Output};
 pub use cli::Cli;
 pub use config::{Validate, load_config, parse_config, resolve_dir};
 pub use ctx::Ctx;

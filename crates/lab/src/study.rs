@@ -24,10 +24,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::arrays::{Arrays, Output};
 use crate::cli::{Parsed, parse_args, usage};
 use crate::config::{Validate, load_config};
 use crate::ctx::Ctx;
-use crate::error::{CellError, LabError, StudyError};
+use crate::error::{CellError, CellStage, LabError, StudyError};
 use crate::io::{Provenance, probe_writable};
 use crate::journal::{self, Shard};
 use crate::streams::{CellRng, SetupRng};
@@ -89,6 +90,31 @@ pub trait Study: Sync {
         cell: &Self::Cell,
         rng: &mut CellRng,
     ) -> Result<Self::Row, StudyError>;
+
+    /// The config's `[output]` table (default: no arrays). A study whose
+    /// config has an `output: Output` field returns it here.
+    fn output(&self, cfg: &Self::Config) -> Output {
+        let _ = cfg;
+        Output::default()
+    }
+
+    /// Run one cell and keep its arrays (final weights, decomposition) in
+    /// `keep`, which the runner writes to `results/<name>/arrays/cell-<k>.npz`
+    /// when `[output] arrays = true` ([`Arrays`] made with the config's
+    /// [`Study::output`]; off, it keeps nothing). The runner always calls this;
+    /// the default runs [`Study::run`] and keeps nothing. A study that keeps
+    /// arrays implements this and makes `run` call it with [`Arrays::off`].
+    fn run_keeping(
+        &self,
+        cfg: &Self::Config,
+        shared: &Self::Shared,
+        cell: &Self::Cell,
+        rng: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<Self::Row, StudyError> {
+        let _ = keep;
+        self.run(cfg, shared, cell, rng)
+    }
 
     /// Turn every cell's row (first stage, then follow-up, in cell order)
     /// into tables and figures through `ctx`; the returned summary goes into
@@ -254,8 +280,23 @@ fn execute<S: Study>(
     let kernel = gengap_model::blas_kernel();
     let stem = format!("cells-{:016x}", journal::fingerprint(&(cfg, seed, n1, binary, &kernel)));
     let label = ctx.name.clone();
-    let one = |k: usize, r: &mut CellRng, list: &[S::Cell]| -> Result<S::Row, CellError> {
-        study.run(cfg, &shared, &list[k], r).map_err(CellError::from)
+    let output = study.output(cfg);
+    let arrays_dir = ctx.results.join("arrays");
+    // Cell k's arrays are written before its journal line: a cell killed in
+    // between is run again and writes them again.
+    let one = |k: usize, r: &mut CellRng, list: &[S::Cell], offset: usize| -> Result<S::Row, CellError> {
+        let mut keep = Arrays::for_output(output);
+        let row = study
+            .run_keeping(cfg, &shared, &list[k], r, &mut keep)
+            .map_err(CellError::from)?;
+        if !keep.is_empty() {
+            keep.write(&arrays_dir.join(cell_file(offset + k)))
+                .map_err(|e| CellError {
+                    stage: CellStage::Output,
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(row)
     };
     let first: Vec<Result<S::Row, CellError>> = if merge {
         let journals = journal::shard_journals(&dir, &stem);
@@ -266,7 +307,7 @@ fn execute<S: Study>(
     } else {
         let shard = shard.unwrap_or(Shard::ALL);
         let path = journal::journal_path(&dir, &stem, shard);
-        let done = journal::run_journaled(&label, seed, 0..n1, shard, &path, |k, r| one(k, r, &cells))?;
+        let done = journal::run_journaled(&label, seed, 0..n1, shard, &path, |k, r| one(k, r, &cells, 0))?;
         if shard != Shard::ALL {
             eprintln!(
                 "{label}: shard {}/{} done ({} cells in {}); run with --merge once every shard has finished",
@@ -298,13 +339,47 @@ fn execute<S: Study>(
             n1..n1 + n2,
             Shard::ALL,
             &path,
-            |k, r| one(k - n1, r, &more),
+            |k, r| one(k - n1, r, &more, n1),
         )?;
         rows.extend(collect(more, done.into_values().collect(), n1)?);
+    }
+    if output.arrays {
+        write_cell_index(&arrays_dir, &rows)?;
     }
     let summary = study.report(cfg, &shared, &rows, ctx)?;
     ctx.write_record(&study.record_file(cfg), cfg, seed, &summary)?;
     Ok(Finished::Reported(Report { summary, rows }))
+}
+
+/// The arrays file of cell `k`.
+fn cell_file(k: usize) -> String {
+    format!("cell-{k:05}.npz")
+}
+
+/// `arrays/cells.json`: for every cell that kept arrays, its file and the cell.
+fn write_cell_index<C: Serialize, R>(dir: &std::path::Path, rows: &[(C, R)]) -> Result<(), LabError> {
+    #[derive(Serialize)]
+    struct Entry<'a, C> {
+        cell: usize,
+        file: String,
+        what: &'a C,
+    }
+    let entries: Vec<Entry<'_, C>> = rows
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| dir.join(cell_file(*k)).is_file())
+        .map(|(k, (c, _))| Entry {
+            cell: k,
+            file: cell_file(k),
+            what: c,
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join("cells.json");
+    crate::io::write_json(&path, &entries).map_err(|source| LabError::Write { path, source })?;
+    Ok(())
 }
 
 /// Pair cells with their rows; the first failed cell is the error.

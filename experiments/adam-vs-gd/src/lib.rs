@@ -6,7 +6,7 @@
 
 use gengap::data::{DataConfig, Dataset};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, WeightDecay};
@@ -32,6 +32,10 @@ pub struct CompareConfig {
     pub adam: OptimConfig,
     /// The λ sweep.
     pub lambda_sweep: LambdaSweep,
+    /// `[output] arrays = true`: every run's final `W` and decomposition in
+    /// `arrays/cell-<k>.npz`, the data set and `W⁽⁰⁾` in `arrays/data.npz`.
+    #[serde(default)]
+    pub output: Output,
 }
 
 /// The λ sweep of [`CompareConfig`].
@@ -261,20 +265,47 @@ impl Study for Comparison {
         cells
     }
 
-    fn run(&self, cfg: &CompareConfig, sh: &Shared, cell: &Cell, _: &mut CellRng) -> Result<RunRecord, StudyError> {
+    fn run(&self, cfg: &CompareConfig, sh: &Shared, cell: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+        self.run_keeping(cfg, sh, cell, r, &mut Arrays::off())
+    }
+
+    fn output(&self, cfg: &CompareConfig) -> Output {
+        cfg.output
+    }
+
+    /// Keeps the run's final `W` and its decomposition.
+    fn run_keeping(
+        &self,
+        cfg: &CompareConfig,
+        sh: &Shared,
+        cell: &Cell,
+        _: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         let (opt, train) = Self::job(cfg, cell);
-        Ok(train_from(&sh.ds, &cfg.model, &opt, &train, &sh.w0)?.0)
+        let (record, w) = train_from(&sh.ds, &cfg.model, &opt, &train, &sh.w0)?;
+        keep.put_run(&sh.ds, sh.w0.view(), w.view())?;
+        Ok(record)
     }
 
     fn report(
         &self,
         cfg: &CompareConfig,
-        _: &Shared,
+        sh: &Shared,
         rows: &[(Cell, RunRecord)],
         ctx: &Ctx,
     ) -> Result<Vec<Final>, LabError> {
+        write_data(sh, cfg.output, ctx, "data.npz")?;
         report(self, cfg, rows, ctx)
     }
+}
+
+/// With `output.arrays`, write the shared data set (every latent part) and
+/// `W⁽⁰⁾` (as `W0`) to `arrays/<file>`.
+pub fn write_data(sh: &Shared, output: Output, ctx: &Ctx, file: &str) -> Result<(), LabError> {
+    let mut data = Arrays::for_output(output);
+    data.put_dataset(&sh.ds).put("W0", sh.w0.view());
+    ctx.write_arrays(file, &data)
 }
 
 fn report(

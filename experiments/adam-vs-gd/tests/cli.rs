@@ -166,3 +166,70 @@ fn the_record_names_the_blas_kernel_and_who_chose_it() {
     assert_eq!(user["kernel"].as_str().unwrap().to_lowercase(), detected.to_lowercase());
     assert_eq!(user["chosen_by"], "user", "{user}");
 }
+
+/// `[output] arrays = true` writes the final weights, the decomposition and
+/// the data set as `.npz`; loaded back, they are the arrays of the same run
+/// in memory, bit for bit.
+#[test]
+fn arrays_written_as_npz_are_the_runs_arrays() {
+    use gengap::analysis::{Basis, Decomposer};
+    use gengap::ndarray::{Array1, Array2, Array3};
+    use gengap::train::train_from;
+    use ndarray_npy::NpzReader;
+
+    let text = format!("{}\n[output]\narrays = true\n", include_str!("../quick.toml"));
+    let dir = gengap_lab::testing::scratch("avg-arrays");
+    // One BLAS kernel on both sides of the comparison: OpenBLAS's own choice
+    // (or the user's OPENBLAS_CORETYPE), as in this test process.
+    let bin = env!("CARGO_BIN_EXE_adam-vs-gd");
+    let (ok, err) = gengap_lab::testing::run_with(bin, &dir, &text, &["--blas-kernel", "openblas"]);
+    assert!(ok, "{err}");
+    let arrays = dir.join("results/adam-vs-gd/arrays");
+    let open = |f: &str| NpzReader::new(std::fs::File::open(arrays.join(f)).unwrap()).unwrap();
+
+    // The same setup in memory: the data set, then W0, from the setup stream.
+    let cfg: adam_vs_gd::CompareConfig = toml::from_str(&text).unwrap();
+    let mut setup = gengap::data::rng::stream(cfg.seed, gengap::lab::streams::SETUP_STREAM);
+    let ds = cfg.data.generate(&mut setup).unwrap();
+    let w0 = cfg.model.init::<f64, _>(ds.train.d(), &mut setup).unwrap();
+
+    let mut data = open("data.npz");
+    let x: Array3<f64> = data.by_name("train_x").unwrap();
+    let y_clean: Array1<f64> = data.by_name("train_y_clean").unwrap();
+    let noise_patches: Array2<i64> = data.by_name("train_noise_patches").unwrap();
+    let w0_file: Array2<f64> = data.by_name("W0").unwrap();
+    assert_eq!(x, ds.train.x);
+    assert_eq!(y_clean, ds.train.y_clean);
+    assert_eq!(noise_patches, ds.train.noise_patches.mapv(|k| k as i64));
+    assert_eq!(w0_file, w0);
+
+    // Cell 0 is the GD main run: its W and decomposition.
+    let cells = std::fs::read_to_string(arrays.join("cells.json")).unwrap();
+    assert!(
+        cells.contains("\"file\": \"cell-00000.npz\"") && cells.contains("\"which\": \"GD\""),
+        "{cells}"
+    );
+    let train = gengap::train::TrainConfig {
+        decompose: true,
+        ..cfg.train.clone()
+    };
+    let (_, w) = train_from(&ds, &cfg.model, &cfg.gd, &train, &w0).unwrap();
+    let dec = Decomposer::new(Basis::from_dataset(&ds), w0.view())
+        .unwrap()
+        .decompose(w.view())
+        .unwrap();
+    let mut cell = open("cell-00000.npz");
+    let w_file: Array2<f64> = cell.by_name("W").unwrap();
+    assert_eq!(w_file.dim(), (2 * cfg.model.m, ds.train.d()));
+    assert_eq!(w_file, w);
+    let gamma: Array1<f64> = cell.by_name("gamma").unwrap();
+    let rho: Array2<f64> = cell.by_name("rho").unwrap();
+    assert_eq!(gamma, dec.gamma);
+    assert_eq!(rho, dec.rho);
+    // One file per cell: 2 main runs + 2 optimizers × 2 λ.
+    let npz = std::fs::read_dir(&arrays)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("cell-"));
+    assert_eq!(npz.count(), 6);
+    std::fs::remove_dir_all(dir).ok();
+}

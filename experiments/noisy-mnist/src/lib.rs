@@ -10,7 +10,7 @@
 
 use adam_vs_gd::{CompareConfig, Comparison};
 use gengap::lab::memory::MemoryEstimate;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::train::RunRecord;
 use optimizer_table::{OptimizerTable, TableConfig};
 use serde::{Deserialize, Serialize};
@@ -34,12 +34,26 @@ pub struct Config {
     pub compare: CompareConfig,
     /// The optimizer table on the same kind of task.
     pub table: TableConfig,
+    /// `[output] arrays = true`: every run's final `W` and decomposition in
+    /// `arrays/cell-<k>.npz`, the comparison's data set and `W⁽⁰⁾` in
+    /// `arrays/compare_data.npz` (the parts' own `output` tables are not used).
+    #[serde(default)]
+    pub output: Output,
 }
 
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         self.compare.validate().map_err(|e| e.at("[compare]"))?;
         self.table.validate().map_err(|e| e.at("[table]"))?;
+        for (part, out) in [("compare", self.compare.output), ("table", self.table.output)] {
+            if out != Output::default() {
+                return Err(LabError::invalid(
+                    format!("{part}.output.arrays"),
+                    out.arrays,
+                    "set [output] at the top of the config instead",
+                ));
+            }
+        }
         if self.table.seed != self.compare.seed {
             return Err(LabError::invalid(
                 "table.seed",
@@ -144,13 +158,29 @@ impl Study for NoisyMnist {
     }
 
     fn run(&self, cfg: &Config, sh: &Shared, cell: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+        self.run_keeping(cfg, sh, cell, r, &mut Arrays::off())
+    }
+
+    fn output(&self, cfg: &Config) -> Output {
+        cfg.output
+    }
+
+    fn run_keeping(
+        &self,
+        cfg: &Config,
+        sh: &Shared,
+        cell: &Cell,
+        r: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         match cell {
-            Cell::Compare(c) => COMPARE.run(&cfg.compare, &sh.0, c, r),
-            Cell::Table(c) => TABLE.run(&cfg.table, &sh.1, c, r),
+            Cell::Compare(c) => COMPARE.run_keeping(&cfg.compare, &sh.0, c, r, keep),
+            Cell::Table(c) => TABLE.run_keeping(&cfg.table, &sh.1, c, r, keep),
         }
     }
 
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Results, LabError> {
+        adam_vs_gd::write_data(&sh.0, cfg.output, ctx, "compare_data.npz")?;
         let compare = COMPARE.report(&cfg.compare, &sh.0, &split(rows, compare_cell), ctx)?;
         let table = TABLE.report(&cfg.table, &sh.1, &split(rows, table_cell), ctx)?;
         Ok(Results { compare, table })

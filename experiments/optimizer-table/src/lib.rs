@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use gengap::data::{DataConfig, Dataset};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
@@ -32,6 +32,11 @@ pub struct TableConfig {
     pub tasks: BTreeMap<String, Task>,
     /// Optimizers (row order as listed).
     pub optimizers: Vec<Entry>,
+    /// `[output] arrays = true`: every run's final `W` and decomposition in
+    /// `arrays/cell-<k>.npz` (the cell's task, optimizer, lr and seed in
+    /// `arrays/cells.json`).
+    #[serde(default)]
+    pub output: Output,
 }
 
 /// One task (a column).
@@ -267,11 +272,29 @@ impl Study for OptimizerTable {
             .collect()
     }
 
-    fn run(&self, cfg: &TableConfig, sh: &Shared, c: &Cell, _: &mut CellRng) -> Result<RunRecord, StudyError> {
+    fn run(&self, cfg: &TableConfig, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
+    }
+
+    fn output(&self, cfg: &TableConfig) -> Output {
+        cfg.output
+    }
+
+    /// Keeps the run's final `W` and its decomposition.
+    fn run_keeping(
+        &self,
+        cfg: &TableConfig,
+        sh: &Shared,
+        c: &Cell,
+        _: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         let t = cfg.tasks.values().nth(c.task).expect("cells index tasks");
         let (ds, w0) = &sh.draws[c.task][c.seed];
         let opt = cfg.optimizers[c.optimizer].optimizer.with_lr(c.lr);
-        Ok(train_from(ds, &t.model, &opt, &t.train, w0)?.0)
+        let (record, w) = train_from(ds, &t.model, &opt, &t.train, w0)?;
+        keep.put_run(ds, w0.view(), w.view())?;
+        Ok(record)
     }
 
     fn report(

@@ -13,7 +13,7 @@
 
 use gengap::data::{DataConfig, Dataset, Z23Params};
 use gengap::lab::memory;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
@@ -50,6 +50,11 @@ pub struct Config {
     /// Padam's running max (amsgrad).
     #[serde(default = "yes")]
     amsgrad: bool,
+    /// `[output] arrays = true`: every run's final `W` and decomposition in
+    /// `arrays/cell-<k>.npz` (p and lr in `arrays/cells.json`), the data set
+    /// and `W⁽⁰⁾` in `arrays/data.npz`.
+    #[serde(default)]
+    output: Output,
 }
 
 fn betas() -> [f64; 2] {
@@ -197,16 +202,37 @@ impl Study for PadamSweep {
             .collect()
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, _: &mut CellRng) -> Result<RunRecord, StudyError> {
+    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
+    }
+
+    fn output(&self, cfg: &Config) -> Output {
+        cfg.output
+    }
+
+    /// Keeps the run's final `W` and its decomposition.
+    fn run_keeping(
+        &self,
+        cfg: &Config,
+        sh: &Shared,
+        c: &Cell,
+        _: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         let train = TrainConfig {
             decompose: true,
             record: Schedule::End,
             ..cfg.train.clone()
         };
-        Ok(train_from(&sh.ds, &cfg.model, &cfg.padam(c.p, c.lr), &train, &sh.w0)?.0)
+        let (record, w) = train_from(&sh.ds, &cfg.model, &cfg.padam(c.p, c.lr), &train, &sh.w0)?;
+        keep.put_run(&sh.ds, sh.w0.view(), w.view())?;
+        Ok(record)
     }
 
-    fn report(&self, cfg: &Config, _: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+    fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+        let mut data = Arrays::for_output(cfg.output);
+        data.put_dataset(&sh.ds).put("W0", sh.w0.view());
+        ctx.write_arrays("data.npz", &data)?;
         report(cfg, rows, ctx)
     }
 }

@@ -16,7 +16,7 @@
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
 use gengap::train::{Schedule, Status, Stop, drive};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,11 @@ pub struct Config {
     /// An optional second, large-d grid.
     #[serde(default)]
     large: Option<Grid>,
+    /// `[output] arrays = true`: every cell's final `W`, reduced coordinates
+    /// `theta` and decomposition in `arrays/cell-<k>.npz` (its grid, q, n, ‖μ‖
+    /// and seed in `arrays/cells.json`).
+    #[serde(default)]
+    output: Output,
 }
 
 /// One grid of cells.
@@ -291,7 +296,7 @@ impl Grid {
     }
 
     /// Run cell `k`: reduced-space GD to the loss target, then the population test error.
-    fn run_cell(&self, k: usize, test_samples: usize, r: &mut CellRng) -> Result<Point, StudyError> {
+    fn run_cell(&self, k: usize, test_samples: usize, r: &mut CellRng, keep: &mut Arrays) -> Result<Point, StudyError> {
         let g = self;
         let mus = g.mus();
         let (nn, nm, ns) = (g.n.len(), mus.len(), g.seeds);
@@ -327,6 +332,13 @@ impl Grid {
             red.gaussian_test_error(g.sigma_p, test_samples, r)
         };
         let dec = red.decomposition();
+        if keep.is_on() {
+            // W only where the solver holds S (not from Gram products alone).
+            if let Some(w) = red.weights() {
+                keep.put("W", w.view());
+            }
+            keep.put("theta", red.theta()).put_decomposition(&dec);
+        }
         let max = |a: &mut dyn Iterator<Item = f64>| a.fold(f64::NEG_INFINITY, f64::max);
         Ok(Point {
             q,
@@ -387,8 +399,25 @@ impl Study for PhaseTransition {
         cells
     }
 
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
-        cfg.grid(c.grid).run_cell(c.index, cfg.test_samples, r)
+    fn run(&self, cfg: &Config, sh: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
+    }
+
+    fn output(&self, cfg: &Config) -> Output {
+        cfg.output
+    }
+
+    /// Keeps the cell's final `W` (not for a `blocked` grid, which never
+    /// holds a `d`-vector), its coordinates `theta` and its decomposition.
+    fn run_keeping(
+        &self,
+        cfg: &Config,
+        _: &(),
+        c: &Cell,
+        r: &mut CellRng,
+        keep: &mut Arrays,
+    ) -> Result<Point, StudyError> {
+        cfg.grid(c.grid).run_cell(c.index, cfg.test_samples, r, keep)
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {

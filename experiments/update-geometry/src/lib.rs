@@ -11,7 +11,8 @@
 
 use gengap::data::mnist::Mnist;
 use gengap::data::{DataError, rng};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::ndarray::ArrayView2;
 use gengap::optim::{OptimConfig, Optimizer};
 use gengap::plot::{Heatmap, Panel, render};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,11 @@ pub struct Config {
     gd: OptimConfig,
     /// Adam with a small learning rate.
     adam: OptimConfig,
+    /// `[output] arrays = true`: `arrays/images.npz` with `clean`, `x` (the
+    /// noisy input), `gd_update` and `adam_update`, each `(rows, cols)`, row 0
+    /// the top of the image.
+    #[serde(default)]
+    output: Output,
 }
 
 fn dir() -> String {
@@ -203,8 +209,28 @@ impl Study for UpdateGeometry {
         Ok(Row { x, gd, adam, results })
     }
 
+    fn output(&self, cfg: &Config) -> Output {
+        cfg.output
+    }
+
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[((), Row)], ctx: &Ctx) -> Result<Results, LabError> {
-        report(cfg, sh, &rows[0].1, ctx)
+        let row = &rows[0].1;
+        let mut images = Arrays::for_output(cfg.output);
+        for (name, v) in [
+            ("clean", &sh.clean),
+            ("x", &row.x),
+            ("gd_update", &row.gd),
+            ("adam_update", &row.adam),
+        ] {
+            let image = ArrayView2::from_shape((sh.rows, sh.cols), v.as_slice()).map_err(|e| LabError::Invalid {
+                key: "image".into(),
+                value: format!("{} pixels", v.len()),
+                reason: e.to_string(),
+            })?;
+            images.put(name, image);
+        }
+        ctx.write_arrays("images.npz", &images)?;
+        report(cfg, sh, row, ctx)
     }
 }
 
