@@ -150,7 +150,7 @@ fn is_root() -> bool {
 
 /// Make sure the system packages are present; install them as root, or print
 /// the exact command and fail otherwise.
-fn ensure_system_packages() -> Result<(), String> {
+pub(crate) fn ensure_system_packages() -> Result<(), String> {
     ensure_apt(PACKAGES)
 }
 

@@ -47,6 +47,7 @@ fn in_venv(venv: &Path, mut cmd: Command) -> Command {
 
 /// `cargo xtask python`: install the package (release build) and say how to use it.
 pub fn python() -> Result<(), String> {
+    crate::ensure_system_packages()?;
     install(true)?;
     println!(
         "xtask: gengap is installed in {}; run `source {}/bin/activate`, then `python -c 'import gengap'`",

@@ -16,6 +16,11 @@
 //!   count, order or sharding;
 //! * the journaled, shardable, resumable sweep runner ([`journal`]);
 //! * provenance and atomic CSV/JSON writing through serde ([`Ctx`], [`io`]);
+//! * NumPy `.npz` arrays beside the CSVs with `[output] arrays = true`
+//!   ([`arrays`]: a cell's final weights and decomposition through
+//!   [`Study::run_keeping`], shared data through [`Ctx::write_arrays`]);
+//! * the same runner on a config's text, rows handed back ([`run_text`], what
+//!   the Python package's `run_study` calls);
 //! * progress on stderr (a bar on a terminal, plain lines otherwise), and
 //!   one OpenBLAS thread per cell;
 //! * one typed error, [`LabError`]; a failed cell is a [`CellError`] record.
