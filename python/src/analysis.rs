@@ -7,7 +7,7 @@ use numpy::{IntoPyArray, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{err, to_python, value_error};
+use crate::convert::{Count, err, to_python, value_error};
 use crate::data::dataset;
 use crate::model::{model_config, weights};
 
@@ -86,12 +86,12 @@ impl PyReducedGd {
 
     /// `step(k=1) -> (loss, error)`: `k` GD steps; the training loss and error
     /// at the weights before the last one.
-    #[pyo3(signature = (k = 1))]
-    fn step(&mut self, py: Python<'_>, k: u64) -> (f64, f64) {
+    #[pyo3(signature = (k = Count(1)))]
+    fn step(&mut self, py: Python<'_>, k: Count) -> (f64, f64) {
         let inner = &mut self.inner;
         py.detach(|| {
             let mut met = None;
-            for _ in 0..k {
+            for _ in 0..k.0 {
                 met = Some(inner.step());
             }
             met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error))

@@ -142,3 +142,28 @@ pub fn check_shape(name: &str, got: &[usize], want: &[usize]) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// A non-negative integer argument (a seed, a size, a step count): anything
+/// else — negative, too large, not an integer — is a `ValueError` naming the
+/// argument (PyO3's own conversion would raise `OverflowError`/`TypeError`).
+#[derive(Debug, Clone, Copy)]
+pub struct Count(pub u64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<pyo3::types::PyBool>() || !obj.is_instance_of::<pyo3::types::PyInt>() {
+            return Err(value_error(format!(
+                "expected a non-negative integer, got {}",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            )));
+        }
+        obj.extract::<u64>().map(Count).map_err(|_| {
+            value_error(format!(
+                "expected an integer in 0..2^64, got {}",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })
+    }
+}

@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{err, with_defaults};
+use crate::convert::{Count, err, with_defaults};
 
 /// A generated data set (`gengap::data::Dataset`): a training split, a test
 /// split, the signal vector, and every latent part, as NumPy arrays.
@@ -95,9 +95,9 @@ impl PyDataset {
 /// drawn from `stream(seed, stream)` — the same arrays as
 /// `DataConfig::generate(&mut rng::stream(seed, stream))` in Rust.
 #[pyfunction]
-#[pyo3(signature = (config, seed, stream = 0))]
-fn generate(py: Python<'_>, config: &Bound<'_, PyAny>, seed: u64, stream: u64) -> PyResult<PyDataset> {
-    draw(py, crate::convert::config("data", Some(config))?, seed, stream)
+#[pyo3(signature = (config, seed, stream = Count(0)))]
+fn generate(py: Python<'_>, config: &Bound<'_, PyAny>, seed: Count, stream: Count) -> PyResult<PyDataset> {
+    draw(py, crate::convert::config("data", Some(config))?, seed.0, stream.0)
 }
 
 /// Generate from validated parameters, without the GIL.
@@ -116,9 +116,9 @@ fn draw(py: Python<'_>, cfg: DataConfig, seed: u64, stream: u64) -> PyResult<PyD
 /// `p_flip`. `params`: `d`, `n`, `n_test`, `mu_norm`, `sigma_p`, `noise`,
 /// `direction`, `p_flip`; the rest keep the defaults of `C22Params::default()`.
 #[pyfunction]
-#[pyo3(signature = (seed, stream = 0, **params))]
-fn c22(py: Python<'_>, seed: u64, stream: u64, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
-    draw(py, DataConfig::C22(with_defaults("c22", params)?), seed, stream)
+#[pyo3(signature = (seed, stream = Count(0), **params))]
+fn c22(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
+    draw(py, DataConfig::C22(with_defaults("c22", params)?), seed.0, stream.0)
 }
 
 /// `z23(seed, stream=0, **params) -> Dataset`: the \[Z23\] sparse-signal /
@@ -128,9 +128,9 @@ fn c22(py: Python<'_>, seed: u64, stream: u64, params: Option<&Bound<'_, PyDict>
 /// probability `p_flip`. `params`: `d`, `n`, `n_test`, `v_norm`, `sigma_p`, `s`,
 /// `alpha`, `patches`, `p_flip`; the rest keep `Z23Params::default()`.
 #[pyfunction]
-#[pyo3(signature = (seed, stream = 0, **params))]
-fn z23(py: Python<'_>, seed: u64, stream: u64, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
-    draw(py, DataConfig::Z23(with_defaults("z23", params)?), seed, stream)
+#[pyo3(signature = (seed, stream = Count(0), **params))]
+fn z23(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
+    draw(py, DataConfig::Z23(with_defaults("z23", params)?), seed.0, stream.0)
 }
 
 /// The data set argument of the other functions.

@@ -54,7 +54,8 @@ fn blas(py: Python<'_>) -> PyResult<Py<PyAny>> {
 /// `set_blas_threads(n)`: the number of OpenBLAS threads (the package starts
 /// with 1, as the binaries run; more threads change the last bits).
 #[pyfunction]
-fn set_blas_threads(n: usize) -> PyResult<()> {
+fn set_blas_threads(n: convert::Count) -> PyResult<()> {
+    let n = usize::try_from(n.0).map_err(convert::err)?;
     if n == 0 {
         return Err(convert::value_error("invalid value `n` = 0: must be >= 1"));
     }

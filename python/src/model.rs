@@ -8,7 +8,7 @@ use numpy::{IntoPyArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{check_shape, config, err, f64_array, with_defaults};
+use crate::convert::{Count, check_shape, config, err, f64_array, with_defaults};
 
 /// The network config (the `[model]` table: `m`, `activation`, `scale`).
 /// `None` is `CnnConfig::default()`; a dict's keys override the defaults.
@@ -59,16 +59,17 @@ fn batch(
 /// as `CnnConfig::init` does (the experiments draw `W⁽⁰⁾` after the data from one
 /// setup stream; `train` uses stream 1 of the seed by default).
 #[pyfunction]
-#[pyo3(signature = (d, seed, stream = 1, model = None))]
+#[pyo3(signature = (d, seed, stream = Count(1), model = None))]
 fn init<'py>(
     py: Python<'py>,
-    d: usize,
-    seed: u64,
-    stream: u64,
+    d: Count,
+    seed: Count,
+    stream: Count,
     model: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = model_config(model)?;
-    let w = cfg.init::<f64, _>(d, &mut rng::stream(seed, stream)).map_err(err)?;
+    let d = usize::try_from(d.0).map_err(err)?;
+    let w = cfg.init::<f64, _>(d, &mut rng::stream(seed.0, stream.0)).map_err(err)?;
     Ok(w.into_pyarray(py).into_any())
 }
 

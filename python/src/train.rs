@@ -7,7 +7,7 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{config, err, value_error};
+use crate::convert::{Count, config, err, value_error};
 use crate::data::dataset;
 use crate::model::{model_config, weights};
 use crate::optim::optim_config;
@@ -48,18 +48,18 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// the decomposition summaries, NaN where not recorded). A diverging run is
 /// returned with status `"diverged"`, not raised.
 #[pyfunction]
-#[pyo3(signature = (data, optim, model = None, steps = None, record_every = 10, decompose = false, w0 = None, seed = 0, train = None))]
+#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None))]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     optim: &Bound<'py, PyAny>,
     model: Option<&Bound<'py, PyAny>>,
-    steps: Option<u64>,
-    record_every: u64,
+    steps: Option<Count>,
+    record_every: Count,
     decompose: bool,
     w0: Option<&Bound<'py, PyAny>>,
-    seed: u64,
+    seed: Count,
     train: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let ds = dataset(data)?;
@@ -68,15 +68,15 @@ fn train<'py>(
     let tc: TrainConfig = match train {
         Some(t) if !t.is_none() => config("train", Some(t))?,
         _ => {
-            if record_every == 0 {
+            if record_every.0 == 0 {
                 return Err(value_error(
                     "invalid training parameter `record_every` = 0: must be >= 1",
                 ));
             }
             TrainConfig {
-                record: Schedule::Every(record_every),
+                record: Schedule::Every(record_every.0),
                 decompose,
-                ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?)
+                ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?.0)
             }
         }
     };
@@ -84,7 +84,7 @@ fn train<'py>(
     let d = ds.inner.train.d();
     let w0 = match w0 {
         Some(w) if !w.is_none() => weights("w0", w, 2 * cnn.m, d)?,
-        _ => cnn.init::<f64, _>(d, &mut rng::stream(seed, 1)).map_err(err)?,
+        _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
     };
     let inner = &ds.inner;
     let (run, w) = py.detach(|| train_from(inner, &cnn, &opt, &tc, &w0)).map_err(err)?;

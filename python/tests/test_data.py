@@ -41,3 +41,7 @@ def test_bad_parameters_are_value_errors():
         gengap.data.c22(d=10, mu_norm=-1.0, seed=1)
     with pytest.raises(ValueError, match="unknown variant `c23`"):
         gengap.data.generate({"model": "c23"}, seed=1)
+    # Seeds and streams are non-negative integers below 2^64, or a ValueError.
+    for seed in [-1, 2**64, 1.5, "7", True]:
+        with pytest.raises(ValueError, match="integer"):
+            gengap.data.c22(d=10, seed=seed)

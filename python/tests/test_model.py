@@ -56,5 +56,9 @@ def test_shape_and_dtype_errors_are_value_errors(z23):
         gengap.model.loss_grad(w, x, y[:-1], MODEL)
     with pytest.raises(ValueError, match="float64"):
         gengap.model.loss_grad(w, [[1.0]], y, MODEL)
+    with pytest.raises(ValueError, match="inputs"):
+        gengap.model.loss_grad(w, np.zeros((3, 0, z23.d)), np.ones(3), MODEL)
+    with pytest.raises(ValueError, match="integer"):
+        gengap.model.init(-5, seed=1)
     with pytest.raises(ValueError, match="unknown variant `tanh`"):
         gengap.model.loss_grad(w, x, y, {"m": M, "activation": {"kind": "tanh"}})

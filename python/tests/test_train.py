@@ -45,6 +45,8 @@ def test_divergence_is_a_status_not_an_exception(z23):
 def test_bad_training_arguments(z23):
     with pytest.raises(ValueError, match="max_steps"):
         gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=0)
+    with pytest.raises(ValueError, match="integer"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=-3)
     with pytest.raises(ValueError, match="Dataset"):
         gengap.train({"x": 1}, {"name": "gd", "lr": 0.1}, steps=1)
     with pytest.raises(ValueError, match="w0"):

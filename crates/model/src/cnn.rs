@@ -186,6 +186,13 @@ impl<T: Real> Cnn<T> {
 
     fn check(&self, w: &Array2<T>, batch: &Batch<T>, ws: &Workspace<T>) -> Result<(), ModelError> {
         let shape = |a: &[usize]| format!("{a:?}");
+        if batch.patches == 0 || batch.x.nrows() != batch.n() * batch.patches {
+            return Err(ModelError::Shape {
+                what: "inputs",
+                expected: format!("n·P = {} rows with P >= 1", batch.n() * batch.patches.max(1)),
+                got: format!("{} rows, P = {}", batch.x.nrows(), batch.patches),
+            });
+        }
         if w.dim() != (2 * self.m, batch.d()) {
             return Err(ModelError::Shape {
                 what: "W",

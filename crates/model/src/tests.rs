@@ -239,6 +239,15 @@ fn shape_errors_and_invalid_config() {
         cnn.evaluate(&bad, &b, &mut ws),
         Err(ModelError::Shape { what: "W", .. })
     ));
+    // A batch without patches (or whose rows are not n·P) is an error, not a panic.
+    let mut no_patches = b.clone();
+    no_patches.patches = 0;
+    let w = Array2::zeros((4, b.d()));
+    let mut grad = w.clone();
+    assert!(matches!(
+        cnn.loss_grad(&w, &no_patches, &mut ws, &mut grad),
+        Err(ModelError::Shape { what: "inputs", .. })
+    ));
     assert!(
         Cnn::<f64>::new(&CnnConfig {
             m: 0,
