@@ -8,7 +8,8 @@ NumPy arrays in place:
 
 `make(config)` takes the optimizer tables of the experiment configs
 (`name` = gd, sgd_momentum, sign_gd, adam_seed, adam, amsgrad, adamw, yogi,
-adabound, padam, with their hyper-parameters and `weight_decay`); an unknown
+adabound, padam, radam, nadam, adabelief, lion, with their hyper-parameters
+and `weight_decay`); an unknown
 key or an out-of-range value raises ValueError naming it.
 """
 

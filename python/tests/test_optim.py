@@ -88,3 +88,27 @@ def test_bad_arrays_are_value_errors():
         opt.step(np.zeros(4), [1.0, 2.0, 3.0, 4.0])
     with pytest.raises(ValueError, match="contiguous"):
         opt.step(np.zeros(8)[::2], GRADS[0])
+
+
+def test_lion_and_adabelief_match_numpy():
+    lr, (b1, b2) = 1e-2, (0.9, 0.99)
+    opt = gengap.optim.make({"name": "lion", "lr": lr, "weight_decay": 0.1})
+    w = np.array([0.5, -0.5, 1.0, 0.0])
+    ref, m = w.copy(), np.zeros_like(w)
+    for g in GRADS:
+        opt.step(w, g)
+        c = b1 * m + (1 - b1) * g
+        ref = ref - lr * 0.1 * ref
+        ref = ref - lr * np.sign(c)
+        m = b2 * m + (1 - b2) * g
+        np.testing.assert_allclose(w, ref, rtol=1e-14, atol=1e-16)
+    lr, (b1, b2), eps = 1e-2, (0.9, 0.999), 1e-16
+    opt = gengap.optim.make({"name": "adabelief", "lr": lr})
+    w = np.array([0.5, -0.5, 1.0, 0.0])
+    ref, m, s = w.copy(), np.zeros_like(w), np.zeros_like(w)
+    for t, g in enumerate(GRADS, start=1):
+        opt.step(w, g)
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * (g - m) ** 2 + eps
+        ref = ref - lr / (1 - b1**t) * m / (np.sqrt(s) / np.sqrt(1 - b2**t) + eps)
+        np.testing.assert_allclose(w, ref, rtol=1e-13, atol=1e-16)

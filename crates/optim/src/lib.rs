@@ -16,6 +16,10 @@
 //! | `yogi` | `V ← V − (1−β₂) sign(V − g²) g²`, `V₀ = 1e-6`; `W ← W − η (√bc2/bc1) M/(√V + ε)` | Zaheer et al. 2018 |
 //! | `adabound` | `W ← W − clip(η√bc2/bc1 / (√V + ε), η_l(t), η_u(t)) · M` | Luo et al. 2019 |
 //! | `padam` | `W ← W − η (√bc2/bc1) M / (√V̂ + ε)^{2p}`, `V̂ = V_max` if amsgrad | Chen et al. 2020 (\[P20\]) |
+//! | `radam` | Adam's moments; `ρ_t = ρ_∞ − 2tβ₂ᵗ/bc2`, `ρ_∞ = 2/(1−β₂) − 1`; if `ρ_t > 5`: `W ← W − η r_t (M/bc1) √bc2/(√V + ε)`, `r_t = √((ρ_t−4)(ρ_t−2)ρ_∞/((ρ_∞−4)(ρ_∞−2)ρ_t))`; else `W ← W − η M/bc1` | Liu et al. 2020 (`torch.optim.RAdam`) |
+//! | `nadam` | Adam's moments; `μ_t = β₁(1 − ½·0.96^{tψ})`, `Π_t = μ₁···μ_t`, `D = √(V/bc2) + ε`; `W ← W − η(1−μ_t)/(1−Π_t)·g/D − η μ_{t+1}/(1−Π_t μ_{t+1})·M/D` | Dozat 2016 (`torch.optim.NAdam`) |
+//! | `adabelief` | `M ← β₁M + (1−β₁)g`; `S ← β₂S + (1−β₂)(g−M)² + ε` (stored); `W ← W − (η/bc1) M/(√Ŝ/√bc2 + ε)`, `Ŝ = max(S_max, S)` if amsgrad | Zhuang et al. 2020 (`adabelief-pytorch` 0.2) |
+//! | `lion` | `W ← W − ηλW`; `W ← W − η sign(β₁M + (1−β₁)g)`; then `M ← β₂M + (1−β₂)g` | Chen et al. 2023 |
 //!
 //! Weight decay ([`WeightDecay`]) is a separate piece that any optimizer
 //! takes: **L2** (coupled, `g ← g + λW`, the objective `L + (λ/2)‖W‖²`, \[Z23\]'s
@@ -51,8 +55,8 @@ pub mod rules;
 pub mod state;
 
 pub use config::{
-    AdaBoundConfig, AdamConfig, AdamWConfig, DecayKnob, GdConfig, Knobs, OptimConfig, PadamConfig, RuleConfig,
-    SgdMomentumConfig, YogiConfig,
+    AdaBeliefConfig, AdaBoundConfig, AdamConfig, AdamWConfig, DecayKnob, GdConfig, Knobs, LionConfig, NAdamConfig,
+    OptimConfig, PadamConfig, RAdamConfig, RuleConfig, SgdMomentumConfig, YogiConfig,
 };
 pub use gengap_model::Real;
 pub use hyper::{Hyper, WeightDecay};
@@ -92,7 +96,11 @@ pub enum OptimError {
 }
 
 mod named;
-pub use named::{AdaBound, Adam, AdamSeed, AdamW, AmsGrad, Gd, Padam, SgdMomentum, SignGd, Yogi};
+pub use named::{
+    AdaBelief, AdaBound, Adam, AdamSeed, AdamW, AmsGrad, Gd, Lion, NAdam, Padam, RAdam, SgdMomentum, SignGd, Yogi,
+};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_closing;

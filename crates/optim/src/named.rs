@@ -48,3 +48,15 @@ named!(
 named!(
     /// Padam (Chen et al. 2020, \[P20\]): `W ← W − η (√bc2/bc1) M/(√V̂ + ε)^{2p}`.
     Padam, PadamConfig, Padam);
+named!(
+    /// RAdam (Liu et al. 2020): Adam's step rectified by `r_t` once `ρ_t > 5`, momentum SGD before.
+    RAdam, RAdamConfig, Radam);
+named!(
+    /// NAdam (Dozat 2016): Adam with Nesterov momentum and momentum decay `ψ`.
+    NAdam, NAdamConfig, Nadam);
+named!(
+    /// AdaBelief (Zhuang et al. 2020): Adam with the belief `S = EMA((g − M)²) + ε` for `V`.
+    AdaBelief, AdaBeliefConfig, Adabelief);
+named!(
+    /// Lion (Chen et al. 2023): `W ← W − η sign(β₁M + (1−β₁)g)`, then `M ← β₂M + (1−β₂)g`.
+    Lion, LionConfig, Lion);

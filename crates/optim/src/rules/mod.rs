@@ -3,7 +3,10 @@
 //! buffer, Adam moments, running max, bias correction); the rules differ only
 //! in the few lines where their math differs (`docs/theory.md#optimizers`).
 //! A new rule is a [`Rule`] variant here, its arms below, and its config in
-//! `config.rs`.
+//! `config/`. The rules proposed to close Adam's generalization gap (RAdam,
+//! NAdam, AdaBelief, Lion) are in [`closing`].
+
+pub mod closing;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +51,20 @@ pub enum Rule {
         /// Running max.
         amsgrad: bool,
     },
+    /// RAdam's variance rectification (`torch.optim.RAdam`).
+    RAdam,
+    /// NAdam's Nesterov momentum with momentum decay (`torch.optim.NAdam`).
+    NAdam {
+        /// `ψ ≥ 0`, the momentum decay.
+        momentum_decay: f64,
+    },
+    /// AdaBelief's belief `S` in place of `V` (`adabelief-pytorch` 0.2, no rectification).
+    AdaBelief {
+        /// Running max of `S`.
+        amsgrad: bool,
+    },
+    /// Lion's sign of an interpolated momentum (Chen et al. 2023).
+    Lion,
 }
 
 impl Rule {
@@ -59,6 +76,9 @@ impl Rule {
                 check_pos("gamma", gamma)
             }
             Rule::Padam { p, .. } if !p.is_finite() => Err(invalid("p", p, "must be finite")),
+            Rule::NAdam { momentum_decay } if !(momentum_decay.is_finite() && momentum_decay >= 0.0) => {
+                Err(invalid("momentum_decay", momentum_decay, "must be finite and >= 0"))
+            }
             _ => Ok(()),
         }
     }
@@ -67,9 +87,11 @@ impl Rule {
     pub fn buffers<T>(&self) -> Buffers<T> {
         match *self {
             Rule::Gd | Rule::SignGd => Buffers::None,
-            Rule::SgdMomentum { .. } => Buffers::Momentum { b: vec![] },
-            Rule::AdamSeed | Rule::Yogi | Rule::AdaBound { .. } => Buffers::Adam { m: vec![], v: vec![] },
-            Rule::Adam { amsgrad } | Rule::Padam { amsgrad, .. } => {
+            Rule::SgdMomentum { .. } | Rule::Lion => Buffers::Momentum { b: vec![] },
+            Rule::AdamSeed | Rule::Yogi | Rule::AdaBound { .. } | Rule::RAdam | Rule::NAdam { .. } => {
+                Buffers::Adam { m: vec![], v: vec![] }
+            }
+            Rule::Adam { amsgrad } | Rule::Padam { amsgrad, .. } | Rule::AdaBelief { amsgrad } => {
                 if amsgrad {
                     Buffers::AmsGrad {
                         m: vec![],
@@ -115,6 +137,11 @@ pub struct Optim<T> {
     name: String,
     hyper: Hyper,
     state: OptState<T>,
+    /// NAdam's `Π_t = μ₁···μ_t`, a function of `t` alone: kept up to date by
+    /// each step and recomputed (in the same order, so bit-identically) when
+    /// a state is loaded, so that it is never part of a state that could
+    /// disagree with `t`.
+    mu_product: f64,
 }
 
 impl<T: Real> Optim<T> {
@@ -124,6 +151,7 @@ impl<T: Real> Optim<T> {
             name: name.to_string(),
             hyper,
             state: OptState::new(hyper.rule()),
+            mu_product: 1.0,
         }
     }
 
@@ -339,6 +367,35 @@ impl<T: Real> Optimizer<T> for Optim<T> {
                     |m, vh| step * ratio(m, (vh.sqrt() + eps).powf(two_p)),
                 )
             }
+            Rule::RAdam => {
+                let pre = |w: &mut T, g: T| decay(wd, lambda, lr_lambda, w, g);
+                closing::radam(w, grad, mv, (betas, h.eps(), hlr), t, pre);
+            }
+            Rule::NAdam { momentum_decay } => {
+                let pre = |w: &mut T, g: T| decay(wd, lambda, lr_lambda, w, g);
+                let (mu, mu_next) = (
+                    closing::nadam_mu(betas[0], momentum_decay, t),
+                    closing::nadam_mu(betas[0], momentum_decay, t + 1),
+                );
+                self.mu_product *= mu;
+                closing::nadam(
+                    w,
+                    grad,
+                    mv,
+                    (betas, h.eps(), hlr),
+                    (mu, mu_next, self.mu_product),
+                    bc2,
+                    pre,
+                );
+            }
+            Rule::AdaBelief { .. } => {
+                let pre = |w: &mut T, g: T| decay(wd, lambda, lr_lambda, w, g);
+                closing::adabelief(w, grad, mv, (b1, b2, eps), (hlr / bc1, bc2), pre);
+            }
+            Rule::Lion => {
+                let pre = |w: &mut T, g: T| decay(wd, lambda, lr_lambda, w, g);
+                closing::lion(w, grad, mom, (b1, b2, lr), pre);
+            }
         }
         Ok(())
     }
@@ -349,6 +406,9 @@ impl<T: Real> Optimizer<T> for Optim<T> {
 
     fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError> {
         state.check(self.hyper.rule())?;
+        if let Rule::NAdam { momentum_decay } = self.hyper.rule() {
+            self.mu_product = closing::nadam_mu_product(self.hyper.betas()[0], momentum_decay, state.t);
+        }
         self.state = state;
         Ok(())
     }

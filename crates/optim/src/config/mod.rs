@@ -2,11 +2,14 @@
 //! selected by `name = "…"` in a TOML table (unknown keys rejected), short
 //! constructors and `Default`s with the documented defaults.
 //!
-//! Adding an optimizer touches three places: its config struct here (with
-//! a [`RuleConfig`] impl), one line of the `optimizers!` list below, and its
-//! [`Rule`] variant with its update in `rules.rs`.
+//! Adding an optimizer touches three places: its config struct here (or in
+//! [`closing`], with a [`RuleConfig`] impl), one line of the `optimizers!`
+//! list below, and its [`Rule`] variant with its update in `rules/`.
 
 use serde::{Deserialize, Serialize};
+
+pub mod closing;
+pub use closing::{AdaBeliefConfig, LionConfig, NAdamConfig, RAdamConfig};
 
 use crate::{Hyper, Optim, OptimError, Real, Rule, WeightDecay};
 
@@ -36,7 +39,7 @@ pub trait RuleConfig {
     fn knobs(&mut self) -> Knobs<'_>;
 }
 
-macro_rules! knobs {
+macro_rules! knobs_impl {
     ($($t:ty),*) => {$(
         impl RuleConfig for $t {
             fn knobs(&mut self) -> Knobs<'_> {
@@ -46,13 +49,13 @@ macro_rules! knobs {
     )*};
 }
 
-fn betas_default() -> [f64; 2] {
+pub(crate) fn betas_default() -> [f64; 2] {
     [0.9, 0.999]
 }
-fn eps_default() -> f64 {
+pub(crate) fn eps_default() -> f64 {
     1e-8
 }
-fn lr_adam() -> f64 {
+pub(crate) fn lr_adam() -> f64 {
     1e-3
 }
 fn momentum_default() -> f64 {
@@ -215,6 +218,8 @@ pub struct PadamConfig {
     #[serde(default)]
     pub weight_decay: WeightDecay,
 }
+
+use knobs_impl as knobs;
 
 knobs!(
     GdConfig,
@@ -398,6 +403,35 @@ optimizers! {
         0.0,
         c.weight_decay,
         Rule::Padam { p: c.p, amsgrad: c.amsgrad },
+    ),
+    /// RAdam, as `torch.optim.RAdam`.
+    Radam(RAdamConfig) = "radam" => |c: &RAdamConfig| hyper(c.lr, c.betas, c.eps, 0.0, c.weight_decay, Rule::RAdam),
+    /// NAdam, as `torch.optim.NAdam`.
+    Nadam(NAdamConfig) = "nadam" => |c: &NAdamConfig| hyper(
+        c.lr,
+        c.betas,
+        c.eps,
+        0.0,
+        c.weight_decay,
+        Rule::NAdam { momentum_decay: c.momentum_decay },
+    ),
+    /// AdaBelief, as `adabelief-pytorch` 0.2 (`rectify = False`).
+    Adabelief(AdaBeliefConfig) = "adabelief" => |c: &AdaBeliefConfig| hyper(
+        c.lr,
+        c.betas,
+        c.eps,
+        0.0,
+        c.weight_decay,
+        Rule::AdaBelief { amsgrad: c.amsgrad },
+    ),
+    /// Lion (Chen et al. 2023, Algorithm 2).
+    Lion(LionConfig) = "lion" => |c: &LionConfig| hyper(
+        c.lr,
+        c.betas,
+        0.0,
+        0.0,
+        WeightDecay::Decoupled { lambda: c.weight_decay },
+        Rule::Lion,
     ),
 }
 
