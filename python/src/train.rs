@@ -2,7 +2,7 @@
 //! loop (`gengap::train::train_from`).
 
 use gengap::data::rng;
-use gengap::train::{RunRecord, Schedule, TrainConfig, train_from};
+use gengap::train::{MiniBatch, RunRecord, Schedule, TrainConfig, train_from_stream};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -38,17 +38,18 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 }
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
-/// w0=None, seed=0, train=None) -> dict`: train the CNN on `data`'s training
-/// split, full batch, from `w0` (default: `gengap.model.init(d, seed, 1, model)`),
-/// until `steps` steps or the stopping rule of `train` (the `[train]` table:
-/// `max_steps`, `target_loss`, `record`, `decompose`, `precision`; it
-/// overrides `steps`/`record_every`/`decompose`). Returns `{"status", "steps",
+/// w0=None, seed=0, train=None, batch_size=None) -> dict`: train the CNN on
+/// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
+/// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
+/// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
+/// (the `[train]` table: `max_steps`, `target_loss`, `record`, `decompose`,
+/// `precision`, `batch`; it overrides `steps`/`record_every`/`decompose`/`batch_size`). Returns `{"status", "steps",
 /// "W", "W0", "history"}`, the history a dict of arrays (`step`,
 /// `train_loss`, `train_error`, `test_loss`, `test_error`, `grad_norm`, and
 /// the decomposition summaries, NaN where not recorded). A diverging run is
 /// returned with status `"diverged"`, not raised.
 #[pyfunction]
-#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None))]
+#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None))]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
     py: Python<'py>,
@@ -61,6 +62,7 @@ fn train<'py>(
     w0: Option<&Bound<'py, PyAny>>,
     seed: Count,
     train: Option<&Bound<'py, PyAny>>,
+    batch_size: Option<Count>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let ds = dataset(data)?;
     let cnn = model_config(model)?;
@@ -76,6 +78,10 @@ fn train<'py>(
             TrainConfig {
                 record: Schedule::Every(record_every.0),
                 decompose,
+                batch: batch_size.map(|b| MiniBatch {
+                    size: b.0 as usize,
+                    drop_last: false,
+                }),
                 ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?.0)
             }
         }
@@ -87,7 +93,9 @@ fn train<'py>(
         _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
     };
     let inner = &ds.inner;
-    let (run, w) = py.detach(|| train_from(inner, &cnn, &opt, &tc, &w0)).map_err(err)?;
+    let (run, w) = py
+        .detach(|| train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2)))
+        .map_err(err)?;
     let out = PyDict::new(py);
     out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
     out.set_item("steps", run.steps)?;

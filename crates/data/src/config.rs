@@ -55,6 +55,14 @@ impl DataConfig {
             DataConfig::NoisyMnist(p) => p.generate(rng),
         }
     }
+    /// Training samples `n`.
+    pub fn n(&self) -> usize {
+        match self {
+            DataConfig::C22(p) => p.n,
+            DataConfig::Z23(p) => p.n,
+            DataConfig::NoisyMnist(p) => p.n,
+        }
+    }
     /// Patch dimension `d`.
     pub fn d(&self) -> usize {
         match self {

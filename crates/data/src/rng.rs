@@ -72,12 +72,20 @@ pub fn bernoulli<R: Rng + ?Sized>(rng: &mut R, p: f64) -> bool {
 
 /// A uniformly random permutation of `0..n` (Fisher–Yates).
 pub fn permutation<R: Rng + ?Sized>(rng: &mut R, n: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n).collect();
+    let mut v = Vec::with_capacity(n);
+    permutation_into(rng, &mut v, n);
+    v
+}
+
+/// [`permutation`] written into `v` (resized to `n`, no allocation once it
+/// has the capacity): the same draws give the same permutation.
+pub fn permutation_into<R: Rng + ?Sized>(rng: &mut R, v: &mut Vec<usize>, n: usize) {
+    v.clear();
+    v.extend(0..n);
     for i in (1..n).rev() {
         let j = uniform_index(rng, i + 1);
         v.swap(i, j);
     }
-    v
 }
 
 /// `k` distinct values drawn uniformly from `pool` (partial Fisher–Yates),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Schedule, Stop, TrainError};
+use crate::{MiniBatch, Schedule, Stop, TrainError};
 
 /// When to stop and how often to record (the `[train]` table of a config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,11 @@ pub struct TrainConfig {
     /// ~1e-15 (tested), still far below Adam's ~0.5.
     #[serde(default)]
     pub precision: Precision,
+    /// Mini-batch training: `{ size = B, drop_last = false }` (see
+    /// [`crate::MiniBatch`]); absent: full batch. A step is one optimizer
+    /// step on one batch; the recorded metrics are the whole training set's.
+    #[serde(default)]
+    pub batch: Option<MiniBatch>,
 }
 
 /// Floating-point precision of a run.
@@ -50,6 +55,7 @@ impl Default for TrainConfig {
             record: Schedule::default(),
             decompose: false,
             precision: Precision::default(),
+            batch: None,
         }
     }
 }
@@ -88,7 +94,20 @@ impl TrainConfig {
                 reason: "must be finite and > 0",
             });
         }
+        if let Some(mb) = self.batch {
+            mb.validate(usize::MAX)?;
+        }
         Ok(())
+    }
+
+    /// [`TrainConfig::validate`], and the batch size against the `n` training
+    /// samples it will see (`1 ≤ B ≤ n`).
+    pub fn validate_for(&self, n: usize) -> Result<(), TrainError> {
+        self.validate()?;
+        match self.batch {
+            Some(mb) => mb.validate(n),
+            None => Ok(()),
+        }
     }
 }
 

@@ -127,8 +127,21 @@ pub fn drive<D: Dynamics>(
     record: Schedule,
     watchers: &mut [Watch<'_, D>],
 ) -> Result<RunRecord, TrainError> {
+    drive_from(dynamics, 0, stop, record, watchers)
+}
+
+/// [`drive`] for dynamics that are already at step `first` (resumed from a
+/// checkpoint): steps, schedules and `stop.max_steps` count from the start
+/// of the run, so the records continue those of the interrupted run.
+pub fn drive_from<D: Dynamics>(
+    dynamics: &mut D,
+    first: u64,
+    stop: Stop,
+    record: Schedule,
+    watchers: &mut [Watch<'_, D>],
+) -> Result<RunRecord, TrainError> {
     let mut records = vec![];
-    let mut step = 0u64;
+    let mut step = first;
     loop {
         let met = dynamics.evaluate()?;
         let status = if !met.loss.is_finite() {

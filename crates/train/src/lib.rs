@@ -16,7 +16,10 @@
 //!   [`Dynamics`] too, so both stop and report the same way.
 //! * [`DecompositionRecorder`] is the observer that decomposes the weights
 //!   (`docs/theory.md#signal-noise-decomposition`) at the recorded steps.
-//! * [`train_run`] / [`train_from`] are the one-call forms a study uses.
+//! * [`train_run`] / [`train_from`] / [`train_from_stream`] are the one-call
+//!   forms a study uses; `[train] batch = { size = B }` trains on mini-batches
+//!   ([`MiniBatch`]: a fresh order each epoch from the run's stream), and a
+//!   [`Checkpoint`] continues a run bit for bit ([`Trainer::resume`]).
 //!
 //! Everything between a config file and the results on disk (command line,
 //! journaled sweeps, provenance, result files) is `gengap-lab`'s.
@@ -29,14 +32,16 @@ use ndarray::Array2;
 
 mod config;
 mod driver;
+mod minibatch;
 mod reduced;
 mod schedule;
 mod trainer;
 
 pub use config::{Precision, TrainConfig};
-pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive};
+pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive, drive_from};
+pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;
-pub use trainer::{DecompositionRecorder, Trainer};
+pub use trainer::{Checkpoint, DecompositionRecorder, Trainer};
 
 /// Errors of the training loop.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +81,8 @@ pub struct Run {
 
 /// Train from the given `W⁽⁰⁾` (f64; rounded to `cfg.precision`), so that
 /// several optimizers can start from the same weights. Returns the record
-/// and the final weights in f64.
+/// and the final weights in f64. Full batch only (or `batch.size = n`): a
+/// mini-batch run needs a stream, [`train_from_stream`].
 pub fn train_from(
     ds: &Dataset,
     model: &CnnConfig,
@@ -84,20 +90,50 @@ pub fn train_from(
     cfg: &TrainConfig,
     w0: &Array2<f64>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
-    fn go<T: Real>(
+    train_in(ds, model, opt, cfg, w0, None::<&mut rand_chacha::ChaCha8Rng>)
+}
+
+/// [`train_from`] for any `[train]`, mini-batch included: the batch orders
+/// are drawn from a stream seeded from `rng` (a study passes its cell's
+/// `CellRng`), so they depend on the seed alone. A full-batch run draws nothing.
+pub fn train_from_stream<R: rand::Rng + ?Sized>(
+    ds: &Dataset,
+    model: &CnnConfig,
+    opt: &gengap_optim::OptimConfig,
+    cfg: &TrainConfig,
+    w0: &Array2<f64>,
+    rng: &mut R,
+) -> Result<(RunRecord, Array2<f64>), TrainError> {
+    train_in(ds, model, opt, cfg, w0, Some(rng))
+}
+
+fn train_in<R: rand::Rng + ?Sized>(
+    ds: &Dataset,
+    model: &CnnConfig,
+    opt: &gengap_optim::OptimConfig,
+    cfg: &TrainConfig,
+    w0: &Array2<f64>,
+    rng: Option<&mut R>,
+) -> Result<(RunRecord, Array2<f64>), TrainError> {
+    fn go<T: Real, R: rand::Rng + ?Sized>(
         ds: &Dataset,
         model: &CnnConfig,
         opt: &gengap_optim::OptimConfig,
         cfg: &TrainConfig,
         w0: &Array2<f64>,
+        rng: Option<&mut R>,
     ) -> Result<(RunRecord, Array2<f64>), TrainError> {
         let o = opt.build::<T>()?;
-        let (run, w) = Trainer::new(ds, model, cast::<f64, T>(w0.view()), Box::new(o), cfg.clone())?.run(&mut [])?;
+        let mut t = Trainer::new(ds, model, cast::<f64, T>(w0.view()), Box::new(o), cfg.clone())?;
+        if let Some(r) = rng {
+            t = t.with_stream(r);
+        }
+        let (run, w) = t.run(&mut [])?;
         Ok((run, cast::<T, f64>(w.view())))
     }
     match cfg.precision {
-        Precision::F64 => go::<f64>(ds, model, opt, cfg, w0),
-        Precision::F32 => go::<f32>(ds, model, opt, cfg, w0),
+        Precision::F64 => go::<f64, R>(ds, model, opt, cfg, w0, rng),
+        Precision::F32 => go::<f32, R>(ds, model, opt, cfg, w0, rng),
     }
 }
 
@@ -146,3 +182,5 @@ pub fn best_by_train_loss(runs: &[&RunRecord]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_minibatch;

@@ -42,6 +42,7 @@ fn to_target() -> TrainConfig {
         record: Schedule::Every(50),
         decompose: false,
         precision: Precision::F64,
+        batch: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
         record: Schedule::Every(7),
         decompose: true,
         precision: Precision::F64,
+        batch: None,
     }
 }
 
@@ -93,6 +95,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
         record: Schedule::Every(300),
         decompose: true,
         precision,
+        batch: None,
     };
     let Run {
         record: r64, w: w64, ..

@@ -1,16 +1,38 @@
 //! The full-space training dynamics of the two-layer CNN with any optimizer,
-//! and the decomposition recorder, an [`Observer`] of it.
+//! full batch or mini-batch, its checkpoints, and the decomposition recorder,
+//! an [`Observer`] of it.
 
 use gengap_analysis::{Basis, Decomposer, Summary};
 use gengap_data::Dataset;
 use gengap_model::{Batch, Cnn, CnnConfig, Metrics, ModelError, Real, Workspace, cast};
-use gengap_optim::Optimizer;
+use gengap_optim::{OptState, Optimizer};
 use ndarray::{Array2, ArrayView2};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
-use crate::{Dynamics, Observer, Record, RunRecord, TrainConfig, TrainError, Watch, drive};
+use crate::minibatch::Batches;
+use crate::{BatchCursor, Dynamics, Observer, Record, RunRecord, Schedule, TrainConfig, TrainError, Watch, drive_from};
 
-/// The training loop's dynamics: `W⁽ᵗ⁺¹⁾ = W⁽ᵗ⁾ − step(∇L_S(W⁽ᵗ⁾))` with the
-/// optimizer's rule; each record adds the test metrics and `‖∇L_S‖_F`.
+/// Everything a run needs to continue bit for bit: the step, the weights,
+/// the optimizer's state and (mini-batch) where the batches are. Taken by
+/// [`Trainer::checkpoint`] (e.g. from an observer), resumed by
+/// [`Trainer::resume`]; serde-serializable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: Real"))]
+pub struct Checkpoint<T> {
+    /// The step `t` of the weights.
+    pub step: u64,
+    /// `W⁽ᵗ⁾`.
+    pub w: Array2<T>,
+    /// The optimizer's state after `t` steps.
+    pub optimizer: OptState<T>,
+    /// The batch cursor, with the batch of step `t` drawn (mini-batch only).
+    pub batches: Option<BatchCursor>,
+}
+
+/// The training loop's dynamics: `W⁽ᵗ⁺¹⁾ = W⁽ᵗ⁾ − step(∇L_{S_t}(W⁽ᵗ⁾))` with the
+/// optimizer's rule, `S_t` the whole training set or (mini-batch) the step's
+/// batch; each record adds the test metrics and `‖∇L_S‖_F` on the whole set.
 pub struct Trainer<T: Real> {
     cnn: Cnn<T>,
     train: Batch<T>,
@@ -22,6 +44,12 @@ pub struct Trainer<T: Real> {
     opt: Box<dyn Optimizer<T> + Send>,
     cfg: TrainConfig,
     recorder: Option<DecompositionRecorder>,
+    /// Mini-batch buffers and cursor (`None`: full batch).
+    batches: Option<Batches<T>>,
+    /// The step of `w`.
+    step: u64,
+    /// The schedules of the observers of the current run.
+    watching: Vec<Schedule>,
 }
 
 impl<T: Real> std::fmt::Debug for Trainer<T> {
@@ -60,6 +88,9 @@ impl<T: Real> Trainer<T> {
         } else {
             None
         };
+        if let Some(mb) = cfg.batch {
+            mb.validate(train.n())?;
+        }
         Ok(Trainer {
             ws_train: Workspace::for_batch(&train, model.m),
             ws_test: Workspace::for_batch(&test, model.m),
@@ -71,7 +102,85 @@ impl<T: Real> Trainer<T> {
             opt,
             cfg,
             recorder,
+            batches: None,
+            step: 0,
+            watching: vec![],
         })
+    }
+
+    /// Give a mini-batch run (`cfg.batch` with `B < n`) its stream: the
+    /// batch orders are drawn from a ChaCha8 stream seeded from `rng` (one
+    /// draw), so a cell's stream fixes them. Needed before [`Trainer::run`]
+    /// of a mini-batch run; a full-batch run ignores it (draws nothing).
+    pub fn with_stream<R: rand::Rng + ?Sized>(mut self, rng: &mut R) -> Self {
+        use rand::SeedableRng;
+        if let Some(mb) = self.cfg.batch.filter(|mb| !mb.is_full(self.train.n())) {
+            let cursor = BatchCursor::new(ChaCha8Rng::from_rng(rng));
+            self.batches = Some(Batches::new(&self.train, self.cnn.m, mb, cursor, self.w.dim()));
+        }
+        self
+    }
+
+    /// The state to continue this run from later: call it from an
+    /// observer (between a step's evaluation and the step itself).
+    pub fn checkpoint(&self) -> Checkpoint<T> {
+        Checkpoint {
+            step: self.step,
+            w: self.w.clone(),
+            optimizer: self.opt.state().clone(),
+            batches: self.batches.as_ref().map(|b| b.cursor.clone()),
+        }
+    }
+
+    /// Set up the continuation of a run from `ckpt` (made with the same data
+    /// set, model, optimizer config and training config): [`Trainer::run`]
+    /// then gives the records from step `ckpt.step` on and the final weights
+    /// of the uninterrupted run, bit for bit.
+    pub fn resume(
+        ds: &Dataset,
+        model: &CnnConfig,
+        mut opt: Box<dyn Optimizer<T> + Send>,
+        cfg: TrainConfig,
+        ckpt: Checkpoint<T>,
+        w0: ArrayView2<'_, f64>,
+    ) -> Result<Self, TrainError> {
+        opt.load_state(ckpt.optimizer)?;
+        let mut t = Trainer::new(ds, model, cast::<f64, T>(w0), opt, cfg)?;
+        if ckpt.w.dim() != t.w.dim() {
+            return Err(ModelError::Shape {
+                what: "checkpoint w",
+                expected: format!("{:?}", t.w.shape()),
+                got: format!("{:?}", ckpt.w.shape()),
+            }
+            .into());
+        }
+        t.w = ckpt.w;
+        t.step = ckpt.step;
+        match (t.cfg.batch.filter(|mb| !mb.is_full(t.train.n())), ckpt.batches) {
+            (Some(mb), Some(cursor)) => {
+                let mut b = Batches::new(&t.train, t.cnn.m, mb, cursor, t.w.dim());
+                b.reuse = true;
+                t.batches = Some(b);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(TrainError::InvalidParam {
+                    field: "batch",
+                    value: format!("{:?}", t.cfg.batch),
+                    reason: "the checkpoint was taken with a different batch setting",
+                });
+            }
+        }
+        Ok(t)
+    }
+
+    /// Whether step `t` needs the whole training set's metrics (recorded,
+    /// observed, last, or checked against a loss target).
+    fn needs_all(&self, t: u64) -> bool {
+        self.cfg.target_loss.is_some()
+            || t >= self.cfg.max_steps
+            || self.cfg.record.fires(t)
+            || self.watching.iter().any(|s| s.fires(t))
     }
 
     /// Current weights.
@@ -87,8 +196,17 @@ impl<T: Real> Trainer<T> {
     /// Run to the config's stopping rule, recording on its schedule, with
     /// the extra `watchers`; returns the record and the final weights.
     pub fn run(mut self, watchers: &mut [Watch<'_, Self>]) -> Result<(RunRecord, Array2<T>), TrainError> {
+        if self.batches.is_none() && self.cfg.batch.is_some_and(|mb| !mb.is_full(self.train.n())) {
+            return Err(TrainError::InvalidParam {
+                field: "batch",
+                value: format!("{:?}", self.cfg.batch),
+                reason: "mini-batch training draws its batches from the run's stream: call Trainer::with_stream (or train_from_stream)",
+            });
+        }
         let mut recorder = self.recorder.take();
         let (stop, schedule) = (self.cfg.stop(), self.cfg.record);
+        self.watching = watchers.iter().map(|w| w.schedule).collect();
+        let first = self.step;
         let mut run = {
             let mut all: Vec<Watch<'_, Self>> = watchers
                 .iter_mut()
@@ -97,7 +215,7 @@ impl<T: Real> Trainer<T> {
             if let Some(r) = recorder.as_mut() {
                 all.push(Watch::new(r, schedule));
             }
-            drive(&mut self, stop, schedule, &mut all)?
+            drive_from(&mut self, first, stop, schedule, &mut all)?
         };
         if let Some(r) = recorder {
             r.fill(&mut run.records);
@@ -107,10 +225,28 @@ impl<T: Real> Trainer<T> {
 }
 
 impl<T: Real> Dynamics for Trainer<T> {
+    /// Full batch: the loss, error and gradient on the whole training set.
+    /// Mini-batch: the step's batch gradient, and the whole set's metrics
+    /// (and gradient, for the record) where they are needed; elsewhere the
+    /// batch's metrics, which only the divergence check reads.
     fn evaluate(&mut self) -> Result<Metrics, TrainError> {
-        Ok(self
-            .cnn
-            .loss_grad(&self.w, &self.train, &mut self.ws_train, &mut self.grad)?)
+        let all = self.needs_all(self.step);
+        let Some(b) = self.batches.as_mut() else {
+            return Ok(self
+                .cnn
+                .loss_grad(&self.w, &self.train, &mut self.ws_train, &mut self.grad)?);
+        };
+        let whole = if all {
+            Some(
+                self.cnn
+                    .loss_grad(&self.w, &self.train, &mut self.ws_train, &mut b.grad_all)?,
+            )
+        } else {
+            None
+        };
+        let (batch, ws) = b.fill(&self.train);
+        let met = self.cnn.loss_grad(&self.w, batch, ws, &mut self.grad)?;
+        Ok(whole.unwrap_or(met))
     }
 
     fn advance(&mut self) -> Result<(), TrainError> {
@@ -118,12 +254,15 @@ impl<T: Real> Dynamics for Trainer<T> {
             self.w.as_slice_mut().expect("standard layout"),
             self.grad.as_slice().expect("standard layout"),
         );
-        Ok(self.opt.step(w, g)?)
+        self.opt.step(w, g)?;
+        self.step += 1;
+        Ok(())
     }
 
     fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
         let test = self.cnn.evaluate(&self.w, &self.test, &mut self.ws_test)?;
-        let grad_norm = self.grad.iter().map(|g| g.to_f64c().powi(2)).sum::<f64>().sqrt();
+        let grad = self.batches.as_ref().map_or(&self.grad, |b| &b.grad_all);
+        let grad_norm = grad.iter().map(|g| g.to_f64c().powi(2)).sum::<f64>().sqrt();
         Ok(Record {
             step,
             train,

@@ -11,7 +11,7 @@ use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{Record, RunRecord, Schedule, Status, TrainConfig, train_from};
+use gengap::train::{Record, RunRecord, Schedule, Status, TrainConfig, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The `adam-vs-gd` configuration.
@@ -52,7 +52,7 @@ impl Validate for CompareConfig {
     fn validate(&self) -> Result<(), LabError> {
         self.data.validate()?;
         self.model.validate()?;
-        self.train.validate()?;
+        self.train.validate_for(self.data.n())?;
         for o in [&self.gd, &self.adam] {
             o.resolve()
                 .map_err(|e| LabError::from(e).at(format!("[{}]", o.name())))?;
@@ -279,11 +279,11 @@ impl Study for Comparison {
         cfg: &CompareConfig,
         sh: &Shared,
         cell: &Cell,
-        _: &mut CellRng,
+        r: &mut CellRng,
         keep: &mut Arrays,
     ) -> Result<RunRecord, StudyError> {
         let (opt, train) = Self::job(cfg, cell);
-        let (record, w) = train_from(&sh.ds, &cfg.model, &opt, &train, &sh.w0)?;
+        let (record, w) = train_from_stream(&sh.ds, &cfg.model, &opt, &train, &sh.w0, r)?;
         keep.put_run(&sh.ds, sh.w0.view(), w.view())?;
         Ok(record)
     }

@@ -19,6 +19,23 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             good.replace("lambdas = [0.0, 1e-2]", "lambdas = [0.0, -1.0]"),
             "lambdas",
         ),
+        // Mini-batch: 1 <= B <= n, and no unknown key.
+        (
+            good.replace("[train]", "[train]\nbatch = { size = 0 }"),
+            "`batch.size` = 0",
+        ),
+        (
+            good.replace("[train]", "[train]\nbatch = { size = 31 }"),
+            "`batch.size` = 31",
+        ),
+        (
+            good.replace("[train]", "[train]\nbatch = { size = 5, shuffle = false }"),
+            "shuffle",
+        ),
+        (
+            good.replace("name = \"adam_seed\"", "name = \"lion\"\nbetas = [0.9, 1.0]"),
+            "betas",
+        ),
     ];
     check_cli(
         env!("CARGO_BIN_EXE_adam-vs-gd"),

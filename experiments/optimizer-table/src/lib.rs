@@ -17,7 +17,7 @@ use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, Study
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
-use gengap::train::{RunRecord, Status, TrainConfig, best_by_train_loss, train_from};
+use gengap::train::{RunRecord, Status, TrainConfig, best_by_train_loss, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The table configuration.
@@ -80,7 +80,9 @@ impl Validate for TableConfig {
             let at = |part: &str| format!("[tasks.{name}.{part}]");
             t.data.validate().map_err(|e| LabError::from(e).at(at("data")))?;
             t.model.validate().map_err(|e| LabError::from(e).at(at("model")))?;
-            t.train.validate().map_err(|e| LabError::from(e).at(at("train")))?;
+            t.train
+                .validate_for(t.data.n())
+                .map_err(|e| LabError::from(e).at(at("train")))?;
         }
         for e in &self.optimizers {
             let at = format!("optimizer `{}`:", e.label);
@@ -286,13 +288,13 @@ impl Study for OptimizerTable {
         cfg: &TableConfig,
         sh: &Shared,
         c: &Cell,
-        _: &mut CellRng,
+        r: &mut CellRng,
         keep: &mut Arrays,
     ) -> Result<RunRecord, StudyError> {
         let t = cfg.tasks.values().nth(c.task).expect("cells index tasks");
         let (ds, w0) = &sh.draws[c.task][c.seed];
         let opt = cfg.optimizers[c.optimizer].optimizer.with_lr(c.lr);
-        let (record, w) = train_from(ds, &t.model, &opt, &t.train, w0)?;
+        let (record, w) = train_from_stream(ds, &t.model, &opt, &t.train, w0, r)?;
         keep.put_run(ds, w0.view(), w.view())?;
         Ok(record)
     }

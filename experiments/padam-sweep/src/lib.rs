@@ -18,7 +18,7 @@ use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from};
+use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The `padam-sweep` configuration.
@@ -87,7 +87,7 @@ impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         self.data.validate()?;
         self.model.validate()?;
-        self.train.validate()?;
+        self.train.validate_for(self.data.n)?;
         if self.ps.is_empty() {
             return Err(LabError::invalid("ps", "[]", "must not be empty"));
         }
@@ -216,7 +216,7 @@ impl Study for PadamSweep {
         cfg: &Config,
         sh: &Shared,
         c: &Cell,
-        _: &mut CellRng,
+        r: &mut CellRng,
         keep: &mut Arrays,
     ) -> Result<RunRecord, StudyError> {
         let train = TrainConfig {
@@ -224,7 +224,7 @@ impl Study for PadamSweep {
             record: Schedule::End,
             ..cfg.train.clone()
         };
-        let (record, w) = train_from(&sh.ds, &cfg.model, &cfg.padam(c.p, c.lr), &train, &sh.w0)?;
+        let (record, w) = train_from_stream(&sh.ds, &cfg.model, &cfg.padam(c.p, c.lr), &train, &sh.w0, r)?;
         keep.put_run(&sh.ds, sh.w0.view(), w.view())?;
         Ok(record)
     }
