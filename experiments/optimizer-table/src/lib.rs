@@ -17,7 +17,7 @@ use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, Study
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
-use gengap::train::{RunRecord, Status, TrainConfig, best_by_train_loss, train_from_stream};
+use gengap::train::{MiniBatch, RunRecord, Status, TrainConfig, best_by_train_loss, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The table configuration.
@@ -63,6 +63,29 @@ pub struct Entry {
     pub optimizer: OptimConfig,
     /// Learning-rate grid per task name.
     pub lrs: BTreeMap<String, Vec<f64>>,
+    /// Mini-batch training for this row: the batch size as a fraction of
+    /// each task's `n`, `B = round(fraction·n)` clamped to `1..=n`, for the
+    /// task's `max_steps` optimizer steps (`max_steps·B/n` epochs); the
+    /// batch order comes from the cell's stream. Absent: the task's `[train]`.
+    #[serde(default)]
+    pub batch_fraction: Option<f64>,
+}
+
+impl Entry {
+    /// The training config of this row on task `t`.
+    pub fn train(&self, t: &Task) -> TrainConfig {
+        let n = t.data.n();
+        match self.batch_fraction {
+            Some(f) => TrainConfig {
+                batch: Some(MiniBatch {
+                    size: ((f * n as f64).round() as usize).clamp(1, n),
+                    drop_last: false,
+                }),
+                ..t.train.clone()
+            },
+            None => t.train.clone(),
+        }
+    }
 }
 
 impl Validate for TableConfig {
@@ -86,6 +109,11 @@ impl Validate for TableConfig {
         }
         for e in &self.optimizers {
             let at = format!("optimizer `{}`:", e.label);
+            if let Some(f) = e.batch_fraction
+                && !(f > 0.0 && f <= 1.0)
+            {
+                return Err(LabError::invalid("batch_fraction", f, "must be in (0, 1]").at(at));
+            }
             for (task, lrs) in &e.lrs {
                 if !self.tasks.contains_key(task) {
                     return Err(LabError::invalid(format!("lrs.{task}"), format!("{lrs:?}"), "names no task").at(at));
@@ -294,7 +322,7 @@ impl Study for OptimizerTable {
         let t = cfg.tasks.values().nth(c.task).expect("cells index tasks");
         let (ds, w0) = &sh.draws[c.task][c.seed];
         let opt = cfg.optimizers[c.optimizer].optimizer.with_lr(c.lr);
-        let (record, w) = train_from_stream(ds, &t.model, &opt, &t.train, w0, r)?;
+        let (record, w) = train_from_stream(ds, &t.model, &opt, &cfg.optimizers[c.optimizer].train(t), w0, r)?;
         keep.put_run(ds, w0.view(), w.view())?;
         Ok(record)
     }
