@@ -51,3 +51,17 @@ def test_bad_training_arguments(z23):
         gengap.train({"x": 1}, {"name": "gd", "lr": 0.1}, steps=1)
     with pytest.raises(ValueError, match="w0"):
         gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=1, w0=np.zeros((3, 3)))
+
+
+def test_mini_batches(z23):
+    full = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30)
+    whole = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30, batch_size=z23.n)
+    np.testing.assert_array_equal(full["W"], whole["W"])  # B = n is full batch, bit for bit
+    a = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30, batch_size=4, seed=5)
+    b = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30, batch_size=4, seed=5)
+    np.testing.assert_array_equal(a["W"], b["W"])  # the seed fixes the batch order
+    assert not np.array_equal(a["W"], full["W"])
+    with pytest.raises(ValueError, match="batch.size"):
+        gengap.train(z23, {"name": "adam"}, steps=3, batch_size=z23.n + 1)
+    with pytest.raises(ValueError, match="batch.size"):
+        gengap.train(z23, {"name": "adam"}, steps=3, train={"max_steps": 3, "batch": {"size": 0}})
