@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 6] = [
+const STUDIES: [(&str, &str, &str); 7] = [
     (
         "adam-vs-gd",
         include_str!("../../experiments/adam-vs-gd/config.toml"),
@@ -36,6 +36,11 @@ const STUDIES: [(&str, &str, &str); 6] = [
         "phase-transition",
         include_str!("../../experiments/phase-transition/config.toml"),
         include_str!("../../experiments/phase-transition/quick.toml"),
+    ),
+    (
+        "stochastic-adam",
+        include_str!("../../experiments/stochastic-adam/config.toml"),
+        include_str!("../../experiments/stochastic-adam/quick.toml"),
     ),
     (
         "update-geometry",
@@ -175,6 +180,7 @@ fn run_study(
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
         "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
+        "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
         _ => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
     })?;
     json_to_python(py, &value.to_string())
