@@ -11,7 +11,12 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 7] = [
+const STUDIES: [(&str, &str, &str); 8] = [
+    (
+        "eps-sweep",
+        include_str!("../../experiments/eps-sweep/config.toml"),
+        include_str!("../../experiments/eps-sweep/quick.toml"),
+    ),
     (
         "adam-vs-gd",
         include_str!("../../experiments/adam-vs-gd/config.toml"),
@@ -176,6 +181,7 @@ fn run_study(
     let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
     let value = py.detach(|| match name {
         "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
+        "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
         "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),

@@ -1,0 +1,301 @@
+//! The `ε` sweep as a [`Study`]: Adam (PyTorch form) and AdaBelief on the
+//! \[Z23\] task of `adam-vs-gd`, at every `ε` of the config, each at its own
+//! learning rate. When `ε ≫ √V` an Adam step is `≈ (η/ε)·M`, a momentum-SGD
+//! step with rate `η/ε`; so the rate for `ε` is centred at
+//! `η₀(ε) = max(lr_adam, lr_sgd·ε)` and the grid `η₀(ε)·lr_factors` is run,
+//! keeping the rate with the lowest final *training* loss (test data never
+//! chooses). One data set and one `W⁽⁰⁾` for every run (setup stream).
+
+use gengap::data::{DataConfig, Dataset, Z23Params};
+use gengap::lab::memory;
+use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::model::CnnConfig;
+use gengap::ndarray::Array2;
+use gengap::optim::{AdaBeliefConfig, AdamConfig, OptimConfig};
+use gengap::plot::{LinePlot, Panel, Series, render};
+use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
+use serde::{Deserialize, Serialize};
+
+/// The optimizers whose `ε` is swept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Which {
+    /// Adam, PyTorch form (`ε` outside the square root).
+    Adam,
+    /// AdaBelief (`ε` added to `S` and to the denominator).
+    Adabelief,
+}
+
+impl Which {
+    fn label(self) -> &'static str {
+        match self {
+            Which::Adam => "Adam",
+            Which::Adabelief => "AdaBelief",
+        }
+    }
+    fn optimizer(self, lr: f64, eps: f64) -> OptimConfig {
+        match self {
+            Which::Adam => OptimConfig::Adam(AdamConfig {
+                lr,
+                eps,
+                ..Default::default()
+            }),
+            Which::Adabelief => OptimConfig::Adabelief(AdaBeliefConfig {
+                lr,
+                eps,
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// The `eps-sweep` configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seed of the setup stream (the data set, then `W⁽⁰⁾`).
+    pub seed: u64,
+    /// The \[Z23\] data model.
+    pub data: Z23Params,
+    /// The network.
+    pub model: CnnConfig,
+    /// Steps (full batch); the decomposition is recorded at the end.
+    pub train: TrainConfig,
+    /// The optimizers.
+    pub optimizers: Vec<Which>,
+    /// The `ε` values (≥ 0).
+    pub epsilons: Vec<f64>,
+    /// Learning-rate centre at small `ε`.
+    pub lr_adam: f64,
+    /// The SGD-like rate `η/ε` at large `ε`.
+    pub lr_sgd: f64,
+    /// Multipliers of the centre tried for each `ε`.
+    pub lr_factors: Vec<f64>,
+}
+
+impl Config {
+    /// The centre of the learning-rate grid at `ε`.
+    pub fn centre(&self, eps: f64) -> f64 {
+        self.lr_adam.max(self.lr_sgd * eps)
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), LabError> {
+        DataConfig::Z23(self.data.clone()).validate()?;
+        self.model.validate()?;
+        self.train.validate_for(self.data.n)?;
+        if self.optimizers.is_empty() {
+            return Err(LabError::invalid("optimizers", "[]", "must not be empty"));
+        }
+        if self.epsilons.is_empty() {
+            return Err(LabError::invalid("epsilons", "[]", "must not be empty"));
+        }
+        for (k, v) in [("lr_adam", self.lr_adam), ("lr_sgd", self.lr_sgd)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(LabError::invalid(k, v, "must be finite and > 0"));
+            }
+        }
+        if self.lr_factors.is_empty() || self.lr_factors.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(LabError::invalid(
+                "lr_factors",
+                format!("{:?}", self.lr_factors),
+                "must be a non-empty list of positive numbers",
+            ));
+        }
+        for &w in &self.optimizers {
+            for &e in &self.epsilons {
+                for &k in &self.lr_factors {
+                    w.optimizer(self.centre(e) * k, e)
+                        .resolve()
+                        .map_err(|err| LabError::from(err).at(format!("{} at ε = {e}:", w.label())))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn memory(&self) -> Option<memory::MemoryEstimate> {
+        Some(memory::shared_dataset_sweep(
+            &DataConfig::Z23(self.data.clone()),
+            &self.model,
+            true,
+        ))
+    }
+}
+
+/// One run: an optimizer at one `ε` and one learning rate.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Cell {
+    /// The optimizer.
+    pub which: Which,
+    /// `ε`.
+    pub eps: f64,
+    /// The learning rate.
+    pub lr: f64,
+}
+
+/// The data set and `W⁽⁰⁾` every run shares.
+#[derive(Debug)]
+pub struct Shared {
+    ds: Dataset,
+    w0: Array2<f64>,
+}
+
+/// A row of `runs.csv` and `chosen.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The optimizer.
+    pub optimizer: &'static str,
+    /// `ε`.
+    pub eps: f64,
+    /// The learning rate.
+    pub lr: f64,
+    /// How the run ended.
+    pub status: Status,
+    /// Final training loss.
+    pub train_loss: f64,
+    /// Final training error.
+    pub train_error: f64,
+    /// Final test error.
+    pub test_error: f64,
+    /// `max_{j,r}⟨w_{j,r}, j·v⟩`.
+    pub signal_inner: Option<f64>,
+    /// `min_i max_r⟨w_{y_i,r}, ξ_i⟩`.
+    pub noise_inner: Option<f64>,
+}
+
+/// The study (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct EpsSweep;
+
+impl Study for EpsSweep {
+    type Config = Config;
+    type Shared = Shared;
+    type Cell = Cell;
+    type Row = RunRecord;
+    type Summary = Vec<Row>;
+
+    fn name(&self) -> &str {
+        "eps-sweep"
+    }
+
+    fn seed(&self, cfg: &Config) -> u64 {
+        cfg.seed
+    }
+
+    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
+        let ds = DataConfig::Z23(cfg.data.clone()).generate(rng)?;
+        let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?;
+        Ok(Shared { ds, w0 })
+    }
+
+    fn cells(&self, cfg: &Config, _: &Shared) -> Vec<Cell> {
+        let mut cells = vec![];
+        for &which in &cfg.optimizers {
+            for &eps in &cfg.epsilons {
+                for &k in &cfg.lr_factors {
+                    cells.push(Cell {
+                        which,
+                        eps,
+                        lr: cfg.centre(eps) * k,
+                    });
+                }
+            }
+        }
+        cells
+    }
+
+    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+        let train = TrainConfig {
+            decompose: true,
+            record: Schedule::End,
+            ..cfg.train.clone()
+        };
+        Ok(train_from_stream(&sh.ds, &cfg.model, &c.which.optimizer(c.lr, c.eps), &train, &sh.w0, r)?.0)
+    }
+
+    fn report(&self, cfg: &Config, _: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+        report(cfg, rows, ctx)
+    }
+}
+
+fn row(c: &Cell, r: &RunRecord) -> Row {
+    let last = r.last().expect("a run records its last step");
+    Row {
+        optimizer: c.which.label(),
+        eps: c.eps,
+        lr: c.lr,
+        status: r.status,
+        train_loss: last.train.loss,
+        train_error: last.train.error,
+        test_error: last.test.error,
+        signal_inner: last.summary.map(|s| s.signal_inner),
+        noise_inner: last.summary.map(|s| s.noise_inner),
+    }
+}
+
+fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+    let all: Vec<Row> = rows.iter().map(|(c, r)| row(c, r)).collect();
+    ctx.write_rows("runs.csv", &all)?;
+    let mut chosen = vec![];
+    for &which in &cfg.optimizers {
+        for &eps in &cfg.epsilons {
+            let group: Vec<&(Cell, RunRecord)> =
+                rows.iter().filter(|(c, _)| c.which == which && c.eps == eps).collect();
+            let runs: Vec<&RunRecord> = group.iter().map(|(_, r)| r).collect();
+            let (c, r) = group[best_by_train_loss(&runs).unwrap_or(0)];
+            let best = row(c, r);
+            eprintln!(
+                "eps-sweep: {:>9} ε = {:e}: lr {:e}, train loss {:.2e}, test error {:.3}, signal {:.3}, noise {:.3}",
+                best.optimizer,
+                eps,
+                best.lr,
+                best.train_loss,
+                best.test_error,
+                best.signal_inner.unwrap_or(f64::NAN),
+                best.noise_inner.unwrap_or(f64::NAN)
+            );
+            chosen.push(best);
+        }
+    }
+    ctx.write_rows("chosen.csv", &chosen)?;
+
+    let panel = |title: &str, y: &str, field: fn(&Row) -> f64| {
+        let series = cfg
+            .optimizers
+            .iter()
+            .enumerate()
+            .map(|(k, &w)| {
+                let pts: Vec<&Row> = chosen.iter().filter(|r| r.optimizer == w.label()).collect();
+                Series::line(
+                    w.label(),
+                    pts.iter().map(|r| r.eps).collect(),
+                    pts.iter().map(|r| field(r)).collect(),
+                    k,
+                )
+            })
+            .collect();
+        Panel::Line(LinePlot {
+            title: title.into(),
+            x_label: "ε".into(),
+            y_label: y.into(),
+            log_x: true,
+            series,
+            ..Default::default()
+        })
+    };
+    let panels = vec![
+        panel("Test error at the chosen learning rate", "test error", |r| r.test_error),
+        panel("Signal learning max_r⟨w_j,r, j·v⟩", "inner product", |r| {
+            r.signal_inner.unwrap_or(f64::NAN)
+        }),
+        panel(
+            "Noise memorization min_i max_r⟨w_y,r, ξ_i⟩",
+            "inner product",
+            |r| r.noise_inner.unwrap_or(f64::NAN),
+        ),
+    ];
+    render(&ctx.figure("eps_sweep"), (1, 3), (460, 400), &panels)?;
+    Ok(chosen)
+}
