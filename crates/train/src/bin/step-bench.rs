@@ -119,31 +119,57 @@ struct Peer {
     times: Vec<(Size, (f64, f64))>,
 }
 
-fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, usize)]) -> Result<Peer, String> {
+/// Why the numpy peer gave no times.
+#[derive(Debug, thiserror::Error)]
+enum PeerError {
+    /// The interpreter could not be started.
+    #[error("cannot start {python}: {source}")]
+    Start { python: String, source: std::io::Error },
+    /// The script could not be handed to it, or it could not be waited for.
+    #[error("{python}: {source}")]
+    Io { python: String, source: std::io::Error },
+    /// It exited with a failure.
+    #[error("the numpy peer failed ({0})")]
+    Status(std::process::ExitStatus),
+    /// Its output is not the JSON the script prints.
+    #[error("the numpy peer's output: {0}")]
+    Output(#[from] serde_json::Error),
+    /// Its output has no rows.
+    #[error("the numpy peer printed no rows")]
+    NoRows,
+}
+
+fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, usize)]) -> Result<Peer, PeerError> {
     let script = include_str!("../../bench/numpy_step.py");
     let mut cmd = std::process::Command::new(python);
     cmd.arg("-").arg(budget.to_string());
     for (d, n, m) in sizes {
         cmd.arg(format!("{d},{n},{m}"));
     }
+    let io = |source| PeerError::Io {
+        python: python.to_string(),
+        source,
+    };
     let mut child = cmd
         .env("OPENBLAS_NUM_THREADS", threads.to_string())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {python}: {e}"))?;
+        .map_err(|source| PeerError::Start {
+            python: python.to_string(),
+            source,
+        })?;
     child
         .stdin
         .take()
         .expect("piped")
         .write_all(script.as_bytes())
-        .map_err(|e| format!("writing the script to {python}: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("{python}: {e}"))?;
+        .map_err(io)?;
+    let out = child.wait_with_output().map_err(io)?;
     if !out.status.success() {
-        return Err(format!("the numpy peer failed ({})", out.status));
+        return Err(PeerError::Status(out.status));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("the numpy peer's output: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let label = format!(
         "numpy {}, {}",
         v["numpy"].as_str().unwrap_or("?"),
@@ -151,7 +177,7 @@ fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, u
     );
     let times = v["rows"]
         .as_array()
-        .ok_or("the numpy peer printed no rows")?
+        .ok_or(PeerError::NoRows)?
         .iter()
         .map(|r| {
             let u = |k: &str| r[k].as_u64().unwrap_or(0) as usize;
@@ -259,7 +285,7 @@ fn main() {
         }
         let peer = python
             .as_deref()
-            .map(|py| run_peer(py, threads, budget, sizes).unwrap_or_else(|e| fail(&e)));
+            .map(|py| run_peer(py, threads, budget, sizes).unwrap_or_else(|e| fail(&e.to_string())));
         print_table(&info, threads, peak, &rows, peer.as_ref());
     }
 }
