@@ -29,6 +29,15 @@ pub struct MiniBatch {
 }
 
 impl MiniBatch {
+    /// Batches of a fraction `f` of the `n` samples, the last one kept:
+    /// `B = round(f·n)`, clamped to `1..=n`.
+    pub fn fraction_of(f: f64, n: usize) -> Self {
+        MiniBatch {
+            size: ((f * n as f64).round() as usize).clamp(1, n),
+            drop_last: false,
+        }
+    }
+
     /// Check `1 ≤ B ≤ n`.
     pub fn validate(&self, n: usize) -> Result<(), TrainError> {
         if self.size == 0 || self.size > n {

@@ -77,10 +77,7 @@ impl Entry {
         let n = t.data.n();
         match self.batch_fraction {
             Some(f) => TrainConfig {
-                batch: Some(MiniBatch {
-                    size: ((f * n as f64).round() as usize).clamp(1, n),
-                    drop_last: false,
-                }),
+                batch: Some(MiniBatch::fraction_of(f, n)),
                 ..t.train.clone()
             },
             None => t.train.clone(),

@@ -86,7 +86,7 @@ impl Which {
 impl Config {
     /// `B` for fraction `f`.
     pub fn batch(&self, f: f64) -> usize {
-        ((f * self.data.n as f64).round() as usize).clamp(1, self.data.n)
+        MiniBatch::fraction_of(f, self.data.n).size
     }
 
     /// The optimizer of a cell.
