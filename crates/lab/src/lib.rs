@@ -37,6 +37,7 @@ pub mod error;
 pub mod io;
 pub mod journal;
 pub mod memory;
+pub mod shared;
 pub mod streams;
 pub mod study;
 #[cfg(feature = "testing")]
@@ -48,5 +49,6 @@ pub use config::{Validate, load_config, parse_config, resolve_dir};
 pub use ctx::Ctx;
 pub use error::{CellError, CellStage, CliError, LabError, StudyError};
 pub use journal::Shard;
+pub use shared::DataAndInit;
 pub use streams::{CellRng, SetupRng};
 pub use study::{Finished, Report, RunOptions, Study, main, run, run_config, run_text};

@@ -4,11 +4,12 @@
 //! `W⁽⁰⁾` (drawn once from the setup stream). The `adam-vs-gd` binary runs
 //! it on the synthetic \[Z23\] data; `noisy-mnist` runs it on real digits.
 
-use gengap::data::{DataConfig, Dataset};
+use gengap::data::DataConfig;
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{
+    Arrays, CellRng, Ctx, DataAndInit, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir,
+};
 use gengap::model::CnnConfig;
-use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
 use gengap::train::{Record, RunRecord, Schedule, Status, TrainConfig, train_from_stream};
@@ -116,11 +117,7 @@ pub struct Cell {
 }
 
 /// The data set and `W⁽⁰⁾` every run shares.
-#[derive(Debug)]
-pub struct Shared {
-    ds: Dataset,
-    w0: Array2<f64>,
-}
+pub type Shared = DataAndInit;
 
 /// Final state of one of the two main runs (in `record.json`).
 #[derive(Debug, Clone, Serialize)]
@@ -240,9 +237,7 @@ impl Study for Comparison {
 
     /// The data set, then `W⁽⁰⁾`, from the setup stream.
     fn setup(&self, cfg: &CompareConfig, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        let ds = cfg.data.generate(rng)?;
-        let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?;
-        Ok(Shared { ds, w0 })
+        DataAndInit::draw(&cfg.data, &cfg.model, rng)
     }
 
     /// GD and Adam main runs, then both at every λ.
@@ -295,17 +290,9 @@ impl Study for Comparison {
         rows: &[(Cell, RunRecord)],
         ctx: &Ctx,
     ) -> Result<Vec<Final>, LabError> {
-        write_data(sh, cfg.output, ctx, "data.npz")?;
+        sh.write_arrays(cfg.output, ctx, "data.npz")?;
         report(self, cfg, rows, ctx)
     }
-}
-
-/// With `output.arrays`, write the shared data set (every latent part) and
-/// `W⁽⁰⁾` (as `W0`) to `arrays/<file>`.
-pub fn write_data(sh: &Shared, output: Output, ctx: &Ctx, file: &str) -> Result<(), LabError> {
-    let mut data = Arrays::for_output(output);
-    data.put_dataset(&sh.ds).put("W0", sh.w0.view());
-    ctx.write_arrays(file, &data)
 }
 
 fn report(

@@ -6,11 +6,10 @@
 //! keeping the rate with the lowest final *training* loss (test data never
 //! chooses). One data set and one `W⁽⁰⁾` for every run (setup stream).
 
-use gengap::data::{DataConfig, Dataset, Z23Params};
+use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::memory;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{CellRng, Ctx, DataAndInit, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
-use gengap::ndarray::Array2;
 use gengap::optim::{AdaBeliefConfig, AdamConfig, OptimConfig};
 use gengap::plot::{LinePlot, Panel, Series, render};
 use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
@@ -136,11 +135,7 @@ pub struct Cell {
 }
 
 /// The data set and `W⁽⁰⁾` every run shares.
-#[derive(Debug)]
-pub struct Shared {
-    ds: Dataset,
-    w0: Array2<f64>,
-}
+pub type Shared = DataAndInit;
 
 /// A row of `runs.csv` and `chosen.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -185,9 +180,7 @@ impl Study for EpsSweep {
     }
 
     fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        let ds = DataConfig::Z23(cfg.data.clone()).generate(rng)?;
-        let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?;
-        Ok(Shared { ds, w0 })
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     fn cells(&self, cfg: &Config, _: &Shared) -> Vec<Cell> {

@@ -180,7 +180,7 @@ impl Study for NoisyMnist {
     }
 
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Results, LabError> {
-        adam_vs_gd::write_data(&sh.0, cfg.output, ctx, "compare_data.npz")?;
+        sh.0.write_arrays(cfg.output, ctx, "compare_data.npz")?;
         let compare = COMPARE.report(&cfg.compare, &sh.0, &split(rows, compare_cell), ctx)?;
         let table = TABLE.report(&cfg.table, &sh.1, &split(rows, table_cell), ctx)?;
         Ok(Results { compare, table })

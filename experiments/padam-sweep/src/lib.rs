@@ -11,11 +11,10 @@
 //! The data set and `W⁽⁰⁾` are drawn once from the setup stream: every
 //! (p, learning rate) run starts from the same point.
 
-use gengap::data::{DataConfig, Dataset, Z23Params};
+use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::memory;
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
-use gengap::ndarray::Array2;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
 use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
@@ -130,11 +129,7 @@ pub struct Cell {
 }
 
 /// The data set and `W⁽⁰⁾` every run shares.
-#[derive(Debug)]
-pub struct Shared {
-    ds: Dataset,
-    w0: Array2<f64>,
-}
+pub type Shared = DataAndInit;
 
 /// A row of `all_runs.csv` and `chosen.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -184,9 +179,7 @@ impl Study for PadamSweep {
         {
             eprintln!("padam-sweep: warning: {w}");
         }
-        let ds = cfg.data.generate(rng)?;
-        let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?;
-        Ok(Shared { ds, w0 })
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     /// Every p with every factor of its centre rate.
@@ -230,9 +223,7 @@ impl Study for PadamSweep {
     }
 
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
-        let mut data = Arrays::for_output(cfg.output);
-        data.put_dataset(&sh.ds).put("W0", sh.w0.view());
-        ctx.write_arrays("data.npz", &data)?;
+        sh.write_arrays(cfg.output, ctx, "data.npz")?;
         report(cfg, rows, ctx)
     }
 }

@@ -8,11 +8,10 @@
 //! The data set and `W⁽⁰⁾` are drawn once from the setup stream; each cell's
 //! batch order comes from its own stream (`docs/theory.md#mini-batches`).
 
-use gengap::data::{DataConfig, Dataset, Z23Params};
+use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::memory;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{CellRng, Ctx, DataAndInit, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
-use gengap::ndarray::Array2;
 use gengap::optim::{AdamConfig, AdamWConfig, OptimConfig, WeightDecay};
 use gengap::plot::{Heatmap, LinePlot, Panel, Series, render};
 use gengap::train::{MiniBatch, RunRecord, Schedule, Status, TrainConfig, train_from_stream};
@@ -196,11 +195,7 @@ pub enum Cell {
 }
 
 /// The data set and `W⁽⁰⁾` every run shares.
-#[derive(Debug)]
-pub struct Shared {
-    ds: Dataset,
-    w0: Array2<f64>,
-}
+pub type Shared = DataAndInit;
 
 /// A row of `grid.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -273,9 +268,7 @@ impl Study for StochasticAdam {
     }
 
     fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        let ds = DataConfig::Z23(cfg.data.clone()).generate(rng)?;
-        let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?;
-        Ok(Shared { ds, w0 })
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     /// Adam then AdamW, each over (batch, λ); then the curve runs at the
