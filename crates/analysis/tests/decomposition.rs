@@ -200,6 +200,15 @@ fn reduced_solver_reproduces_full_space_gd() {
             0.05,
             0.01,
         ),
+        // Leaky ReLU (σ′ = s below 0) and the identity (the linear baseline of [M24]).
+        (
+            c22(300, 10, 9),
+            Activation::LeakyRelu { slope: 0.1 },
+            OutputScale::InvM,
+            0.05,
+            0.0,
+        ),
+        (c22(300, 10, 9), Activation::Linear, OutputScale::InvM, 0.05, 0.0),
     ];
     for (ds, act, scale, lr, lambda) in cases {
         let cfg = CnnConfig {

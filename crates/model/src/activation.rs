@@ -23,6 +23,16 @@ pub enum Activation {
     },
     /// Plain ReLU `σ(z) = max(z, 0)` (ReLU^q with `q = 1`).
     Relu,
+    /// Leaky ReLU `σ(z) = max(z, s·z)` with slope `s ∈ [0, 1]` below 0
+    /// (`s = 0` is [`Activation::Relu`], `s = 1` is [`Activation::Linear`]);
+    /// `σ′(z) = 1` for `z > 0` and `s` for `z ≤ 0`.
+    LeakyRelu {
+        /// The slope `s ∈ [0, 1]` on the negative half-line.
+        slope: f64,
+    },
+    /// The identity `σ(z) = z`: the network is then linear in `x`, the
+    /// baseline that cannot fit XOR-type data (`docs/theory.md#xor-data`).
+    Linear,
 }
 
 impl Default for Activation {
@@ -32,12 +42,18 @@ impl Default for Activation {
 }
 
 impl Activation {
-    /// Check `q ≥ 1` and `h > 0`, both finite.
+    /// Check `q ≥ 1` and `h > 0`, both finite, and a leaky slope in `[0, 1]`.
     pub fn validate(&self) -> Result<(), ModelError> {
         let (q, h) = match *self {
             Activation::ReluPow { q } => (q, 1.0),
             Activation::HuberRelu { q, h } => (q, h),
-            Activation::Relu => (1.0, 1.0),
+            Activation::Relu | Activation::Linear => (1.0, 1.0),
+            Activation::LeakyRelu { slope } => {
+                if !(0.0..=1.0).contains(&slope) {
+                    return Err(invalid("activation.slope", slope, "must be in [0, 1]"));
+                }
+                (1.0, 1.0)
+            }
         };
         if !q.is_finite() || q < 1.0 {
             return Err(invalid("activation.q", q, "must be finite and >= 1"));
@@ -48,11 +64,21 @@ impl Activation {
         Ok(())
     }
 
-    /// The exponent `q` (1 for ReLU).
+    /// The exponent `q` (1 for ReLU, leaky ReLU and the identity).
     pub fn q(&self) -> f64 {
         match *self {
             Activation::ReluPow { q } | Activation::HuberRelu { q, .. } => q,
-            Activation::Relu => 1.0,
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Linear => 1.0,
+        }
+    }
+
+    /// The slope on the negative half-line: `s` for leaky ReLU, 1 for the
+    /// identity, `None` for the ReLU family (slope 0 there).
+    fn leak(&self) -> Option<f64> {
+        match *self {
+            Activation::LeakyRelu { slope } => Some(slope),
+            Activation::Linear => Some(1.0),
+            _ => None,
         }
     }
 
@@ -69,6 +95,7 @@ impl Activation {
             _ => f64::INFINITY,
         };
         ActFn {
+            leak: self.leak().map(T::from_f64c),
             huber: matches!(self, Activation::HuberRelu { .. }),
             q: T::from_f64c(q),
             qi,
@@ -115,6 +142,8 @@ pub(crate) fn relu_pow<T: Real, const E: i32>(z: T) -> T {
 /// A compiled activation: σ and σ′ in precision `T`, with integer powers fast-pathed.
 #[derive(Debug, Clone, Copy)]
 pub struct ActFn<T> {
+    /// `Some(s)`: the piecewise-linear `max(z, s·z)` (leaky ReLU, identity).
+    leak: Option<T>,
     huber: bool,
     q: T,
     qi: Option<i32>,
@@ -135,7 +164,11 @@ impl<T: Real> ActFn<T> {
 
     /// `Some(q)` for plain ReLU^q with an integer `q ≤ 16`.
     pub(crate) fn relu_power(&self) -> Option<i32> {
-        if self.huber { None } else { self.qi }
+        if self.huber || self.leak.is_some() {
+            None
+        } else {
+            self.qi
+        }
     }
 
     /// The exponent `q` in precision `T`.
@@ -146,6 +179,10 @@ impl<T: Real> ActFn<T> {
     /// `σ(z)`.
     #[inline(always)]
     pub fn value(&self, z: T) -> T {
+        if let Some(s) = self.leak {
+            // `z > 0` is false for NaN, and `s·NaN` is NaN: NaN stays NaN.
+            return if z > T::zero() { z } else { s * z };
+        }
         if let (false, Some(q)) = (self.huber, self.qi) {
             // Branch-free ReLU^q (a select, then multiplications): the same
             // value as below for every z, NaN included (`NaN <= 0` is false).
@@ -162,9 +199,13 @@ impl<T: Real> ActFn<T> {
         }
     }
 
-    /// `σ′(z)` (the right derivative at the kink `z = 0` of plain ReLU is taken as 0).
+    /// `σ′(z)` (at the kink `z = 0` of plain and leaky ReLU the left
+    /// derivative, 0 or `s`, is taken).
     #[inline(always)]
     pub fn deriv(&self, z: T) -> T {
+        if let Some(s) = self.leak {
+            return if z > T::zero() { T::one() } else { s };
+        }
         if let (false, Some(q)) = (self.huber, self.qi) {
             // Branch-free, as in `value`; q = 1 is the step 1{z > 0} (1 for NaN, as below).
             return if q == 1 {

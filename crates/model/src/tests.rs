@@ -61,6 +61,8 @@ fn gradient_matches_finite_differences_for_every_activation() {
         (Activation::ReluPow { q: 2.5 }, OutputScale::InvM),
         (Activation::HuberRelu { q: 3.0, h: 0.3 }, OutputScale::One),
         (Activation::Relu, OutputScale::InvM),
+        (Activation::LeakyRelu { slope: 0.1 }, OutputScale::InvM),
+        (Activation::Linear, OutputScale::One),
     ] {
         let w = CnnConfig {
             m: 4,
@@ -264,6 +266,9 @@ fn shape_errors_and_invalid_config() {
     );
     assert!(Activation::ReluPow { q: 0.5 }.validate().is_err());
     assert!(Activation::HuberRelu { q: 3.0, h: 0.0 }.validate().is_err());
+    for slope in [-0.1, 1.5, f64::NAN] {
+        assert!(Activation::LeakyRelu { slope }.validate().is_err(), "slope {slope}");
+    }
     let e = toml::from_str::<CnnConfig>("m = 3\nactivation = { kind = \"relu_pow\", q = 3.0, h = 1.0 }").unwrap_err();
     assert!(e.to_string().contains('h'), "{e}");
     assert!(toml::from_str::<CnnConfig>("mm = 3").is_err());
@@ -282,4 +287,24 @@ fn inlined_integer_power_matches_powi_bitwise() {
             assert_eq!(ipow(xf, e).to_bits(), xf.powi(e).to_bits(), "{xf}^{e}");
         }
     }
+}
+
+/// Leaky ReLU is `max(z, s·z)` with derivative 1 / `s`; the identity is
+/// `z` with derivative 1; slope 0 is ReLU, value for value.
+#[test]
+fn leaky_relu_and_the_identity_are_what_they_say() {
+    let leaky = Activation::LeakyRelu { slope: 0.2 }.compile::<f64>();
+    let lin = Activation::Linear.compile::<f64>();
+    let relu = Activation::Relu.compile::<f64>();
+    let zero_slope = Activation::LeakyRelu { slope: 0.0 }.compile::<f64>();
+    for z in [-3.0, -0.5, 0.0, 0.25, 2.0] {
+        assert_eq!(leaky.value(z), if z > 0.0 { z } else { 0.2 * z });
+        assert_eq!(leaky.deriv(z), if z > 0.0 { 1.0 } else { 0.2 });
+        assert_eq!((lin.value(z), lin.deriv(z)), (z, 1.0));
+        assert_eq!(zero_slope.value(z), relu.value(z));
+        assert_eq!(zero_slope.deriv(z), relu.deriv(z));
+    }
+    assert!(leaky.value(f64::NAN).is_nan());
+    let cfg: CnnConfig = toml::from_str("m = 2\nactivation = { kind = \"leaky_relu\", slope = 0.1 }").unwrap();
+    assert_eq!(cfg.activation, Activation::LeakyRelu { slope: 0.1 });
 }
