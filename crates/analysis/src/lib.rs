@@ -20,7 +20,10 @@
 //!   dynamical system of coefficients"): it iterates the coefficients from the
 //!   Gram matrix of `{μ, ξ_i}` and the initial inner products, at `O(m·n²)`
 //!   per step instead of `O(m·n·d)`, and agrees with full-space GD to round-off.
+//! * [`boundary`] reads a phase boundary off a grid of test errors and fits
+//!   its power law.
 
+pub mod boundary;
 mod decompose;
 mod reduced;
 

@@ -1,7 +1,7 @@
 //! The exact reduced-space GD solver (`docs/theory.md#reduced-space-recursion`, the talk's "discrete dynamical
 //! system of coefficients", \[C22\]).
 
-use gengap_data::{BlockedC22, Dataset, Split};
+use gengap_data::{BlockedC22, Dataset, NoiseKind, Split};
 use gengap_model::{Cnn, CnnConfig, Metrics, Workspace};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
@@ -309,7 +309,7 @@ impl ReducedGd {
         let mut a = Array2::zeros((2 * n, k));
         for i in 0..n {
             let sp = bl.signal_patch[i];
-            a[[2 * i + sp, 0]] = bl.y[i];
+            a[[2 * i + sp, 0]] = bl.y_clean[i];
             a[[2 * i + 1 - sp, 1 + i]] = 1.0;
         }
         let basis = Basis {
@@ -458,24 +458,7 @@ impl ReducedGd {
         use gengap_data::rng::standard_normal;
         let m2 = self.theta_t.ncols();
         let m = m2 / 2;
-        // W Sᵀ = α∘(W0 Sᵀ) + Θ G  (2m × K); W Wᵀ = α α∘(W0 W0ᵀ) + α∘(W0 Sᵀ)Θᵀ + Θ (W Sᵀ)ᵀ... computed as:
-        let a = self.alpha.view().insert_axis(Axis(1));
-        let mut ws = &self.w0_s * &a;
-        general_mat_mul(1.0, &self.theta_t.t(), &self.gram, 1.0, &mut ws);
-        // W Wᵀ = (α∘W0)(α∘W0)ᵀ + (α∘W0)(ΘS)ᵀ + (ΘS)(α∘W0)ᵀ + ΘGΘᵀ
-        //      = αα∘(W0W0ᵀ) + (α∘W0Sᵀ)Θᵀ + Θ(W Sᵀ)ᵀ.
-        let mut wwt = &self.w0_w0t * &(&a * &a.t());
-        general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta_t, 1.0, &mut wwt);
-        general_mat_mul(1.0, &self.theta_t.t(), &ws.t(), 1.0, &mut wwt);
-        let mu_sq = self.gram[[0, 0]];
-        let wmu = ws.column(0).to_owned(); // ⟨w_c, μ⟩
-        let mut cov = wwt;
-        for i in 0..m2 {
-            for j in 0..m2 {
-                cov[[i, j]] = sigma_p * sigma_p * (0.5 * (cov[[i, j]] + cov[[j, i]]) - wmu[i] * wmu[j] / mu_sq);
-            }
-        }
-        let l = psd_factor(&cov);
+        let (l, wmu) = self.noise_factor(NoiseKind::Orthogonal, sigma_p);
         let act = self.cnn.act;
         let s_m = self.cnn.s_m;
         let mut wrong = 0usize;
@@ -499,6 +482,96 @@ impl ReducedGd {
             }
         }
         wrong as f64 / samples as f64
+    }
+
+    /// The exact population test error against the clean label for either
+    /// noise kind of the \[C22\] model (`docs/theory.md#population-test-error`),
+    /// by Monte Carlo over the noise patch, from standard normals drawn by the
+    /// caller (`normals`: `samples × 2m`; row `k` is a test point of clean
+    /// label `+1` for even `k`, `−1` for odd `k`). A fresh point is `(ỹμ, ξ)`,
+    /// so `⟨w_{j,r}, ξ⟩` is Gaussian over `(j, r)` with covariance
+    ///
+    /// * `σ_p²·W_⊥W_⊥ᵀ`, `W_⊥` = `W` projected orthogonally to `μ`, for
+    ///   orthogonal noise ([`ReducedGd::gaussian_test_error`] draws its own normals);
+    /// * `σ_p²·W Wᵀ` for isotropic noise `N(0, σ_p² I)`, whose `μ` component
+    ///   is independent of the label and therefore just more noise;
+    ///
+    /// the normals are mapped through a factor `L` of that covariance with one
+    /// `samples × 2m × 2m` GEMM. Passing the same normals to every run of a
+    /// grid gives common random numbers across it. With label flips, see
+    /// [`ReducedGd::with_label_flips`].
+    pub fn population_error(
+        &self,
+        noise: NoiseKind,
+        sigma_p: f64,
+        normals: ArrayView2<f64>,
+    ) -> Result<f64, AnalysisError> {
+        let m2 = self.theta_t.ncols();
+        if normals.ncols() != m2 || normals.nrows() == 0 {
+            return Err(AnalysisError::Shape {
+                what: "normals",
+                expected: format!("[samples >= 1, {m2}]"),
+                got: format!("{:?}", normals.shape()),
+            });
+        }
+        let m = m2 / 2;
+        let (l, wmu) = self.noise_factor(noise, sigma_p);
+        let mut u = Array2::<f64>::zeros(normals.dim());
+        general_mat_mul(1.0, &normals, &l.t(), 0.0, &mut u);
+        let (act, s_m) = (self.cnn.act, self.cnn.s_m);
+        // The signal patch's part of f for ỹ = +1 and ỹ = −1.
+        let signal = |y: f64| {
+            (0..m2)
+                .map(|c| if c < m { 1.0 } else { -1.0 } * act.value(y * wmu[c]))
+                .sum::<f64>()
+        };
+        let (f_plus, f_minus) = (signal(1.0), signal(-1.0));
+        let wrong = u
+            .rows()
+            .into_iter()
+            .enumerate()
+            .filter(|(k, row)| {
+                let (y, f_sig) = if k % 2 == 0 { (1.0, f_plus) } else { (-1.0, f_minus) };
+                let f_noise: f64 = row
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &v)| if c < m { 1.0 } else { -1.0 } * act.value(v))
+                    .sum();
+                // A NaN or infinite output is an error, never a correct prediction.
+                let margin = y * (f_sig + f_noise) * s_m;
+                !(margin > 0.0 && margin.is_finite())
+            })
+            .count();
+        Ok(wrong as f64 / normals.nrows() as f64)
+    }
+
+    /// A factor `L` (`L Lᵀ = C`) of the covariance `C` of `⟨w_c, ξ⟩` over the
+    /// `2m` filters for a fresh noise patch, and `⟨w_c, μ⟩`: `C = σ_p²·W Wᵀ`,
+    /// minus the `μ` direction for orthogonal noise. `W Wᵀ` and `W μ` come
+    /// from the Gram matrices at `O(m²n²)`.
+    fn noise_factor(&self, noise: NoiseKind, sigma_p: f64) -> (Array2<f64>, Array1<f64>) {
+        let m2 = self.theta_t.ncols();
+        // W Sᵀ = α∘(W0 Sᵀ) + Θ G  (2m × K).
+        let a = self.alpha.view().insert_axis(Axis(1));
+        let mut ws = &self.w0_s * &a;
+        general_mat_mul(1.0, &self.theta_t.t(), &self.gram, 1.0, &mut ws);
+        // W Wᵀ = (α∘W0)(α∘W0)ᵀ + (α∘W0)(ΘS)ᵀ + (ΘS)(α∘W0)ᵀ + ΘGΘᵀ
+        //      = αα∘(W0W0ᵀ) + (α∘W0Sᵀ)Θᵀ + Θ(W Sᵀ)ᵀ.
+        let mut wwt = &self.w0_w0t * &(&a * &a.t());
+        general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta_t, 1.0, &mut wwt);
+        general_mat_mul(1.0, &self.theta_t.t(), &ws.t(), 1.0, &mut wwt);
+        let mu_sq = self.gram[[0, 0]];
+        let wmu = ws.column(0).to_owned(); // ⟨w_c, μ⟩
+        // Orthogonal noise has no μ component; at μ = 0 there is none to remove.
+        let project = noise == NoiseKind::Orthogonal && mu_sq > 0.0;
+        let mut cov = wwt;
+        for i in 0..m2 {
+            for j in 0..m2 {
+                let along_mu = if project { wmu[i] * wmu[j] / mu_sq } else { 0.0 };
+                cov[[i, j]] = sigma_p * sigma_p * (0.5 * (cov[[i, j]] + cov[[j, i]]) - along_mu);
+            }
+        }
+        (psd_factor(&cov), wmu)
     }
 
     /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S` (an `O(m·n·d)`

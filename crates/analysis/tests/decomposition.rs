@@ -290,13 +290,18 @@ fn reduced_solver_reproduces_full_space_gd() {
 /// 20 000-sample test split and labels flipped at rate `p_flip`: the data
 /// from `seeded(seed)`, `W⁽⁰⁾` from `seeded(seed + 1)`.
 fn large_test_set(p_flip: f64, seed: u64) -> ReducedGd {
+    large_test_set_with(NoiseKind::Orthogonal, p_flip, seed)
+}
+
+/// [`large_test_set`] with the given noise kind.
+fn large_test_set_with(noise: NoiseKind, p_flip: f64, seed: u64) -> ReducedGd {
     let ds = C22Params {
         d: 200,
         n: 20,
         n_test: 20_000,
         mu_norm: 6.0,
         sigma_p: 1.0,
-        noise: NoiseKind::Orthogonal,
+        noise,
         direction: Direction::RandomUnit,
         p_flip,
     }
@@ -434,4 +439,41 @@ fn population_error_with_label_flips_matches_a_large_test_set() {
     // and the observed error never falls below p.
     assert!(seen.iter().all(|&(c, e)| (e - c).abs() > 0.03), "{seen:?}");
     assert!(seen.iter().all(|&(_, e)| e > p - 0.02), "{seen:?}");
+}
+
+/// `population_error` from caller-drawn normals, for both noise kinds and
+/// with label flips, against the empirical error of 20 000 fresh samples
+/// drawn from the model itself (isotropic noise has a μ component, which the
+/// formula counts as noise).
+#[test]
+fn population_error_of_either_noise_kind_matches_a_large_test_set() {
+    let mut checked = 0;
+    for (noise, p) in [
+        (NoiseKind::Isotropic, 0.0),
+        (NoiseKind::Isotropic, 0.1),
+        (NoiseKind::Orthogonal, 0.1),
+    ] {
+        let mut red = large_test_set_with(noise, p, 41);
+        let mut r = rng::seeded(43);
+        let normals = Array2::from_shape_simple_fn((40_000, 8), || rng::standard_normal(&mut r));
+        for _ in 0..6 {
+            for _ in 0..20 {
+                red.step();
+            }
+            let emp = red.test_metrics().error;
+            let clean = red.population_error(noise, 1.0, normals.view()).unwrap();
+            let pop = ReducedGd::with_label_flips(clean, p);
+            // SE ≈ sqrt(0.25/20000 + 0.25/40000) ≈ 0.0043.
+            assert!((emp - pop).abs() < 0.02, "{noise:?}, p = {p}: empirical {emp} vs {pop}");
+            if clean > 0.02 && clean < 0.48 {
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "the comparison must include a non-trivial error level");
+    let red = large_test_set(0.0, 41);
+    assert!(
+        red.population_error(NoiseKind::Orthogonal, 1.0, Array2::zeros((5, 3)).view())
+            .is_err()
+    );
 }

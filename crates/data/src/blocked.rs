@@ -12,8 +12,10 @@ use crate::*;
 /// and which patch carries the signal. See [`C22Params::blocked_products`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockedC22 {
-    /// Labels `y_i`.
+    /// Observed labels `y_i` (flipped with probability `p_flip`).
     pub y: Array1<f64>,
+    /// Clean labels `ỹ_i`: the signal patch is `ỹ_i·μ`.
+    pub y_clean: Array1<f64>,
     /// Index (0 or 1) of each sample's signal patch.
     pub signal_patch: Vec<usize>,
     /// `S Sᵀ`, `(n+1) × (n+1)`; row/column 0 is μ.
@@ -34,8 +36,8 @@ impl C22Params {
     /// coordinates, so memory is `O((n + rows)·block + n²)` whatever `d` is.
     ///
     /// Needs `μ = ‖μ‖·e₁` (`direction = "e1"`); noise may be orthogonal
-    /// (coordinate 0 of ξ is 0) or isotropic. Labels are never flipped here
-    /// (`p_flip` must be 0). The draws: labels and patch order from `rng`;
+    /// (coordinate 0 of ξ is 0) or isotropic. The draws: per sample the clean
+    /// label, the patch order and (only when `p_flip > 0`) the flip, from `rng`;
     /// then block `b` of the noise from `stream(s, 2b)` and of `W⁽⁰⁾` from
     /// `stream(s, 2b + 1)`, with `s` one `u64` from `rng` — a different
     /// stream layout from [`C22Params::generate`], so the two give different
@@ -54,18 +56,17 @@ impl C22Params {
                 "blocked products need direction = \"e1\"",
             ));
         }
-        if self.p_flip != 0.0 {
-            return Err(invalid("p_flip", self.p_flip, "blocked products do not flip labels"));
-        }
         if !sigma0.is_finite() || sigma0 < 0.0 {
             return Err(invalid("sigma0", sigma0, "must be finite and >= 0"));
         }
         let (n, d) = (self.n, self.d);
-        let mut y = Array1::zeros(n);
+        let (mut y, mut y_clean) = (Array1::zeros(n), Array1::zeros(n));
         let mut signal_patch = Vec::with_capacity(n);
         for i in 0..n {
-            y[i] = rng::rademacher(rng);
+            y_clean[i] = rng::rademacher(rng);
             signal_patch.push(rng::uniform_index(rng, 2));
+            let flipped = self.p_flip > 0.0 && rng::bernoulli(rng, self.p_flip);
+            y[i] = if flipped { -y_clean[i] } else { y_clean[i] };
         }
         let sub = rng.next_u64();
         let k = n + 1;
@@ -106,10 +107,37 @@ impl C22Params {
         }
         Ok(BlockedC22 {
             y,
+            y_clean,
             signal_patch,
             gram,
             s_w0t,
             w0_w0t,
         })
+    }
+}
+
+impl BlockedC22 {
+    /// The same training set and `W⁽⁰⁾` with the signal `μ` replaced by
+    /// `c·μ` (noise vectors, labels, flips and patch order unchanged): row
+    /// and column 0 of the Gram matrix and row 0 of `S·W⁽⁰⁾ᵀ` scaled. Exact
+    /// for either noise kind (orthogonal noise stays orthogonal to `c·μ`),
+    /// so one draw at `‖μ‖ = 1` serves a whole `‖μ‖` grid (`c ≥ 0` is the
+    /// new `‖μ‖`), with common random numbers across it.
+    ///
+    /// ```
+    /// use gengap_data::{C22Params, rng};
+    /// let p = C22Params { d: 50, n: 4, mu_norm: 1.0, ..Default::default() };
+    /// let unit = p.blocked_products(0.1, 2, &mut rng::seeded(1)).unwrap();
+    /// let three = unit.with_signal_scale(3.0);
+    /// assert_eq!(three.gram[[0, 0]], 9.0);
+    /// assert_eq!(three.gram[[1, 2]], unit.gram[[1, 2]]);
+    /// assert_eq!(three.s_w0t[[0, 1]], 3.0 * unit.s_w0t[[0, 1]]);
+    /// ```
+    pub fn with_signal_scale(&self, c: f64) -> BlockedC22 {
+        let mut out = self.clone();
+        out.gram.row_mut(0).mapv_inplace(|v| v * c);
+        out.gram.column_mut(0).mapv_inplace(|v| v * c);
+        out.s_w0t.row_mut(0).mapv_inplace(|v| v * c);
+        out
     }
 }

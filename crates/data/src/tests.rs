@@ -223,14 +223,7 @@ fn blocked_products_match_their_definition() {
     assert!(bl.gram[[0, 1]].abs() < 1e-12, "orthogonal noise");
     assert!((bl.gram[[1, 1]] / (p.d as f64 - 1.0) - 1.0).abs() < 0.05);
     assert_eq!(bl, p.blocked_products(0.1, 4, &mut rng::seeded(3)).unwrap());
-    assert!(
-        C22Params {
-            p_flip: 0.1,
-            ..p.clone()
-        }
-        .blocked_products(0.1, 4, &mut rng::seeded(3))
-        .is_err()
-    );
+    assert_eq!(bl.y, bl.y_clean, "no flips at p_flip = 0");
 }
 
 #[test]
@@ -571,4 +564,48 @@ fn a_seed_gives_pinned_arrays() {
     assert_eq!(noise, [0.0, -0.9287770430019666, 0.21990739875440055]);
     assert_eq!(ds.train.y.slice(s![0..6]).to_vec(), [-1.0, -1.0, -1.0, 1.0, -1.0, -1.0]);
     assert_eq!(ds.train.signal_patch[0..6], [0, 0, 1, 1, 1, 1]);
+}
+
+/// Blocked products flip labels at rate `p` independently of the clean sign,
+/// and a draw at `‖μ‖ = 1` rescaled to `‖μ‖ = c` is bit for bit the draw made
+/// at `‖μ‖ = c` (both noise kinds), with the same labels and flips.
+#[test]
+fn blocked_products_flip_labels_and_rescale_exactly() {
+    let p = 0.1;
+    let big = C22Params {
+        d: 3,
+        n: 40_000,
+        mu_norm: 1.0,
+        p_flip: p,
+        ..Default::default()
+    }
+    .blocked_products(0.1, 2, &mut rng::stream(5, 0))
+    .unwrap();
+    for sign in [1.0, -1.0] {
+        let idx: Vec<usize> = (0..big.y.len()).filter(|&i| big.y_clean[i] == sign).collect();
+        let rate = idx.iter().filter(|&&i| big.y[i] != big.y_clean[i]).count() as f64 / idx.len() as f64;
+        let tol = 4.0 * (p * (1.0 - p) / idx.len() as f64).sqrt();
+        assert!((rate - p).abs() < tol, "clean sign {sign}: rate {rate} vs {p} ± {tol}");
+    }
+    for noise in [NoiseKind::Orthogonal, NoiseKind::Isotropic] {
+        let at = |mu_norm: f64| {
+            C22Params {
+                d: 40,
+                n: 6,
+                mu_norm,
+                noise,
+                p_flip: 0.3,
+                ..Default::default()
+            }
+            .blocked_products(0.2, 4, &mut rng::stream(8, 1))
+            .unwrap()
+        };
+        let unit = at(1.0);
+        for c in [0.0, 0.7, 4.2] {
+            assert_eq!(unit.with_signal_scale(c), at(c), "{noise:?}, ‖μ‖ = {c}");
+        }
+        if noise == NoiseKind::Isotropic {
+            assert!(unit.gram.row(0).iter().skip(1).any(|v| *v != 0.0));
+        }
+    }
 }

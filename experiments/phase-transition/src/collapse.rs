@@ -9,6 +9,8 @@ use gengap::lab::{Ctx, LabError};
 use gengap::plot::{LinePlot, Panel, Series, Shape, render};
 use serde::Serialize;
 
+use gengap::analysis::boundary::sample_sd as sd;
+
 use crate::report::{crossing, means};
 use crate::{Grid, Point};
 
@@ -52,14 +54,6 @@ struct Row {
     snr: f64,
     n_snr_q: f64,
     mean_test_error: f64,
-}
-
-fn sd(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return f64::NAN;
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
 }
 
 /// Write `collapse.csv` and the figure `<name>_collapse`, one panel per `q`.

@@ -1,6 +1,7 @@
 //! From the cells to the boundary: mean test errors, the crossing `‖μ‖*(n)`,
 //! the fitted slope, the CSV and the heatmaps.
 
+use gengap::analysis::boundary;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::Status;
@@ -30,29 +31,15 @@ pub(crate) fn means(g: &Grid, cells: &[Point]) -> Vec<Vec<Vec<f64>>> {
         .collect()
 }
 
-/// ‖μ‖* where the mean error first drops below `thr` as ‖μ‖ grows (log-linear interpolation).
+/// ‖μ‖* where the mean error first drops below `thr` as ‖μ‖ grows (interpolated in log ‖μ‖).
 pub(crate) fn crossing(mus: &[f64], errs: &[f64], thr: f64) -> Option<f64> {
-    (1..mus.len()).find_map(|i| {
-        let (e0, e1) = (errs[i - 1], errs[i]);
-        (e0.is_finite() && e1.is_finite() && e0 > thr && e1 <= thr).then(|| {
-            let t = (e0 - thr) / (e0 - e1);
-            (mus[i - 1].ln() + t * (mus[i].ln() - mus[i - 1].ln())).exp()
-        })
-    })
+    boundary::crossing(mus, errs, thr, true)
 }
 
 fn fit(q: f64, boundary: Vec<(usize, f64)>) -> Fit {
-    let pts: Vec<(f64, f64)> = boundary.iter().map(|&(n, m)| ((n as f64).ln(), m.ln())).collect();
-    let k = pts.len() as f64;
-    let (mx, my) = (
-        pts.iter().map(|p| p.0).sum::<f64>() / k,
-        pts.iter().map(|p| p.1).sum::<f64>() / k,
-    );
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = if pts.len() >= 2 { sxy / sxx } else { f64::NAN };
-    let intercept = my - slope * mx;
-    let c = (pts.iter().map(|p| p.0 + q * p.1).sum::<f64>() / k).exp();
+    let pts: Vec<(f64, f64)> = boundary.iter().map(|&(n, m)| (n as f64, m)).collect();
+    let boundary::PowerFit { slope, intercept } = boundary::PowerFit::fit(&pts);
+    let c = (pts.iter().map(|p| p.0.ln() + q * p.1.ln()).sum::<f64>() / pts.len() as f64).exp();
     Fit {
         q,
         boundary,
