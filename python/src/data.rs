@@ -44,6 +44,7 @@ impl PyDataset {
             gengap::data::ModelKind::C22 => "c22",
             gengap::data::ModelKind::Z23 => "z23",
             gengap::data::ModelKind::NoisyMnist => "noisy_mnist",
+            gengap::data::ModelKind::Xor => "xor",
         }
     }
     /// The signal vector (μ for C22, v for Z23), shape `(d,)`.

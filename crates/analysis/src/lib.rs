@@ -30,6 +30,18 @@ mod reduced;
 pub use decompose::{Basis, Decomposer, Decomposition, Summary};
 pub use reduced::ReducedGd;
 
+/// The four equally likely signal patches of XOR data in the basis rows
+/// `(u, v)`, with their clean labels: `±a = ±(u + v)` (label `+1`) and
+/// `±b = ±(u − v)` (label `−1`), for [`ReducedGd::population_error_for`].
+pub fn xor_patterns() -> [(Vec<f64>, f64); 4] {
+    [
+        (vec![1.0, 1.0], 1.0),
+        (vec![-1.0, -1.0], 1.0),
+        (vec![1.0, -1.0], -1.0),
+        (vec![-1.0, 1.0], -1.0),
+    ]
+}
+
 /// Errors of the analysis crate.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {

@@ -4,7 +4,7 @@
 use gengap_data::{BlockedC22, Dataset, NoiseKind, Split};
 use gengap_model::{Cnn, CnnConfig, Metrics, Workspace};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip, s};
 
 use crate::{AnalysisError, Basis, Decomposition};
 
@@ -34,6 +34,43 @@ fn psd_factor(c: &Array2<f64>) -> Array2<f64> {
         }
     }
     l
+}
+
+/// `x` with `L Lᵀ x = b` for a factor from [`psd_factor`]; the components
+/// along zero pivots are set to 0 (a least-squares solution when `C` is
+/// singular, e.g. a zero signal vector).
+fn psd_solve(l: &Array2<f64>, b: &Array1<f64>) -> Array1<f64> {
+    let mut z = forward(l, b);
+    let n = z.len();
+    for j in (0..n).rev() {
+        if l[[j, j]] == 0.0 {
+            z[j] = 0.0;
+            continue;
+        }
+        let mut t = z[j];
+        for i in j + 1..n {
+            t -= l[[i, j]] * z[i];
+        }
+        z[j] = t / l[[j, j]];
+    }
+    z
+}
+
+/// `L⁻¹ b` by forward substitution, 0 along zero pivots.
+fn forward(l: &Array2<f64>, b: &Array1<f64>) -> Array1<f64> {
+    let n = b.len();
+    let mut z = Array1::<f64>::zeros(n);
+    for i in 0..n {
+        if l[[i, i]] == 0.0 {
+            continue;
+        }
+        let mut t = b[i];
+        for k in 0..i {
+            t -= l[[i, k]] * z[k];
+        }
+        z[i] = t / l[[i, i]];
+    }
+    z
 }
 
 /// Exact GD in the coordinates `W = diag(α)·W⁽⁰⁾ + Θ·S`, where the rows of `S`
@@ -181,22 +218,35 @@ fn check_setup(cfg: &CnnConfig, lr: f64, lambda: f64) -> Result<Cnn<f64>, Analys
     Ok(cnn)
 }
 
-/// `A` with `X = A·S` for a split: the signal patch is `y_clean·s₀`; noise
-/// patch `(i,k)` is `ξ_{i,k}` plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`).
-fn coordinates(split: &Split, signal: &Array1<f64>, n_signal: usize, n_basis: usize) -> Array2<f64> {
+/// `A` with `X = A·S` for a split. With one signal row `s₀` (\[C22\],
+/// \[Z23\]) the signal patch is `ỹ·s₀` and noise patch `(i,k)` is `ξ_{i,k}`
+/// plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`). With
+/// several signal rows (XOR data: `u`, `v`) each patch's signal part is
+/// solved for in the signal rows' Gram matrix (`x = Σ_k c_k s_k + ξ`).
+fn coordinates(split: &Split, signal: ArrayView2<f64>, n_basis: usize) -> Array2<f64> {
     let (n, pp) = (split.n(), split.patches());
-    let k = pp - 1;
-    let sig_sq = signal.dot(signal);
+    let (k, n_signal) = (pp - 1, signal.nrows());
+    let sig_sq = signal.row(0).dot(&signal.row(0));
+    let factor = psd_factor(&signal.dot(&signal.t()));
+    let signal_part = |v: ArrayView1<f64>| psd_solve(&factor, &signal.dot(&v));
     let mut a = Array2::zeros((n * pp, n_basis));
     for i in 0..n {
-        a[[i * pp + split.signal_patch[i], 0]] = split.y_clean[i];
+        let sp = split.signal_patch[i];
+        if n_signal == 1 {
+            a[[i * pp + sp, 0]] = split.y_clean[i];
+        } else {
+            let c = signal_part(split.x.slice(s![i, sp, ..]));
+            a.slice_mut(s![i * pp + sp, ..n_signal]).assign(&c);
+        }
         for q in 0..k {
             let p = split.noise_patches[[i, q]];
             let row = i * pp + p;
             a[[row, n_signal + i * k + q]] = 1.0;
             let extra = &split.x.slice(s![i, p, ..]) - &split.noise.slice(s![i, q, ..]);
-            if sig_sq > 0.0 {
-                a[[row, 0]] = extra.dot(signal) / sig_sq;
+            if n_signal > 1 {
+                a.slice_mut(s![row, ..n_signal]).assign(&signal_part(extra.view()));
+            } else if sig_sq > 0.0 {
+                a[[row, 0]] = extra.dot(&signal.row(0)) / sig_sq;
             }
         }
     }
@@ -246,7 +296,7 @@ impl ReducedGd {
         }
         let kb = basis.s.nrows();
         let x = ds.train.stacked();
-        let a = coordinates(&ds.train, &ds.signal, basis.n_signal, kb);
+        let a = coordinates(&ds.train, basis.s.slice(s![..basis.n_signal, ..]), kb);
         let recon = a.dot(&basis.s);
         let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
         let err = Zip::from(&recon).and(&x).fold(0.0f64, |m, r, v| m.max((r - v).abs()));
@@ -458,7 +508,8 @@ impl ReducedGd {
         use gengap_data::rng::standard_normal;
         let m2 = self.theta_t.ncols();
         let m = m2 / 2;
-        let (l, wmu) = self.noise_factor(NoiseKind::Orthogonal, sigma_p);
+        let (l, ws) = self.noise_factor(NoiseKind::Orthogonal, sigma_p);
+        let wmu = ws.column(0);
         let act = self.cnn.act;
         let s_m = self.cnn.s_m;
         let mut wrong = 0usize;
@@ -506,6 +557,24 @@ impl ReducedGd {
         sigma_p: f64,
         normals: ArrayView2<f64>,
     ) -> Result<f64, AnalysisError> {
+        self.population_error_for(&[(vec![1.0], 1.0), (vec![-1.0], -1.0)], noise, sigma_p, normals)
+    }
+
+    /// [`ReducedGd::population_error`] for any finite set of equally likely
+    /// signal patches: `patterns[t] = (c, ỹ)` is the patch `Σ_k c_k s_k` over
+    /// the basis's signal rows, with clean label `ỹ`; test point `k` uses
+    /// pattern `k mod patterns.len()`. The noise patch is Gaussian, orthogonal
+    /// to the whole signal span (`NoiseKind::Orthogonal`) or isotropic. For
+    /// XOR data (signal rows `u`, `v`) the patterns are
+    /// `±a = ±(u + v)` with `ỹ = +1` and `±b = ±(u − v)` with `ỹ = −1`:
+    /// [`xor_patterns`](crate::xor_patterns).
+    pub fn population_error_for(
+        &self,
+        patterns: &[(Vec<f64>, f64)],
+        noise: NoiseKind,
+        sigma_p: f64,
+        normals: ArrayView2<f64>,
+    ) -> Result<f64, AnalysisError> {
         let m2 = self.theta_t.ncols();
         if normals.ncols() != m2 || normals.nrows() == 0 {
             return Err(AnalysisError::Shape {
@@ -514,31 +583,41 @@ impl ReducedGd {
                 got: format!("{:?}", normals.shape()),
             });
         }
+        let ns = self.basis.n_signal;
+        if patterns.is_empty() || patterns.iter().any(|(c, y)| c.len() != ns || y.abs() != 1.0) {
+            return Err(AnalysisError::Shape {
+                what: "signal patterns",
+                expected: format!("at least one ({ns} coefficients, label ±1)"),
+                got: format!("{patterns:?}"),
+            });
+        }
         let m = m2 / 2;
-        let (l, wmu) = self.noise_factor(noise, sigma_p);
+        let (l, ws) = self.noise_factor(noise, sigma_p);
         let mut u = Array2::<f64>::zeros(normals.dim());
         general_mat_mul(1.0, &normals, &l.t(), 0.0, &mut u);
         let (act, s_m) = (self.cnn.act, self.cnn.s_m);
-        // The signal patch's part of f for ỹ = +1 and ỹ = −1.
-        let signal = |y: f64| {
-            (0..m2)
-                .map(|c| if c < m { 1.0 } else { -1.0 } * act.value(y * wmu[c]))
-                .sum::<f64>()
-        };
-        let (f_plus, f_minus) = (signal(1.0), signal(-1.0));
+        let sign = |c: usize| if c < m { 1.0 } else { -1.0 };
+        // The signal patch's part of f for each pattern.
+        let f_signal: Vec<f64> = patterns
+            .iter()
+            .map(|(coef, _)| {
+                (0..m2)
+                    .map(|c| {
+                        let inner: f64 = coef.iter().enumerate().map(|(k, a)| a * ws[[c, k]]).sum();
+                        sign(c) * act.value(inner)
+                    })
+                    .sum()
+            })
+            .collect();
         let wrong = u
             .rows()
             .into_iter()
             .enumerate()
             .filter(|(k, row)| {
-                let (y, f_sig) = if k % 2 == 0 { (1.0, f_plus) } else { (-1.0, f_minus) };
-                let f_noise: f64 = row
-                    .iter()
-                    .enumerate()
-                    .map(|(c, &v)| if c < m { 1.0 } else { -1.0 } * act.value(v))
-                    .sum();
+                let t = k % patterns.len();
+                let f_noise: f64 = row.iter().enumerate().map(|(c, &v)| sign(c) * act.value(v)).sum();
                 // A NaN or infinite output is an error, never a correct prediction.
-                let margin = y * (f_sig + f_noise) * s_m;
+                let margin = patterns[t].1 * (f_signal[t] + f_noise) * s_m;
                 !(margin > 0.0 && margin.is_finite())
             })
             .count();
@@ -546,11 +625,13 @@ impl ReducedGd {
     }
 
     /// A factor `L` (`L Lᵀ = C`) of the covariance `C` of `⟨w_c, ξ⟩` over the
-    /// `2m` filters for a fresh noise patch, and `⟨w_c, μ⟩`: `C = σ_p²·W Wᵀ`,
-    /// minus the `μ` direction for orthogonal noise. `W Wᵀ` and `W μ` come
-    /// from the Gram matrices at `O(m²n²)`.
-    fn noise_factor(&self, noise: NoiseKind, sigma_p: f64) -> (Array2<f64>, Array1<f64>) {
+    /// `2m` filters for a fresh noise patch, and `W Sᵀ` (`2m × K`, its first
+    /// columns `⟨w_c, s_k⟩` for the signal rows): `C = σ_p²·W Wᵀ`, minus the
+    /// signal span for orthogonal noise (`W S_sigᵀ G_sig⁺ S_sig Wᵀ`; for one
+    /// signal row `μ`, `Wμ μᵀWᵀ/‖μ‖²`). All from the Gram matrices, `O(m²n²)`.
+    fn noise_factor(&self, noise: NoiseKind, sigma_p: f64) -> (Array2<f64>, Array2<f64>) {
         let m2 = self.theta_t.ncols();
+        let ns = self.basis.n_signal;
         // W Sᵀ = α∘(W0 Sᵀ) + Θ G  (2m × K).
         let a = self.alpha.view().insert_axis(Axis(1));
         let mut ws = &self.w0_s * &a;
@@ -561,17 +642,30 @@ impl ReducedGd {
         general_mat_mul(1.0, &(&self.w0_s * &a), &self.theta_t, 1.0, &mut wwt);
         general_mat_mul(1.0, &self.theta_t.t(), &ws.t(), 1.0, &mut wwt);
         let mu_sq = self.gram[[0, 0]];
-        let wmu = ws.column(0).to_owned(); // ⟨w_c, μ⟩
-        // Orthogonal noise has no μ component; at μ = 0 there is none to remove.
-        let project = noise == NoiseKind::Orthogonal && mu_sq > 0.0;
+        let wmu = ws.column(0);
+        // The part of W Wᵀ along the signal span (none for isotropic noise;
+        // at μ = 0 there is none to remove).
+        let along = if noise == NoiseKind::Isotropic {
+            None
+        } else if ns > 1 {
+            let l = psd_factor(&self.gram.slice(s![..ns, ..ns]).to_owned());
+            let y: Vec<Array1<f64>> = (0..m2)
+                .map(|c| forward(&l, &ws.slice(s![c, ..ns]).to_owned()))
+                .collect();
+            Some(Array2::from_shape_fn((m2, m2), |(i, j)| y[i].dot(&y[j])))
+        } else if mu_sq > 0.0 {
+            Some(Array2::from_shape_fn((m2, m2), |(i, j)| wmu[i] * wmu[j] / mu_sq))
+        } else {
+            None
+        };
         let mut cov = wwt;
         for i in 0..m2 {
             for j in 0..m2 {
-                let along_mu = if project { wmu[i] * wmu[j] / mu_sq } else { 0.0 };
-                cov[[i, j]] = sigma_p * sigma_p * (0.5 * (cov[[i, j]] + cov[[j, i]]) - along_mu);
+                let along = along.as_ref().map_or(0.0, |p| p[[i, j]]);
+                cov[[i, j]] = sigma_p * sigma_p * (0.5 * (cov[[i, j]] + cov[[j, i]]) - along);
             }
         }
-        (psd_factor(&cov), wmu)
+        (psd_factor(&cov), ws)
     }
 
     /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S` (an `O(m·n·d)`

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::*;
 
-/// Any data model, selected by `model = "c22"`, `"z23"` or `"noisy_mnist"` in a config.
+/// Any data model, selected by `model = "c22"`, `"z23"`, `"noisy_mnist"` or `"xor"` in a config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum DataConfig {
@@ -15,6 +15,8 @@ pub enum DataConfig {
     Z23(Z23Params),
     /// Real MNIST digits as the signal patch, dense Gaussian noise patches (`model = "noisy_mnist"`).
     NoisyMnist(NoisyMnistParams),
+    /// The \[M24\] XOR-type model (`model = "xor"`).
+    Xor(XorParams),
 }
 
 impl DataConfig {
@@ -24,6 +26,7 @@ impl DataConfig {
             DataConfig::C22(p) => p.validate(),
             DataConfig::Z23(p) => p.validate(),
             DataConfig::NoisyMnist(p) => p.validate(),
+            DataConfig::Xor(p) => p.validate(),
         }
     }
     /// The folder the model reads its data from (`noisy_mnist`'s
@@ -53,6 +56,7 @@ impl DataConfig {
             DataConfig::C22(p) => p.generate(rng),
             DataConfig::Z23(p) => p.generate(rng),
             DataConfig::NoisyMnist(p) => p.generate(rng),
+            DataConfig::Xor(p) => p.generate(rng),
         }
     }
     /// Training samples `n`.
@@ -61,6 +65,7 @@ impl DataConfig {
             DataConfig::C22(p) => p.n,
             DataConfig::Z23(p) => p.n,
             DataConfig::NoisyMnist(p) => p.n,
+            DataConfig::Xor(p) => p.n,
         }
     }
     /// Patch dimension `d`.
@@ -69,6 +74,7 @@ impl DataConfig {
             DataConfig::C22(p) => p.d,
             DataConfig::Z23(p) => p.d,
             DataConfig::NoisyMnist(_) => crate::mnist::PIXELS,
+            DataConfig::Xor(p) => p.d,
         }
     }
 }

@@ -13,6 +13,8 @@ pub enum ModelKind {
     Z23,
     /// Real digits + dense Gaussian noise patches.
     NoisyMnist,
+    /// \[M24\] XOR-type data: signal `±(u + v)` or `±(u − v)`, noise orthogonal to both.
+    Xor,
 }
 
 /// One split (training or test) of a data set, with its latent parts.

@@ -1,7 +1,7 @@
 //! # gengap-data — the data models of the benign-overfitting and Adam-vs-GD papers
 //!
 //! Every input has `P` patches of dimension `d`, `x = (x⁽¹⁾, …, x⁽ᴾ⁾)`, and a
-//! Rademacher label `y ∈ {−1, +1}`. Two models are provided (`docs/theory.md#data-models`):
+//! Rademacher label `y ∈ {−1, +1}`. The models are (`docs/theory.md#data-models`):
 //!
 //! * [`C22Params`] — Cao, Chen, Belkin, Gu, *Benign Overfitting in Two-layer
 //!   CNNs* (NeurIPS 2022): `P = 2`, one patch `y·μ`, one patch
@@ -11,6 +11,9 @@
 //!   Adam…* (ICLR 2023): a sparse signal `v = ‖v‖e₁`, one patch `y·v`, one
 //!   patch `ξ − α·y·v` (feature noise), the rest `ξ`, each `ξ` Gaussian on
 //!   `s` random coordinates of `{2, …, d}`.
+//! * [`XorParams`] — Meng, Zou, Cao, *Benign Overfitting in Two-Layer ReLU
+//!   CNNs for XOR Data* (ICML 2024): the signal patch is `±(u + v)` for clean
+//!   label `+1` and `±(u − v)` for `−1`, so no linear classifier works.
 //!
 //! Generators take an explicit RNG (see [`rng`]) and return a [`Dataset`]:
 //! the patches as an `(n, P, d)` tensor, the labels, and every latent part
@@ -33,6 +36,7 @@ mod config;
 mod dataset;
 mod error;
 mod noisy_mnist;
+mod xor;
 mod z23;
 
 pub use blocked::{BlockedC22, GRAM_BLOCK};
@@ -43,6 +47,7 @@ pub use dataset::{Dataset, ModelKind, Split};
 pub use error::{DataError, try_zeros};
 pub(crate) use error::{check_finite_nonneg, check_finite_pos, check_sizes, invalid};
 pub use noisy_mnist::NoisyMnistParams;
+pub use xor::XorParams;
 pub use z23::Z23Params;
 pub(crate) use z23::default_patches;
 

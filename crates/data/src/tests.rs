@@ -1,7 +1,7 @@
 //! Tests of the data models.
 
 use super::*;
-use ndarray::{Array2, s};
+use ndarray::{Array1, Array2, s};
 use rand::Rng;
 
 fn c22() -> C22Params {
@@ -607,5 +607,85 @@ fn blocked_products_flip_labels_and_rescale_exactly() {
         if noise == NoiseKind::Isotropic {
             assert!(unit.gram.row(0).iter().skip(1).any(|v| *v != 0.0));
         }
+    }
+}
+
+/// XOR data: the signal patch is `±a` for clean label `+1` and `±b` for `−1`
+/// with both signs equally likely, `cos∠(a, b)` as set, noise orthogonal to
+/// `span{u, v}`, flips at rate `p` independent of the clean label, and the
+/// class-conditional mean of the signal patch zero (no linear signal).
+#[test]
+fn xor_data_has_the_stated_structure() {
+    let p = 0.15;
+    let ds = XorParams {
+        d: 6,
+        n: 20_000,
+        n_test: 10,
+        a_norm: 2.0,
+        cos_angle: 0.6,
+        sigma_p: 1.0,
+        p_flip: p,
+    }
+    .generate(&mut rng::stream(4, 0))
+    .unwrap();
+    let (u, v) = (ds.signal.clone(), ds.extra_signal.as_ref().unwrap().row(0).to_owned());
+    assert_eq!(u.dot(&v), 0.0);
+    let (a, b) = (&u + &v, &u - &v);
+    assert!((a.dot(&a) - 4.0).abs() < 1e-12 && (b.dot(&b) - 4.0).abs() < 1e-12);
+    assert!((a.dot(&b) / 4.0 - 0.6).abs() < 1e-12);
+    let tr = &ds.train;
+    let mut mean = [Array1::<f64>::zeros(6), Array1::<f64>::zeros(6)];
+    let mut count = [0usize; 2];
+    let mut plus_sign = 0usize;
+    for i in 0..tr.n() {
+        let sig = tr.x.slice(s![i, tr.signal_patch[i], ..]).to_owned();
+        let feature = if tr.y_clean[i] > 0.0 { &a } else { &b };
+        let same = sig == *feature;
+        assert!(same || sig == feature.mapv(|x| -x), "sample {i}");
+        plus_sign += usize::from(same);
+        assert_eq!((tr.noise[[i, 0, 0]], tr.noise[[i, 0, 1]]), (0.0, 0.0));
+        let c = usize::from(tr.y_clean[i] > 0.0);
+        mean[c] += &sig;
+        count[c] += 1;
+    }
+    let n = tr.n() as f64;
+    assert!((plus_sign as f64 / n - 0.5).abs() < 4.0 * (0.25 / n).sqrt());
+    for c in 0..2 {
+        let m = &mean[c] / count[c] as f64;
+        // Each coordinate of ±feature has |mean| ≤ 4 SE under a fair sign.
+        assert!(m.iter().all(|x| x.abs() < 4.0 * 2.0 / (count[c] as f64).sqrt()), "{m}");
+    }
+    for sign in [1.0, -1.0] {
+        let idx: Vec<usize> = (0..tr.n()).filter(|&i| tr.y_clean[i] == sign).collect();
+        let rate = idx.iter().filter(|&&i| tr.y[i] != tr.y_clean[i]).count() as f64 / idx.len() as f64;
+        assert!(
+            (rate - p).abs() < 4.0 * (p * (1.0 - p) / idx.len() as f64).sqrt(),
+            "{sign}: {rate}"
+        );
+    }
+    for (bad, key) in [
+        (
+            XorParams {
+                cos_angle: 1.0,
+                ..Default::default()
+            },
+            "cos_angle",
+        ),
+        (
+            XorParams {
+                d: 2,
+                ..Default::default()
+            },
+            "d",
+        ),
+        (
+            XorParams {
+                p_flip: 0.5,
+                ..Default::default()
+            },
+            "p_flip",
+        ),
+    ] {
+        assert!(bad.validate().unwrap_err().to_string().contains(key), "{key}");
     }
 }

@@ -151,6 +151,7 @@ fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
         DataConfig::C22(p) => (p.n, p.n_test, 2),
         DataConfig::Z23(p) => (p.n, p.n_test, p.patches),
         DataConfig::NoisyMnist(p) => (p.n, p.n_test, p.patches),
+        DataConfig::Xor(p) => (p.n, p.n_test, 2),
     };
     [
         ("d", data.d() as u128),
