@@ -116,6 +116,18 @@ pub struct MuGrid {
     pub count: usize,
 }
 
+impl Config {
+    /// A result file's name: `base` for the default name `label_noise`,
+    /// `<name>_<base>` otherwise (so a second config writes beside the first).
+    pub fn file(&self, base: &str) -> String {
+        if self.name == "label_noise" {
+            base.to_string()
+        } else {
+            format!("{}_{base}", self.name)
+        }
+    }
+}
+
 fn default_name() -> String {
     "label_noise".into()
 }
@@ -387,6 +399,10 @@ impl Study for LabelNoise {
             runs.push(MuRun { mu, kou, interp });
         }
         Ok(Row { flipped, runs })
+    }
+
+    fn record_file(&self, cfg: &Config) -> String {
+        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Results, LabError> {

@@ -1,0 +1,73 @@
+//! The binary on its quick config, on bad configs (one line, exit 1, no
+//! files), and sharded; the linear baseline fails where ReLU does not.
+
+use gengap_lab::testing::{check_cli, check_shards, run, scratch};
+
+#[test]
+fn quick_config_runs_and_bad_configs_fail_cleanly() {
+    let good = include_str!("../quick.toml");
+    let bad = vec![
+        (good.replace("p_flip = 0.1", "p_flip = 0.7"), "p_flip"),
+        (good.replace("seeds = 1", "seeds = 1\nseedz = 2"), "seedz"),
+        (good.replace("lr = 0.2", "lr = -0.2"), "lr"),
+        (
+            good.replace("cos_angles = [0.0, 0.6]", "cos_angles = [0.0, 1.0]"),
+            "cos_angles",
+        ),
+        (good.replace("n = [10, 30]", "n = [0, 30]"), "n"),
+        (good.replace("d = 200", "d = 100000000000"), "d"),
+        (good.replace("a_max = 12.0", "a_max = 0.5"), "a_max"),
+    ];
+    check_cli(
+        env!("CARGO_BIN_EXE_xor"),
+        "xor",
+        good,
+        &bad,
+        &[
+            "results/xor/cells.csv",
+            "results/xor/means.csv",
+            "figures/xor_linear_vs_relu.png",
+            "figures/xor_phase.png",
+            "figures/xor_correlation.svg",
+        ],
+    );
+}
+
+#[test]
+fn shards_merge_to_the_unsharded_csv() {
+    check_shards(
+        env!("CARGO_BIN_EXE_xor"),
+        "xor",
+        include_str!("../quick.toml"),
+        &["cells.csv", "means.csv"],
+    );
+}
+
+/// On the quick grid every linear-baseline cell is within Monte-Carlo error
+/// of 1/2 while ReLU at the strongest signal is near the Bayes error p.
+#[test]
+fn the_linear_baseline_is_at_chance_and_relu_is_not() {
+    let dir = scratch("xor-linear");
+    let (ok, err) = run(env!("CARGO_BIN_EXE_xor"), &dir, include_str!("../quick.toml"));
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(dir.join("results/xor/means.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (net, a, err_col) = (col("net"), col("a_norm"), col("mean_test_error"));
+    let mut checked = (0, 0);
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let e: f64 = f[err_col].parse().unwrap();
+        if f[net] == "linear" {
+            // 400 Monte-Carlo points: SE 0.025.
+            assert!((e - 0.5).abs() < 0.08, "linear: {l}");
+            checked.0 += 1;
+        } else if f[a].parse::<f64>().unwrap() >= 12.0 - 1e-9 && f[col("cos_angle")] == "0.0" {
+            assert!(e < 0.1 + 0.05, "ReLU, strong signal: {l}");
+            checked.1 += 1;
+        }
+    }
+    assert!(checked.0 > 0 && checked.1 > 0, "{checked:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
