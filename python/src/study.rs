@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 8] = [
+const STUDIES: [(&str, &str, &str); 10] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
@@ -21,6 +21,11 @@ const STUDIES: [(&str, &str, &str); 8] = [
         "adam-vs-gd",
         include_str!("../../experiments/adam-vs-gd/config.toml"),
         include_str!("../../experiments/adam-vs-gd/quick.toml"),
+    ),
+    (
+        "label-noise",
+        include_str!("../../experiments/label-noise/config.toml"),
+        include_str!("../../experiments/label-noise/quick.toml"),
     ),
     (
         "noisy-mnist",
@@ -51,6 +56,11 @@ const STUDIES: [(&str, &str, &str); 8] = [
         "update-geometry",
         include_str!("../../experiments/update-geometry/config.toml"),
         include_str!("../../experiments/update-geometry/quick.toml"),
+    ),
+    (
+        "xor",
+        include_str!("../../experiments/xor/config.toml"),
+        include_str!("../../experiments/xor/quick.toml"),
     ),
 ];
 
@@ -182,11 +192,13 @@ fn run_study(
     let value = py.detach(|| match name {
         "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
         "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
+        "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
         "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
         "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
         "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
+        "xor" => go(&xor::Xor, t, o, f, shard, merge),
         _ => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
     })?;
     json_to_python(py, &value.to_string())

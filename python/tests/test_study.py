@@ -103,3 +103,14 @@ def test_npz_arrays_load_back_as_the_runs_arrays(tmp_path):
     for key in ["gamma", "rho_bar", "rho", "coef_w0"]:
         np.testing.assert_array_equal(cell[key], dec[key])
     assert len(list(arrays.glob("cell-*.npz"))) == 2 + 2 * 2
+
+
+def test_label_noise_runs_from_python_and_rows_carry_every_mu(tmp_path):
+    result = gengap.run_study(
+        "label-noise", gengap.study_config("label-noise", quick=True), out=tmp_path, figures=tmp_path / "figures"
+    )
+    rows = result["rows"]
+    # One row per (noise kind, d, seed): 2 x 4 x 2, each with the 6 values of ‖μ‖.
+    assert len(rows) == 16 and all(len(r["runs"]) == 6 for r in rows)
+    assert {b["noise"] for b in result["summary"]["boundaries"]} == {"orthogonal", "isotropic"}
+    assert (tmp_path / "label-noise/orthogonal_kou_test_error.csv").is_file()

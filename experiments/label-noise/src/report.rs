@@ -77,7 +77,11 @@ pub struct Boundary {
     pub fitted: f64,
 }
 
-/// How well the rows' crossings collapse onto one value of a scaling variable.
+/// How well the rows' crossings collapse onto one value of a scaling
+/// variable. Every spread is in units of `ln ‖μ‖`: the sample sd over the
+/// rows of `ln ‖μ‖*(d)` minus the scaling's prediction of its `d`-trend, so
+/// the three numbers compare directly (a variable `n‖μ‖⁴/d` would otherwise
+/// multiply the same spread by 4).
 #[derive(Debug, Clone, Serialize)]
 pub struct Collapse {
     /// Noise kind.
@@ -88,10 +92,12 @@ pub struct Collapse {
     pub rows: usize,
     /// Sample sd of `ln ‖μ‖*` over the rows (no scaling).
     pub sd_ln_mu: f64,
-    /// Sample sd of `ln(n·‖μ‖*⁴/(σ_p⁴·d))` (\[K23\]'s variable).
-    pub sd_ln_k23: f64,
-    /// Sample sd of `ln(n·SNR*)`, `SNR = ‖μ‖/(σ_p√d)` (\[C22\]'s variable at `q = 1`).
-    pub sd_ln_n_snr: f64,
+    /// Sample sd of `¼·ln(n·‖μ‖*⁴/(σ_p⁴·d))` (\[K23\]'s variable):
+    /// `ln ‖μ‖* − ¼ ln d` up to a constant.
+    pub sd_k23: f64,
+    /// Sample sd of `ln(n·SNR*)`, `SNR = ‖μ‖/(σ_p√d)` (\[C22\]'s variable at
+    /// `q = 1`): `ln ‖μ‖* − ½ ln d` up to a constant.
+    pub sd_n_snr: f64,
 }
 
 /// What `record.json` keeps.
@@ -289,6 +295,10 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             );
             figure(cfg, ctx, &tag, &g, &excess, &b, fit, &theory_mu)?;
             let (col, panel) = collapse(cfg, noise, w, &g, &b);
+            eprintln!(
+                "label-noise [{tag}] collapse: sd of the crossings in units of ln ‖μ‖: raw {:.3}, after n‖μ‖⁴/(σ_p⁴d) {:.3}, after n·SNR {:.3}",
+                col.sd_ln_mu, col.sd_k23, col.sd_n_snr
+            );
             collapses.push(col);
             collapse_panels.push(panel);
             boundaries.push(b);
@@ -469,8 +479,8 @@ fn collapse(cfg: &Config, noise: NoiseKind, w: Which, g: &Grid, b: &Boundary) ->
         horizon: w,
         rows: b.crossings.len(),
         sd_ln_mu: sample_sd(&ln(b.crossings.iter().map(|c| c.1).collect())),
-        sd_ln_k23: sample_sd(&ln(b.crossings.iter().map(|&(d, m)| k23(d, m)).collect())),
-        sd_ln_n_snr: sample_sd(&ln(b
+        sd_k23: sample_sd(&ln(b.crossings.iter().map(|&(d, m)| k23(d, m)).collect())) / 4.0,
+        sd_n_snr: sample_sd(&ln(b
             .crossings
             .iter()
             .map(|&(d, m)| n * m / (sp * (d as f64).sqrt()))
@@ -505,8 +515,11 @@ fn collapse(cfg: &Config, noise: NoiseKind, w: Which, g: &Grid, b: &Boundary) ->
         series,
         y_range: Some((-0.02, 0.45)),
         notes: vec![
-            format!("sd of ln crossing: ‖μ‖* {:.3}", col.sd_ln_mu),
-            format!("  n‖μ‖*⁴/(σ_p⁴d) {:.3}, n·SNR* {:.3}", col.sd_ln_k23, col.sd_ln_n_snr),
+            "spread of the crossings (sd, units of ln ‖μ‖):".to_string(),
+            format!(
+                "  ‖μ‖* {:.3}; n‖μ‖*⁴/(σ_p⁴d) {:.3}; n·SNR* {:.3}",
+                col.sd_ln_mu, col.sd_k23, col.sd_n_snr
+            ),
         ],
         ..Default::default()
     });
