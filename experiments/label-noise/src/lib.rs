@@ -28,6 +28,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, Direction, NoiseKind, rng};
+use gengap::lab::config::{check_name, named_file};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Metrics, OutputScale, nonfinite};
 use gengap::ndarray::Array2;
@@ -120,11 +121,7 @@ impl Config {
     /// A result file's name: `base` for the default name `label_noise`,
     /// `<name>_<base>` otherwise (so a second config writes beside the first).
     pub fn file(&self, base: &str) -> String {
-        if self.name == "label_noise" {
-            base.to_string()
-        } else {
-            format!("{}_{base}", self.name)
-        }
+        named_file(&self.name, "label_noise", base)
     }
 }
 
@@ -155,14 +152,7 @@ impl MuGrid {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return bad("name", format!("{:?}", self.name), "use letters, digits, '_' and '-'");
-        }
+        check_name(&self.name)?;
         if !(0.0..0.5).contains(&self.p_flip) {
             return bad("p_flip", self.p_flip.to_string(), "must be in [0, 0.5)");
         }

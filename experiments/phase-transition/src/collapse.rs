@@ -5,6 +5,7 @@
 //! crossings, against the spread of the same crossings in `‖μ‖` and in SNR,
 //! says how well they collapse.
 
+use gengap::lab::config::named_file;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{LinePlot, Panel, Series, Shape, render};
 use serde::Serialize;
@@ -138,11 +139,10 @@ pub(crate) fn collapse(
         );
         out.push(c);
     }
-    let (csv, fig) = if name == "phase_transition" {
-        ("collapse.csv".to_string(), format!("{name}_collapse"))
-    } else {
-        (format!("{name}_collapse.csv"), format!("{name}_collapse"))
-    };
+    let (csv, fig) = (
+        named_file(name, "phase_transition", "collapse.csv"),
+        format!("{name}_collapse"),
+    );
     ctx.write_rows(&csv, &rows)?;
     render(&ctx.figure(&fig), (1, panels.len()), (640, 520), &panels)?;
     Ok(out)

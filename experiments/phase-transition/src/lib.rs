@@ -15,6 +15,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
+use gengap::lab::config::{check_name, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
@@ -191,18 +192,7 @@ impl Validate for Config {
         if !(self.threshold > 0.0 && self.threshold < 0.5) {
             return Err(LabError::invalid("threshold", self.threshold, "must be in (0, 0.5)"));
         }
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(LabError::invalid(
-                "name",
-                format!("{:?}", self.name),
-                "use letters, digits, '_' and '-'",
-            ));
-        }
+        check_name(&self.name)?;
         if self.test_samples == 0 {
             return Err(LabError::invalid("test_samples", 0, "must be >= 1"));
         }
@@ -442,11 +432,7 @@ impl Study for PhaseTransition {
     }
 
     fn record_file(&self, cfg: &Config) -> String {
-        if cfg.name == "phase_transition" {
-            "record.json".to_string()
-        } else {
-            format!("{}_record.json", cfg.name)
-        }
+        named_file(&cfg.name, "phase_transition", "record.json")
     }
 }
 

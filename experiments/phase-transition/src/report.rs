@@ -2,6 +2,7 @@
 //! the fitted slope, the CSV and the heatmaps.
 
 use gengap::analysis::boundary;
+use gengap::lab::config::named_file;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::Status;
@@ -59,11 +60,7 @@ pub(crate) fn report(
     thr: f64,
 ) -> Result<Vec<Fit>, LabError> {
     ctx.write_rows(
-        &if name == "phase_transition" {
-            format!("{tag}_cells.csv")
-        } else {
-            format!("{name}_{tag}_cells.csv")
-        },
+        &named_file(name, "phase_transition", &format!("{tag}_cells.csv")),
         cells,
     )?;
     let mus = g.mus();

@@ -25,6 +25,7 @@
 
 use gengap::analysis::{ReducedGd, xor_patterns};
 use gengap::data::{DataConfig, NoiseKind, XorParams, rng};
+use gengap::lab::config::{check_name, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, OutputScale, nonfinite};
@@ -83,11 +84,7 @@ impl Config {
     /// A result file's name: `base` for the default name `xor`,
     /// `<name>_<base>` otherwise (so a second config writes beside the first).
     pub fn file(&self, base: &str) -> String {
-        if self.name == "xor" {
-            base.to_string()
-        } else {
-            format!("{}_{base}", self.name)
-        }
+        named_file(&self.name, "xor", base)
     }
 }
 
@@ -108,14 +105,7 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return bad("name", format!("{:?}", self.name), "use letters, digits, '_' and '-'");
-        }
+        check_name(&self.name)?;
         let pos = |k: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
