@@ -99,6 +99,42 @@ pub fn parse_config<C: DeserializeOwned + Validate>(text: &str, path: &Path) -> 
     Ok(cfg)
 }
 
+/// A config's `name` (the stem of its figures and, when not the default,
+/// the prefix of its result files): non-empty, letters, digits, `_` and `-`.
+///
+/// ```
+/// use gengap_lab::config::check_name;
+/// assert!(check_name("label_noise_large").is_ok());
+/// assert!(check_name("../x").is_err() && check_name("").is_err());
+/// ```
+pub fn check_name(name: &str) -> Result<(), LabError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(LabError::invalid(
+            "name",
+            format!("{name:?}"),
+            "use letters, digits, '_' and '-'",
+        ));
+    }
+    Ok(())
+}
+
+/// The result file `base` of a config named `name`: `base` itself for the
+/// study's `default` name, `<name>_<base>` otherwise, so a second config
+/// (a `large.toml`) writes beside the first instead of over it.
+///
+/// ```
+/// use gengap_lab::config::named_file;
+/// assert_eq!(named_file("xor", "xor", "means.csv"), "means.csv");
+/// assert_eq!(named_file("xor_large", "xor", "means.csv"), "xor_large_means.csv");
+/// ```
+pub fn named_file(name: &str, default: &str, base: &str) -> String {
+    if name == default {
+        base.to_string()
+    } else {
+        format!("{name}_{base}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,41 +180,5 @@ mod tests {
             assert!(e.contains(want), "{src:?}: {e}");
             assert!(!e.contains('\n'), "one line: {e}");
         }
-    }
-}
-
-/// A config's `name` (the stem of its figures and, when not the default,
-/// the prefix of its result files): non-empty, letters, digits, `_` and `-`.
-///
-/// ```
-/// use gengap_lab::config::check_name;
-/// assert!(check_name("label_noise_large").is_ok());
-/// assert!(check_name("../x").is_err() && check_name("").is_err());
-/// ```
-pub fn check_name(name: &str) -> Result<(), LabError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(LabError::invalid(
-            "name",
-            format!("{name:?}"),
-            "use letters, digits, '_' and '-'",
-        ));
-    }
-    Ok(())
-}
-
-/// The result file `base` of a config named `name`: `base` itself for the
-/// study's `default` name, `<name>_<base>` otherwise, so a second config
-/// (a `large.toml`) writes beside the first instead of over it.
-///
-/// ```
-/// use gengap_lab::config::named_file;
-/// assert_eq!(named_file("xor", "xor", "means.csv"), "means.csv");
-/// assert_eq!(named_file("xor_large", "xor", "means.csv"), "xor_large_means.csv");
-/// ```
-pub fn named_file(name: &str, default: &str, base: &str) -> String {
-    if name == default {
-        base.to_string()
-    } else {
-        format!("{name}_{base}")
     }
 }
