@@ -36,7 +36,7 @@ use gengap::train::{Schedule, Status, Stop, drive_from};
 use serde::{Deserialize, Serialize};
 
 mod report;
-pub use report::{Boundary, Collapse, Results};
+pub use report::{Boundary, Collapse, Results, Which};
 
 /// The `label-noise` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
