@@ -3,7 +3,9 @@
 //! `SNR = ‖μ‖/(σ_p√d)`. If the boundary is `n·SNR^q = C`, the rows of all
 //! grids cross the threshold at one value of `n·SNR^q`; the spread of those
 //! crossings, against the spread of the same crossings in `‖μ‖` and in SNR,
-//! says how well they collapse.
+//! says how well they collapse. The spreads are compared in units of
+//! `ln ‖μ‖`: `ln(n·SNR^q)` is divided by `q` first, or it would carry the
+//! same spread multiplied by `q`.
 
 use gengap::lab::config::named_file;
 use gengap::lab::{Ctx, LabError};
@@ -39,6 +41,10 @@ pub struct Collapse {
     pub crossings: Vec<Crossing>,
     /// Sample standard deviation of `ln(n·SNR*^q)` over the rows.
     pub sd_ln_n_snr_q: f64,
+    /// The same divided by `q`: the spread left after the scaling, in units
+    /// of `ln ‖μ‖` (`(1/q)·ln(n·SNR^q) = ln ‖μ‖ + (1/q) ln n − ½ ln d + const`),
+    /// so it compares directly with `sd_ln_mu` and `sd_ln_snr`.
+    pub sd_per_q: f64,
     /// The same for `ln ‖μ‖*`.
     pub sd_ln_mu: f64,
     /// The same for `ln SNR*`.
@@ -110,6 +116,7 @@ pub(crate) fn collapse(
         let c = Collapse {
             q,
             sd_ln_n_snr_q: sd(&ln(|c| c.n_snr_q)),
+            sd_per_q: sd(&ln(|c| c.n_snr_q)) / q,
             sd_ln_mu: sd(&ln(|c| c.mu_star)),
             sd_ln_snr: sd(&ln(|c| c.snr_star)),
             crossings,
@@ -122,8 +129,8 @@ pub(crate) fn collapse(
             series,
             notes: vec![
                 format!(
-                    "crossings of error = {thr}: sd ln(n·SNR^q) = {:.2}, sd ln SNR = {:.2}, sd ln ‖μ‖ = {:.2}",
-                    c.sd_ln_n_snr_q, c.sd_ln_snr, c.sd_ln_mu
+                    "crossings of error = {thr}, sd in units of ln ‖μ‖: (1/q)·ln(n·SNR^q) {:.3}, ln SNR {:.3}, ln ‖μ‖ {:.3}",
+                    c.sd_per_q, c.sd_ln_snr, c.sd_ln_mu
                 ),
                 format!("{} rows (d, n) crossed the threshold", c.crossings.len()),
             ],
@@ -131,8 +138,9 @@ pub(crate) fn collapse(
             ..Default::default()
         }));
         eprintln!(
-            "phase-transition [collapse] q = {q}: sd ln(n·SNR*^q) = {:.3}, sd ln SNR* = {:.3}, sd ln ‖μ‖* = {:.3} over {} rows",
+            "phase-transition [collapse] q = {q}: sd ln(n·SNR*^q) = {:.3} (/q: {:.3}), sd ln SNR* = {:.3}, sd ln ‖μ‖* = {:.3} over {} rows",
             c.sd_ln_n_snr_q,
+            c.sd_per_q,
             c.sd_ln_snr,
             c.sd_ln_mu,
             c.crossings.len()
