@@ -29,6 +29,7 @@
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, Direction, NoiseKind, rng};
 use gengap::lab::config::{check_name, named_file};
+use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Metrics, OutputScale, nonfinite};
 use gengap::ndarray::Array2;
@@ -216,6 +217,29 @@ impl Validate for Config {
             .validate()
             .map_err(|e| LabError::invalid("activation", format!("{:?}", self.activation), e.to_string()))?;
         Ok(())
+    }
+
+    /// Per parallel worker: one column block of the training set and `W⁽⁰⁾`
+    /// (`(n + 1 + 2m) × min(d, block)`), the Gram products, the test normals
+    /// and the solver's `O((n + m)²)` state.
+    fn memory(&self) -> Option<MemoryEstimate> {
+        let d_max = (self.d.first + self.d.step * self.d.count.saturating_sub(1)) as u128;
+        let block = d_max.min(gengap::data::GRAM_BLOCK as u128);
+        let rows = (self.n + 1 + 2 * self.m) as u128;
+        let bytes = 8 * (2 * rows * block + 8 * rows * rows + (self.test_samples as u128) * 4 * self.m as u128);
+        let (key, value) = if self.n as u128 > block {
+            ("n", self.n.to_string())
+        } else {
+            ("test_samples", self.test_samples.to_string())
+        };
+        Some(
+            MemoryEstimate {
+                key: key.into(),
+                value,
+                bytes,
+            }
+            .times(memory::parallel_cells()),
+        )
     }
 }
 

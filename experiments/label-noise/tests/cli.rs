@@ -10,6 +10,10 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         (good.replace("p_flip = 0.1", "p_flip = 0.5"), "p_flip"),
         (good.replace("seeds = 2", "seeds = 2\nseedz = 2"), "seedz"),
         (good.replace("lr = 0.1", "lr = -0.1"), "lr"),
+        (
+            good.replace("n = 20", "n = 2000000000"),
+            "`n` = 2000000000: the run needs an estimated",
+        ),
         (good.replace("lr = 0.1", "lr = nan"), "lr"),
         (good.replace("count = 6", "count = 1"), "mu.count"),
         (
