@@ -76,6 +76,19 @@ impl PowerFit {
     }
 }
 
+/// `exp(mean(ln v))`: the constant `C` of a boundary `g(x, y*) = C` fitted
+/// with the exponents fixed, from `g` at each crossing. NaN when empty.
+///
+/// ```
+/// use gengap_analysis::boundary::geometric_mean;
+/// assert!((geometric_mean([2.0, 8.0]) - 4.0).abs() < 1e-12);
+/// assert!(geometric_mean(std::iter::empty()).is_nan());
+/// ```
+pub fn geometric_mean(v: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, k) = v.into_iter().fold((0.0, 0usize), |(s, k), x| (s + x.ln(), k + 1));
+    (sum / k as f64).exp()
+}
+
 /// The sample standard deviation (`n − 1` in the denominator); NaN for
 /// fewer than two values.
 pub fn sample_sd(v: &[f64]) -> f64 {

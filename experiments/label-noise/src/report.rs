@@ -6,7 +6,7 @@
 //! slope `d log‖μ‖*/d log d` (theory 1/4, from `n·‖μ‖⁴ = C·σ_p⁴·d`), and the
 //! mean test error in the strong-signal region against `p`.
 
-use gengap::analysis::boundary::{PowerFit, crossing, sample_sd};
+use gengap::analysis::boundary::{PowerFit, crossing, geometric_mean, sample_sd};
 use gengap::data::NoiseKind;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{Heatmap, LinePlot, Panel, Series, render};
@@ -14,6 +14,13 @@ use gengap::train::Status;
 use serde::Serialize;
 
 use crate::{Cell, Config, Horizon, MuRun, Row};
+
+impl Config {
+    /// \[K23\]'s scaling variable `n·‖μ‖⁴/(σ_p⁴·d)`: the boundary is where it equals `C`.
+    fn k23(&self, d: usize, mu: f64) -> f64 {
+        self.n as f64 * mu.powi(4) / (self.sigma_p.powi(4) * d as f64)
+    }
+}
 
 /// The two horizons: Kou's fixed step count, and interpolation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -249,8 +256,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
                 .filter_map(|(&d, row)| crossing(&mus, row, cfg.threshold, false).map(|m| (d, m)))
                 .collect();
             let fit = PowerFit::fit(&crossings.iter().map(|&(d, m)| (d as f64, m)).collect::<Vec<_>>());
-            let k23 = |d: usize, mu: f64| n * mu.powi(4) / (s4 * d as f64);
-            let c = (crossings.iter().map(|&(d, m)| k23(d, m).ln()).sum::<f64>() / crossings.len() as f64).exp();
+            let c = geometric_mean(crossings.iter().map(|&(d, m)| cfg.k23(d, m)));
             let theory_mu = |d: usize| (c * s4 * d as f64 / n).powf(0.25);
             let strong: Vec<f64> = ds
                 .iter()
@@ -472,14 +478,13 @@ fn collapse(cfg: &Config, noise: NoiseKind, w: Which, g: &Grid, b: &Boundary) ->
     let ds = cfg.d.values();
     let mus = cfg.mu.values();
     let (n, sp) = (cfg.n as f64, cfg.sigma_p);
-    let k23 = |d: usize, mu: f64| n * mu.powi(4) / (sp.powi(4) * d as f64);
     let ln = |v: Vec<f64>| v.into_iter().map(f64::ln).collect::<Vec<_>>();
     let col = Collapse {
         noise,
         horizon: w,
         rows: b.crossings.len(),
         sd_ln_mu: sample_sd(&ln(b.crossings.iter().map(|c| c.1).collect())),
-        sd_k23: sample_sd(&ln(b.crossings.iter().map(|&(d, m)| k23(d, m)).collect())) / 4.0,
+        sd_k23: sample_sd(&ln(b.crossings.iter().map(|&(d, m)| cfg.k23(d, m)).collect())) / 4.0,
         sd_n_snr: sample_sd(&ln(b
             .crossings
             .iter()
@@ -498,7 +503,7 @@ fn collapse(cfg: &Config, noise: NoiseKind, w: Which, g: &Grid, b: &Boundary) ->
         .map(|(k, &di)| {
             Series::points(
                 format!("d = {}", ds[di]),
-                mus.iter().map(|&mu| k23(ds[di], mu)).collect(),
+                mus.iter().map(|&mu| cfg.k23(ds[di], mu)).collect(),
                 g.test[di].iter().map(|e| e - cfg.p_flip).collect(),
                 k,
             )

@@ -2,7 +2,7 @@
 //! against ReLU, the `(n, ‖a‖)` phase diagram, and the boundary against the
 //! feature correlation.
 
-use gengap::analysis::boundary::{PowerFit, crossing, sample_sd};
+use gengap::analysis::boundary::{PowerFit, crossing, geometric_mean, sample_sd};
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{Heatmap, LinePlot, Panel, Series, render};
 use gengap::train::Status;
@@ -76,30 +76,38 @@ fn means(cfg: &Config, rows: &[(Cell, Point)], net: Net, cos: f64) -> (Vec<Vec<f
     )
 }
 
+/// The `means.csv` rows of one activation at one `cos`, from its `[n][a]` means and sds.
+fn mean_rows_of(cfg: &Config, net: Net, cos: f64, m: &[Vec<f64>], sd: &[Vec<f64>]) -> Vec<MeanRow> {
+    let avals = cfg.a_values();
+    let mut out = vec![];
+    for (ni, &n) in cfg.n.iter().enumerate() {
+        for (ai, &a) in avals.iter().enumerate() {
+            out.push(MeanRow {
+                net,
+                cos_angle: cos,
+                n,
+                a_norm: a,
+                mean_test_error: m[ni][ai],
+                sd_test_error: sd[ni][ai],
+                excess_error: m[ni][ai] - cfg.p_flip,
+                seeds: cfg.seeds,
+            });
+        }
+    }
+    out
+}
+
 pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {
     let points: Vec<&Point> = rows.iter().map(|(_, p)| p).collect();
     ctx.write_rows(&cfg.file("cells.csv"), &points)?;
     let avals = cfg.a_values();
-    let (nf, s4, d) = (|n: usize| n as f64, cfg.sigma_p.powi(4), cfg.d as f64);
+    let (s4, d) = (cfg.sigma_p.powi(4), cfg.d as f64);
     let mut mean_rows = vec![];
     let mut boundaries = vec![];
     let mut grids = vec![];
     for &cos in &cfg.cos_angles {
         let (m, sd) = means(cfg, rows, Net::Relu, cos);
-        for (ni, &n) in cfg.n.iter().enumerate() {
-            for (ai, &a) in avals.iter().enumerate() {
-                mean_rows.push(MeanRow {
-                    net: Net::Relu,
-                    cos_angle: cos,
-                    n,
-                    a_norm: a,
-                    mean_test_error: m[ni][ai],
-                    sd_test_error: sd[ni][ai],
-                    excess_error: m[ni][ai] - cfg.p_flip,
-                    seeds: cfg.seeds,
-                });
-            }
-        }
+        mean_rows.extend(mean_rows_of(cfg, Net::Relu, cos, &m, &sd));
         let crossings: Vec<(usize, f64)> = cfg
             .n
             .iter()
@@ -110,12 +118,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             })
             .collect();
         let fit = PowerFit::fit(&crossings.iter().map(|&(n, a)| (n as f64, a)).collect::<Vec<_>>());
-        let c = (crossings
-            .iter()
-            .map(|&(n, a)| (nf(n) * a.powi(4) / (s4 * d)).ln())
-            .sum::<f64>()
-            / crossings.len() as f64)
-            .exp();
+        let c = geometric_mean(crossings.iter().map(|&(n, a)| n as f64 * a.powi(4) / (s4 * d)));
         let strongest = m.iter().map(|r| r[r.len() - 1]).sum::<f64>() / m.len() as f64;
         eprintln!(
             "xor [cos {cos}] boundary in {} of {} rows {:?}, slope d log‖a‖*/d log n = {:.3}, C = {:.3e}; strongest-signal error {:.4} (p = {})",
@@ -139,20 +142,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
     }
     let cos0 = cfg.cos_angles[0];
     let (lin, lin_sd) = means(cfg, rows, Net::Linear, cos0);
-    for (ni, &n) in cfg.n.iter().enumerate() {
-        for (ai, &a) in avals.iter().enumerate() {
-            mean_rows.push(MeanRow {
-                net: Net::Linear,
-                cos_angle: cos0,
-                n,
-                a_norm: a,
-                mean_test_error: lin[ni][ai],
-                sd_test_error: lin_sd[ni][ai],
-                excess_error: lin[ni][ai] - cfg.p_flip,
-                seeds: cfg.seeds,
-            });
-        }
-    }
+    mean_rows.extend(mean_rows_of(cfg, Net::Linear, cos0, &lin, &lin_sd));
     ctx.write_rows(&cfg.file("means.csv"), &mean_rows)?;
     #[derive(Serialize)]
     struct Crossing {
