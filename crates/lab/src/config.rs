@@ -118,6 +118,23 @@ pub fn check_name(name: &str) -> Result<(), LabError> {
     Ok(())
 }
 
+/// A float config value that must be finite and `> 0` (a step, a scale, a
+/// loss target): the error names `key` and the value.
+///
+/// ```
+/// use gengap_lab::config::check_positive;
+/// assert!(check_positive("lr", 0.1).is_ok());
+/// let e = check_positive("lr", f64::NAN).unwrap_err().to_string();
+/// assert!(e.contains("`lr` = NaN") && e.contains("must be finite and > 0"), "{e}");
+/// ```
+pub fn check_positive(key: &str, value: f64) -> Result<(), LabError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(LabError::invalid(key, value, "must be finite and > 0"))
+    }
+}
+
 /// The result file `base` of a config named `name`: `base` itself for the
 /// study's `default` name, `<name>_<base>` otherwise, so a second config
 /// (a `large.toml`) writes beside the first instead of over it.

@@ -7,6 +7,7 @@
 //! chooses). One data set and one `W⁽⁰⁾` for every run (setup stream).
 
 use gengap::data::{DataConfig, Z23Params};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory;
 use gengap::lab::{CellRng, Ctx, DataAndInit, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
@@ -91,9 +92,7 @@ impl Validate for Config {
             return Err(LabError::invalid("epsilons", "[]", "must not be empty"));
         }
         for (k, v) in [("lr_adam", self.lr_adam), ("lr_sgd", self.lr_sgd)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(LabError::invalid(k, v, "must be finite and > 0"));
-            }
+            check_positive(k, v)?;
         }
         if self.lr_factors.is_empty() || self.lr_factors.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
             return Err(LabError::invalid(

@@ -28,7 +28,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, Direction, NoiseKind, rng};
-use gengap::lab::config::{check_name, named_file};
+use gengap::lab::config::{check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Metrics, OutputScale, nonfinite};
@@ -157,17 +157,10 @@ impl Validate for Config {
         if !(0.0..0.5).contains(&self.p_flip) {
             return bad("p_flip", self.p_flip.to_string(), "must be in [0, 0.5)");
         }
-        let pos = |k: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                bad(k, v.to_string(), "must be finite and > 0")
-            }
-        };
-        pos("sigma_p", self.sigma_p)?;
-        pos("sigma0", self.sigma0)?;
-        pos("lr", self.lr)?;
-        pos("mu.step", self.mu.step)?;
+        check_positive("sigma_p", self.sigma_p)?;
+        check_positive("sigma0", self.sigma0)?;
+        check_positive("lr", self.lr)?;
+        check_positive("mu.step", self.mu.step)?;
         for (k, v) in [
             ("n", self.n),
             ("m", self.m),
@@ -204,7 +197,7 @@ impl Validate for Config {
             return bad("threshold", self.threshold.to_string(), "must be in (0, 0.5)");
         }
         if let Some(i) = &self.interpolate {
-            pos("interpolate.target_loss", i.target_loss)?;
+            check_positive("interpolate.target_loss", i.target_loss)?;
             if i.max_steps < self.steps {
                 return bad(
                     "interpolate.max_steps",

@@ -12,6 +12,7 @@
 //! (p, learning rate) run starts from the same point.
 
 use gengap::data::{DataConfig, Z23Params};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory;
 use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
@@ -91,9 +92,7 @@ impl Validate for Config {
             return Err(LabError::invalid("ps", "[]", "must not be empty"));
         }
         for (k, v) in [("lr_sgd", self.lr_sgd), ("lr_adam", self.lr_adam)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(LabError::invalid(k, v, "must be finite and > 0"));
-            }
+            check_positive(k, v)?;
         }
         if self.lr_factors.is_empty() || self.lr_factors.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
             return Err(LabError::invalid(

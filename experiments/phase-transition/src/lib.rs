@@ -15,7 +15,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
-use gengap::lab::config::{check_name, named_file};
+use gengap::lab::config::{check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
@@ -86,21 +86,13 @@ impl Grid {
         if self.d < 2 {
             return bad("d", self.d.to_string(), "must be >= 2");
         }
-        if !(self.sigma_p.is_finite() && self.sigma_p > 0.0) {
-            return bad("sigma_p", self.sigma_p.to_string(), "must be finite and > 0");
-        }
+        check_positive(&format!("{t}.sigma_p"), self.sigma_p)?;
         if self.m == 0 {
             return bad("m", "0".into(), "must be >= 1");
         }
-        if !(self.sigma0.is_finite() && self.sigma0 > 0.0) {
-            return bad("sigma0", self.sigma0.to_string(), "must be finite and > 0");
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad("lr", self.lr.to_string(), "must be finite and > 0");
-        }
-        if !(self.target_loss.is_finite() && self.target_loss > 0.0) {
-            return bad("target_loss", self.target_loss.to_string(), "must be finite and > 0");
-        }
+        check_positive(&format!("{t}.sigma0"), self.sigma0)?;
+        check_positive(&format!("{t}.lr"), self.lr)?;
+        check_positive(&format!("{t}.target_loss"), self.target_loss)?;
         if self.max_steps == 0 {
             return bad("max_steps", "0".into(), "must be >= 1");
         }

@@ -25,7 +25,7 @@
 
 use gengap::analysis::{ReducedGd, xor_patterns};
 use gengap::data::{DataConfig, NoiseKind, XorParams, rng};
-use gengap::lab::config::{check_name, named_file};
+use gengap::lab::config::{check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, OutputScale, nonfinite};
@@ -106,18 +106,11 @@ impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
         check_name(&self.name)?;
-        let pos = |k: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                bad(k, v.to_string(), "must be finite and > 0")
-            }
-        };
-        pos("sigma_p", self.sigma_p)?;
-        pos("sigma0", self.sigma0)?;
-        pos("lr", self.lr)?;
-        pos("target_loss", self.target_loss)?;
-        pos("a_min", self.a_min)?;
+        check_positive("sigma_p", self.sigma_p)?;
+        check_positive("sigma0", self.sigma0)?;
+        check_positive("lr", self.lr)?;
+        check_positive("target_loss", self.target_loss)?;
+        check_positive("a_min", self.a_min)?;
         if !(self.a_max.is_finite() && self.a_max > self.a_min) {
             return bad("a_max", self.a_max.to_string(), "must be finite and > a_min");
         }
