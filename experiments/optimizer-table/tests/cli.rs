@@ -21,6 +21,41 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         ),
         (good.replace("mu_norm = 8.0", "mu_norm = nan"), "mu_norm"),
         (good.replace("[[optimizers]]", "[[optimizers]"), "config"),
+        // The keys of the optimizers that claim to close the gap, and mini-batches.
+        (
+            good.replace("{ name = \"lion\" }", "{ name = \"lion\", betas = [1.0, 0.99] }"),
+            "`betas[0]` = 1",
+        ),
+        (
+            good.replace("{ name = \"lion\" }", "{ name = \"lion\", betas = [0.9, -0.1] }"),
+            "`betas[1]` = -0.1",
+        ),
+        (
+            good.replace("{ name = \"adabelief\" }", "{ name = \"adabelief\", eps = -1e-8 }"),
+            "`eps` = -1e-8",
+        ),
+        (
+            good.replace("batch_fraction = 0.1", "batch_fraction = 0.0"),
+            "`batch_fraction` = 0",
+        ),
+        (
+            good.replace("batch_fraction = 0.1", "batch_fraction = 1.5"),
+            "`batch_fraction` = 1.5",
+        ),
+        (
+            good.replace(
+                "max_steps = 100, record = \"end\" }\n\n# [Z23]",
+                "max_steps = 100, record = \"end\", batch = { size = 0 } }\n\n# [Z23]",
+            ),
+            "`batch.size` = 0",
+        ),
+        (
+            good.replace(
+                "train = { max_steps = 100, record = \"end\" }\n\n[[",
+                "train = { max_steps = 100, record = \"end\", batch = { size = 31 } }\n\n[[",
+            ),
+            "`batch.size` = 31",
+        ),
     ];
     check_cli(
         env!("CARGO_BIN_EXE_optimizer-table"),
