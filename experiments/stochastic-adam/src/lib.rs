@@ -4,6 +4,10 @@
 //! of **epochs** (`epochs·⌈n/B⌉` optimizer steps) with the learning-rate rule
 //! of the config; plus two decomposing runs (Adam, `λ = 0`, full batch and the
 //! smallest batch) for the signal-learning vs noise-memorization curves.
+//! With `same_steps = true`, the control for the extra steps that small
+//! batches take: full batch, both optimizers, every `λ`, for as many steps as
+//! the smallest batch takes (`epochs·⌈n/B_min⌉`); its Adam `λ = 0` run
+//! records the decomposition for the curves.
 //!
 //! The data set and `W⁽⁰⁾` are drawn once from the setup stream; each cell's
 //! batch order comes from its own stream (`docs/theory.md#mini-batches`).
@@ -55,6 +59,10 @@ pub struct Config {
     pub eps: f64,
     /// Records per decade of the curve runs.
     pub curve_records: u32,
+    /// Also run full batch for the smallest batch's number of steps, for
+    /// both optimizers and every `λ` (`same_steps.csv`). Default false.
+    #[serde(default)]
+    pub same_steps: bool,
 }
 
 fn betas() -> [f64; 2] {
@@ -112,6 +120,14 @@ impl Config {
                 weight_decay: lambda,
             }),
         }
+    }
+
+    /// The optimizer steps of the smallest batch's runs, `epochs·⌈n/B_min⌉`
+    /// (the length of the same-steps control).
+    pub fn max_steps(&self) -> u64 {
+        let n = self.data.n;
+        let b_min = self.batch_fractions.iter().map(|&f| self.batch(f)).min().unwrap_or(n);
+        self.epochs * n.div_ceil(b_min) as u64
     }
 
     /// The training config of a run with batch `b`: `epochs` epochs.
@@ -192,6 +208,14 @@ pub enum Cell {
         /// Index into `batch_fractions`.
         batch: usize,
     },
+    /// The same-steps control: full batch for [`Config::max_steps`] steps
+    /// (decomposing for Adam at `λ = 0`).
+    SameSteps {
+        /// The optimizer.
+        which: Which,
+        /// Index into `lambdas`.
+        lambda: usize,
+    },
 }
 
 /// The data set and `W⁽⁰⁾` every run shares.
@@ -223,6 +247,8 @@ pub struct GridRow {
 /// A row of `curves.csv`.
 #[derive(Serialize)]
 struct CurveRow {
+    /// "epochs" (a curve run of `epochs` epochs) or "same_steps" (the control).
+    run: &'static str,
     batch: usize,
     step: u64,
     epoch: f64,
@@ -232,10 +258,19 @@ struct CurveRow {
     noise_inner: Option<f64>,
 }
 
-/// What `record.json` keeps: per optimizer and batch size, the best test
-/// error over λ and how many λ reach test error ≤ 0.1.
+/// What `record.json` keeps.
 #[derive(Debug, Serialize)]
 pub struct Summary {
+    /// Per optimizer and batch size, `epochs` epochs each.
+    pub grid: Vec<LambdaRange>,
+    /// The same-steps control (full batch, [`Config::max_steps`] steps), if run.
+    pub same_steps: Vec<LambdaRange>,
+}
+
+/// Per optimizer and batch size, the best test error over λ and how many λ
+/// reach test error ≤ 0.1.
+#[derive(Debug, Serialize)]
+pub struct LambdaRange {
     /// "Adam" or "AdamW".
     pub optimizer: &'static str,
     /// Batch size.
@@ -257,7 +292,7 @@ impl Study for StochasticAdam {
     type Shared = Shared;
     type Cell = Cell;
     type Row = RunRecord;
-    type Summary = Vec<Summary>;
+    type Summary = Summary;
 
     fn name(&self) -> &str {
         "stochastic-adam"
@@ -290,6 +325,13 @@ impl Study for StochasticAdam {
         if smallest != largest {
             cells.push(Cell::Curve { batch: smallest });
         }
+        if cfg.same_steps {
+            for which in [Which::Adam, Which::AdamW] {
+                for lambda in 0..cfg.lambdas.len() {
+                    cells.push(Cell::SameSteps { which, lambda });
+                }
+            }
+        }
         cells
     }
 
@@ -309,17 +351,27 @@ impl Study for StochasticAdam {
                     cfg.train(b, Schedule::LogSpaced(cfg.curve_records), true),
                 )
             }
+            Cell::SameSteps { which, lambda } => {
+                let (n, l) = (cfg.data.n, cfg.lambdas[lambda]);
+                let curve = which == Which::Adam && l == 0.0;
+                let record = if curve {
+                    Schedule::LogSpaced(cfg.curve_records)
+                } else {
+                    Schedule::End
+                };
+                (
+                    cfg.optimizer(which, n, l),
+                    TrainConfig {
+                        max_steps: cfg.max_steps(),
+                        ..cfg.train(n, record, curve)
+                    },
+                )
+            }
         };
         Ok(train_from_stream(&sh.ds, &cfg.model, &opt, &train, &sh.w0, r)?.0)
     }
 
-    fn report(
-        &self,
-        cfg: &Config,
-        _: &Shared,
-        rows: &[(Cell, RunRecord)],
-        ctx: &Ctx,
-    ) -> Result<Vec<Summary>, LabError> {
+    fn report(&self, cfg: &Config, _: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary, LabError> {
         report(cfg, rows, ctx)
     }
 }
@@ -335,61 +387,23 @@ fn lambda_axis(lambdas: &[f64]) -> Vec<f64> {
     lambdas.iter().map(|&l| if l > 0.0 { l } else { zero_at }).collect()
 }
 
-fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Summary>, LabError> {
-    let n = cfg.data.n;
-    let mut grid = vec![];
-    for (c, r) in rows {
-        if let Cell::Grid { which, batch, lambda } = *c {
-            let b = cfg.batch(cfg.batch_fractions[batch]);
-            let last = r.last().expect("a run records its last step");
-            grid.push(GridRow {
-                optimizer: which.label(),
-                batch: b,
-                lambda: cfg.lambdas[lambda],
-                lr: cfg.optimizer(which, b, 0.0).lr(),
-                steps: r.steps,
-                status: r.status,
-                train_loss: last.train.loss,
-                train_error: last.train.error,
-                test_error: last.test.error,
-            });
-        }
-    }
-    ctx.write_rows("grid.csv", &grid)?;
-
-    let mut curves = vec![];
-    for (c, r) in rows {
-        if let Cell::Curve { batch } = *c {
-            let b = cfg.batch(cfg.batch_fractions[batch]);
-            for rec in &r.records {
-                curves.push(CurveRow {
-                    batch: b,
-                    step: rec.step,
-                    epoch: rec.step as f64 * b as f64 / n as f64,
-                    train_loss: rec.train.loss,
-                    test_error: rec.test.error,
-                    signal_inner: rec.summary.map(|s| s.signal_inner),
-                    noise_inner: rec.summary.map(|s| s.noise_inner),
-                });
-            }
-        }
-    }
-    ctx.write_rows("curves.csv", &curves)?;
-
-    // Summary: per optimizer and B, the best λ and the width of the good range.
-    let mut summary = vec![];
+/// Per optimizer and each batch size of `rows`, the best λ and the width of
+/// the good range (printed, one line each).
+fn lambda_ranges(cfg: &Config, rows: &[GridRow], tag: &str) -> Vec<LambdaRange> {
+    let mut bs: Vec<usize> = rows.iter().map(|g| g.batch).collect();
+    bs.sort_unstable_by(|a, b| b.cmp(a));
+    bs.dedup();
+    let mut out = vec![];
     for which in [Which::Adam, Which::AdamW] {
-        for &f in &cfg.batch_fractions {
-            let b = cfg.batch(f);
-            let cells: Vec<&GridRow> = grid
+        for &b in &bs {
+            let cells: Vec<&GridRow> = rows
                 .iter()
                 .filter(|g| g.optimizer == which.label() && g.batch == b)
                 .collect();
-            let best = cells
-                .iter()
-                .min_by(|a, b| a.test_error.total_cmp(&b.test_error))
-                .expect("every (optimizer, B) has its λ row");
-            let s = Summary {
+            let Some(best) = cells.iter().min_by(|a, b| a.test_error.total_cmp(&b.test_error)) else {
+                continue;
+            };
+            let s = LambdaRange {
                 optimizer: which.label(),
                 batch: b,
                 best_test_error: best.test_error,
@@ -397,7 +411,7 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Sum
                 good_lambdas: cells.iter().filter(|g| g.test_error <= 0.1).count(),
             };
             eprintln!(
-                "stochastic-adam: {:>5} B = {:>3}: best test error {:.3} at λ = {:e}; {} of {} λ reach <= 0.1",
+                "stochastic-adam: {tag}{:>5} B = {:>3}: best test error {:.3} at λ = {:e}; {} of {} λ reach <= 0.1",
                 s.optimizer,
                 s.batch,
                 s.best_test_error,
@@ -405,9 +419,76 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Sum
                 s.good_lambdas,
                 cfg.lambdas.len()
             );
-            summary.push(s);
+            out.push(s);
         }
     }
+    out
+}
+
+fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary, LabError> {
+    let n = cfg.data.n;
+    let row = |which: Which, b: usize, lambda: usize, r: &RunRecord| {
+        let last = r.last().expect("a run records its last step");
+        GridRow {
+            optimizer: which.label(),
+            batch: b,
+            lambda: cfg.lambdas[lambda],
+            lr: cfg.optimizer(which, b, 0.0).lr(),
+            steps: r.steps,
+            status: r.status,
+            train_loss: last.train.loss,
+            train_error: last.train.error,
+            test_error: last.test.error,
+        }
+    };
+    let mut grid = vec![];
+    let mut same = vec![];
+    for (c, r) in rows {
+        match *c {
+            Cell::Grid { which, batch, lambda } => {
+                grid.push(row(which, cfg.batch(cfg.batch_fractions[batch]), lambda, r))
+            }
+            Cell::SameSteps { which, lambda } => same.push(row(which, n, lambda, r)),
+            Cell::Curve { .. } => {}
+        }
+    }
+    ctx.write_rows("grid.csv", &grid)?;
+    if cfg.same_steps {
+        ctx.write_rows("same_steps.csv", &same)?;
+    }
+
+    // The decomposing runs: the curve runs, then the same-steps Adam λ = 0 run.
+    let curve_runs: Vec<(&'static str, usize, &RunRecord)> = rows
+        .iter()
+        .filter_map(|(c, r)| match *c {
+            Cell::Curve { batch } => Some(("epochs", cfg.batch(cfg.batch_fractions[batch]), r)),
+            Cell::SameSteps { which, lambda } if which == Which::Adam && cfg.lambdas[lambda] == 0.0 => {
+                Some(("same_steps", n, r))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut curves = vec![];
+    for &(run, b, r) in &curve_runs {
+        for rec in &r.records {
+            curves.push(CurveRow {
+                run,
+                batch: b,
+                step: rec.step,
+                epoch: rec.step as f64 * b as f64 / n as f64,
+                train_loss: rec.train.loss,
+                test_error: rec.test.error,
+                signal_inner: rec.summary.map(|s| s.signal_inner),
+                noise_inner: rec.summary.map(|s| s.noise_inner),
+            });
+        }
+    }
+    ctx.write_rows("curves.csv", &curves)?;
+
+    let summary = Summary {
+        grid: lambda_ranges(cfg, &grid, ""),
+        same_steps: lambda_ranges(cfg, &same, &format!("full batch, {} steps: ", cfg.max_steps())),
+    };
 
     // Figures: the four heatmaps over (B, λ), then the curves.
     let mut bs: Vec<usize> = cfg.batch_fractions.iter().map(|&f| cfg.batch(f)).collect();
@@ -465,9 +546,12 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Sum
 
     let mut sn = vec![];
     let mut te = vec![];
-    for (k, (c, r)) in rows.iter().filter(|(c, _)| matches!(c, Cell::Curve { .. })).enumerate() {
-        let Cell::Curve { batch } = *c else { continue };
-        let b = cfg.batch(cfg.batch_fractions[batch]);
+    for (k, &(run, b, r)) in curve_runs.iter().enumerate() {
+        let name = if run == "same_steps" {
+            format!("B = {b}, {} steps", r.steps)
+        } else {
+            format!("B = {b}")
+        };
         let x: Vec<f64> = r
             .records
             .iter()
@@ -475,21 +559,21 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Sum
             .collect();
         let pick = |f: fn(&gengap::train::Record) -> f64| r.records.iter().map(f).collect::<Vec<f64>>();
         sn.push(Series::line(
-            format!("B = {b}: signal"),
+            format!("{name}: signal"),
             x.clone(),
             pick(|rec| rec.summary.map_or(f64::NAN, |s| s.signal_inner)),
             k,
         ));
         sn.push(
             Series::line(
-                format!("B = {b}: noise"),
+                format!("{name}: noise"),
                 x.clone(),
                 pick(|rec| rec.summary.map_or(f64::NAN, |s| s.noise_inner)),
                 k,
             )
             .dashed(),
         );
-        te.push(Series::line(format!("B = {b}"), x, pick(|rec| rec.test.error), k));
+        te.push(Series::line(name, x, pick(|rec| rec.test.error), k));
     }
     let curves_fig = vec![
         Panel::Line(LinePlot {

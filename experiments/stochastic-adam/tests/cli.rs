@@ -1,6 +1,6 @@
 //! The binary on its quick config, and on bad configs (one line, exit 1, no files).
 
-use gengap_lab::testing::{check_cli, check_shards};
+use gengap_lab::testing::{check_cli, check_shards, run, scratch};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -29,6 +29,7 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         &[
             "results/stochastic-adam/grid.csv",
             "results/stochastic-adam/curves.csv",
+            "results/stochastic-adam/same_steps.csv",
             "figures/stochastic_adam.png",
             "figures/stochastic_adam_curves.svg",
         ],
@@ -43,6 +44,43 @@ fn three_shards_merged_equal_one_run() {
         env!("CARGO_BIN_EXE_stochastic-adam"),
         "stochastic-adam",
         include_str!("../quick.toml"),
-        &["grid.csv", "curves.csv"],
+        &["grid.csv", "curves.csv", "same_steps.csv"],
     );
+}
+
+/// The same-steps control is the full-batch curve run continued: over the
+/// first `epochs` steps its records are those of the `epochs`-epoch run, bit
+/// for bit, and it runs to the smallest batch's step count.
+#[test]
+fn the_same_steps_control_continues_the_full_batch_run() {
+    let dir = scratch("stochastic-adam-same-steps");
+    let (ok, err) = run(
+        env!("CARGO_BIN_EXE_stochastic-adam"),
+        &dir,
+        include_str!("../quick.toml"),
+    );
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(dir.join("results/stochastic-adam/curves.csv")).unwrap();
+    // run,batch,step,…: the full batch (B = n = 30) of both runs, by step.
+    let rows = |run: &str| -> Vec<(u64, String)> {
+        csv.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{run},30,")))
+            .map(|rest| {
+                let (step, values) = rest.split_once(',').unwrap();
+                (step.parse().unwrap(), values.to_string())
+            })
+            .collect()
+    };
+    let (epochs, same) = (rows("epochs"), rows("same_steps"));
+    // quick.toml: 20 epochs; the smallest batch is B = 3, 10 steps an epoch.
+    assert_eq!(epochs.last().unwrap().0, 20);
+    assert_eq!(same.last().unwrap().0, 200);
+    // The log-spaced records are shared; the 20-epoch run also records its end.
+    let prefix: Vec<_> = same.iter().filter(|(s, _)| *s <= 20).cloned().collect();
+    assert_eq!(prefix, epochs[..epochs.len() - 1]);
+    assert!(prefix.len() >= 10);
+    let table = std::fs::read_to_string(dir.join("results/stochastic-adam/same_steps.csv")).unwrap();
+    assert_eq!(table.lines().count(), 1 + 2 * 2, "header, 2 optimizers × 2 λ:\n{table}");
+    assert!(table.lines().skip(1).all(|l| l.contains(",200,")), "{table}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
