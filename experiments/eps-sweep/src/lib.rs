@@ -4,7 +4,11 @@
 //! step with rate `η/ε`; so the rate for `ε` is centred at
 //! `η₀(ε) = max(lr_adam, lr_sgd·ε)` and the grid `η₀(ε)·lr_factors` is run,
 //! keeping the rate with the lowest final *training* loss (test data never
-//! chooses). One data set and one `W⁽⁰⁾` for every run (setup stream).
+//! chooses). AdaBelief adds `ε` to `S` at every step as well, so its `S`
+//! settles near `ε/(1−β₂)` and its denominator is `≈ √(ε/(1−β₂)) + ε`; its
+//! grid adds a second centre `max(lr_adam, lr_sgd·(√(ε/(1−β₂)) + ε))`
+//! ([`Config::centres`]). One data set and one `W⁽⁰⁾` for every run (setup
+//! stream).
 
 use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::config::check_positive;
@@ -74,9 +78,33 @@ pub struct Config {
 }
 
 impl Config {
-    /// The centre of the learning-rate grid at `ε`.
-    pub fn centre(&self, eps: f64) -> f64 {
-        self.lr_adam.max(self.lr_sgd * eps)
+    /// The centre of the learning-rate grid at `ε` for a denominator `≈ scale`.
+    fn centre(&self, scale: f64) -> f64 {
+        self.lr_adam.max(self.lr_sgd * scale)
+    }
+
+    /// The centres of `which`'s learning-rate grid at `ε`: `max(lr_adam,
+    /// lr_sgd·ε)`, and for AdaBelief also `max(lr_adam, lr_sgd·(√(ε/(1−β₂)) +
+    /// ε))` (its denominator when `ε` dominates), when it differs.
+    pub fn centres(&self, which: Which, eps: f64) -> Vec<f64> {
+        let mut c = vec![self.centre(eps)];
+        if which == Which::Adabelief {
+            let beta2 = AdaBeliefConfig::default().betas[1];
+            let second = self.centre((eps / (1.0 - beta2)).sqrt() + eps);
+            if second != c[0] {
+                c.push(second);
+            }
+        }
+        c
+    }
+
+    /// The learning rates run for `which` at `ε`: every centre times every factor.
+    pub fn lrs(&self, which: Which, eps: f64) -> Vec<f64> {
+        let centres = self.centres(which, eps);
+        centres
+            .iter()
+            .flat_map(|c| self.lr_factors.iter().map(move |k| c * k))
+            .collect()
     }
 }
 
@@ -103,8 +131,8 @@ impl Validate for Config {
         }
         for &w in &self.optimizers {
             for &e in &self.epsilons {
-                for &k in &self.lr_factors {
-                    w.optimizer(self.centre(e) * k, e)
+                for lr in self.lrs(w, e) {
+                    w.optimizer(lr, e)
                         .resolve()
                         .map_err(|err| LabError::from(err).at(format!("{} at ε = {e}:", w.label())))?;
                 }
@@ -186,12 +214,8 @@ impl Study for EpsSweep {
         let mut cells = vec![];
         for &which in &cfg.optimizers {
             for &eps in &cfg.epsilons {
-                for &k in &cfg.lr_factors {
-                    cells.push(Cell {
-                        which,
-                        eps,
-                        lr: cfg.centre(eps) * k,
-                    });
+                for lr in cfg.lrs(which, eps) {
+                    cells.push(Cell { which, eps, lr });
                 }
             }
         }
@@ -290,4 +314,33 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
     ];
     render(&ctx.figure("eps_sweep"), (1, 3), (460, 400), &panels)?;
     Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        toml::from_str(include_str!("../config.toml")).expect("the committed config parses")
+    }
+
+    /// Adam's grid is centred at `max(lr_adam, lr_sgd·ε)`; AdaBelief's adds
+    /// `max(lr_adam, lr_sgd·(√(1000·ε) + ε))` (β₂ = 0.999) where that differs.
+    #[test]
+    fn the_learning_rate_centres_follow_each_denominator() {
+        let c = config();
+        assert_eq!(c.centres(Which::Adam, 1e-8), [1e-4]);
+        assert_eq!(c.centres(Which::Adam, 1e-2), [5e-3]);
+        for eps in [1e-8, 1e-4, 1e-2, 1.0] {
+            let ab = c.centres(Which::Adabelief, eps);
+            let want = (0.5 * ((eps / (1.0 - 0.999_f64)).sqrt() + eps)).max(1e-4);
+            assert_eq!(ab[0], c.centres(Which::Adam, eps)[0]);
+            assert_eq!(ab.len(), 2, "ε = {eps}: {ab:?}");
+            assert!((ab[1] / want - 1.0).abs() < 1e-12, "ε = {eps}: {ab:?} vs {want}");
+        }
+        // Below lr_adam both centres are lr_adam: one grid, no duplicate runs.
+        let tiny = Config { lr_adam: 1.0, ..c.clone() };
+        assert_eq!(tiny.centres(Which::Adabelief, 1e-8), [1.0]);
+        assert_eq!(c.lrs(Which::Adabelief, 1e-2).len(), 2 * c.lr_factors.len());
+    }
 }
