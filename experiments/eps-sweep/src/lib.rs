@@ -339,7 +339,10 @@ mod tests {
             assert!((ab[1] / want - 1.0).abs() < 1e-12, "ε = {eps}: {ab:?} vs {want}");
         }
         // Below lr_adam both centres are lr_adam: one grid, no duplicate runs.
-        let tiny = Config { lr_adam: 1.0, ..c.clone() };
+        let tiny = Config {
+            lr_adam: 1.0,
+            ..c.clone()
+        };
         assert_eq!(tiny.centres(Which::Adabelief, 1e-8), [1.0]);
         assert_eq!(c.lrs(Which::Adabelief, 1e-2).len(), 2 * c.lr_factors.len());
     }
