@@ -546,7 +546,11 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
 
     let mut sn = vec![];
     let mut te = vec![];
-    for (k, &(run, b, r)) in curve_runs.iter().enumerate() {
+    // The full-batch curve run is the start of the same-steps run (tested):
+    // drawn once, as the longer of the two.
+    let has_same = curve_runs.iter().any(|c| c.0 == "same_steps");
+    let drawn = curve_runs.iter().filter(|c| !(has_same && c.0 == "epochs" && c.1 == n));
+    for (k, &(run, b, r)) in drawn.enumerate() {
         let name = if run == "same_steps" {
             format!("B = {b}, {} steps", r.steps)
         } else {
