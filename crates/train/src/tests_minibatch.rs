@@ -46,12 +46,24 @@ fn bits(w: &Array2<f64>) -> Vec<u64> {
     w.iter().map(|v| v.to_bits()).collect()
 }
 
-const OPTIMIZERS: [&str; 5] = [
+/// Every rule of `gengap-optim` once, with coupled (L2) and decoupled decay
+/// spread over them.
+const OPTIMIZERS: [&str; 15] = [
     "name = \"gd\"\nlr = 0.5\nweight_decay = { kind = \"l2\", lambda = 0.01 }",
+    "name = \"sgd_momentum\"\nlr = 0.1\nweight_decay = { kind = \"decoupled\", lambda = 0.01 }",
+    "name = \"sign_gd\"\nlr = 0.001",
+    "name = \"adam_seed\"\nlr = 0.01\nweight_decay = { kind = \"l2\", lambda = 0.01 }",
     "name = \"adam\"\nlr = 0.01\nweight_decay = { kind = \"decoupled\", lambda = 0.01 }",
+    "name = \"amsgrad\"\nlr = 0.01\nweight_decay = { kind = \"l2\", lambda = 0.01 }",
     "name = \"adamw\"\nlr = 0.01",
+    "name = \"yogi\"\nlr = 0.01",
+    "name = \"adabound\"\nlr = 0.01\nfinal_lr = 0.1",
     "name = \"padam\"\nlr = 0.05",
-    "name = \"lion\"\nlr = 0.001",
+    "name = \"radam\"\nlr = 0.01\nweight_decay = { kind = \"l2\", lambda = 0.01 }",
+    "name = \"nadam\"\nlr = 0.01\nweight_decay = { kind = \"decoupled\", lambda = 0.01 }",
+    "name = \"adabelief\"\nlr = 0.01\namsgrad = true",
+    "name = \"lion\"\nlr = 0.001\nweight_decay = 0.01",
+    "name = \"adabelief\"\nlr = 0.01\nweight_decay = { kind = \"l2\", lambda = 0.01 }",
 ];
 
 #[test]
