@@ -20,10 +20,13 @@
 //!   dynamical system of coefficients"): it iterates the coefficients from the
 //!   Gram matrix of `{μ, ξ_i}` and the initial inner products, at `O(m·n²)`
 //!   per step instead of `O(m·n·d)`, and agrees with full-space GD to round-off.
+//! * [`coupling`] is the solver's one dense product per step, `G_S·Γᵀ`, as a
+//!   register-blocked fma kernel whose bits do not depend on the CPU or BLAS.
 //! * [`boundary`] reads a phase boundary off a grid of test errors and fits
 //!   its power law.
 
 pub mod boundary;
+pub mod coupling;
 mod decompose;
 mod reduced;
 

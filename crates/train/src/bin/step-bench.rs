@@ -283,11 +283,48 @@ fn main() {
                 reduced: None,
             });
         }
+        if threads == thread_counts[0] {
+            print_coupling(budget);
+        }
         let peer = python
             .as_deref()
             .map(|py| run_peer(py, threads, budget, sizes).unwrap_or_else(|e| fail(&e.to_string())));
         print_table(&info, threads, peak, &rows, peer.as_ref());
     }
+}
+
+/// The reduced solver's coupling product `G_S·Γᵀ` (`K × K` by `K × 2m`,
+/// `2·K²·2m` flops): gengap's kernel against OpenBLAS's `dgemm` on the same
+/// operands, one thread each, in this run.
+fn print_coupling(budget: f64) {
+    println!("# coupling product G·Γᵀ of the reduced solver, one thread: gengap_analysis::coupling vs dgemm");
+    println!("| K | 2m | kernel GFLOP/s | dgemm GFLOP/s | kernel / dgemm time |");
+    println!("|---|---|---|---|---|");
+    let threads = gengap_model::BlasInfo::current().threads;
+    gengap_model::set_blas_threads(1);
+    for (k, w) in [(21, 20), (101, 20), (201, 20), (201, 40)] {
+        let g = Array2::from_shape_fn((k, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let b = Array2::from_shape_fn((k, w), |(i, j)| ((i * 5 + j) % 7) as f64 * 0.1);
+        let mut out = Array2::<f64>::zeros((k, w));
+        let mut scratch = Array2::<f64>::zeros((k, w));
+        let kernel = time(budget, || {
+            gengap_analysis::coupling::gram_update(g.view(), b.view(), -1e-9, 1.0, &mut out, &mut scratch);
+            black_box(&out);
+        });
+        let dgemm = time(budget, || {
+            general_mat_mul(-1e-9, &g, &b, 1.0, &mut out);
+            black_box(&out);
+        });
+        let flops = 2.0 * (k * k * w) as f64;
+        println!(
+            "| {k} | {w} | {:.1} | {:.1} | {:.2} |",
+            flops / kernel / 1e9,
+            flops / dgemm / 1e9,
+            kernel / dgemm
+        );
+    }
+    println!();
+    gengap_model::set_blas_threads(threads);
 }
 
 fn print_table(info: &gengap_model::BlasInfo, threads: usize, peak: [f64; 2], rows: &[Row], peer: Option<&Peer>) {
