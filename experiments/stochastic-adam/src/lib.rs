@@ -218,6 +218,28 @@ pub enum Cell {
     },
 }
 
+impl Cell {
+    /// Whether the run records the decomposition on a log-spaced schedule
+    /// (for the curves): the curve runs, and the same-steps Adam `λ = 0` run.
+    fn decomposes(&self, cfg: &Config) -> bool {
+        match *self {
+            Cell::Grid { .. } => false,
+            Cell::Curve { .. } => true,
+            Cell::SameSteps { which, lambda } => which == Which::Adam && cfg.lambdas[lambda] == 0.0,
+        }
+    }
+}
+
+/// Which kind of decomposing run a `curves.csv` row comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum CurveRun {
+    /// A curve run of `epochs` epochs.
+    Epochs,
+    /// The same-steps control.
+    SameSteps,
+}
+
 /// The data set and `W⁽⁰⁾` every run shares.
 pub type Shared = DataAndInit;
 
@@ -247,8 +269,7 @@ pub struct GridRow {
 /// A row of `curves.csv`.
 #[derive(Serialize)]
 struct CurveRow {
-    /// "epochs" (a curve run of `epochs` epochs) or "same_steps" (the control).
-    run: &'static str,
+    run: CurveRun,
     batch: usize,
     step: u64,
     epoch: f64,
@@ -353,7 +374,7 @@ impl Study for StochasticAdam {
             }
             Cell::SameSteps { which, lambda } => {
                 let (n, l) = (cfg.data.n, cfg.lambdas[lambda]);
-                let curve = which == Which::Adam && l == 0.0;
+                let curve = cell.decomposes(cfg);
                 let record = if curve {
                     Schedule::LogSpaced(cfg.curve_records)
                 } else {
@@ -458,14 +479,12 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
     }
 
     // The decomposing runs: the curve runs, then the same-steps Adam λ = 0 run.
-    let curve_runs: Vec<(&'static str, usize, &RunRecord)> = rows
+    let curve_runs: Vec<(CurveRun, usize, &RunRecord)> = rows
         .iter()
-        .filter_map(|(c, r)| match *c {
-            Cell::Curve { batch } => Some(("epochs", cfg.batch(cfg.batch_fractions[batch]), r)),
-            Cell::SameSteps { which, lambda } if which == Which::Adam && cfg.lambdas[lambda] == 0.0 => {
-                Some(("same_steps", n, r))
-            }
-            _ => None,
+        .filter(|(c, _)| c.decomposes(cfg))
+        .map(|(c, r)| match *c {
+            Cell::Curve { batch } => (CurveRun::Epochs, cfg.batch(cfg.batch_fractions[batch]), r),
+            _ => (CurveRun::SameSteps, n, r),
         })
         .collect();
     let mut curves = vec![];
@@ -548,10 +567,12 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
     let mut te = vec![];
     // The full-batch curve run is the start of the same-steps run (tested):
     // drawn once, as the longer of the two.
-    let has_same = curve_runs.iter().any(|c| c.0 == "same_steps");
-    let drawn = curve_runs.iter().filter(|c| !(has_same && c.0 == "epochs" && c.1 == n));
+    let has_same = curve_runs.iter().any(|c| c.0 == CurveRun::SameSteps);
+    let drawn = curve_runs
+        .iter()
+        .filter(|c| !(has_same && c.0 == CurveRun::Epochs && c.1 == n));
     for (k, &(run, b, r)) in drawn.enumerate() {
-        let name = if run == "same_steps" {
+        let name = if run == CurveRun::SameSteps {
             format!("B = {b}, {} steps", r.steps)
         } else {
             format!("B = {b}")
