@@ -113,10 +113,11 @@ pub(crate) fn collapse(
             }
         }
         let ln = |f: fn(&Crossing) -> f64| -> Vec<f64> { crossings.iter().map(|c| f(c).ln()).collect() };
+        let sd_ln_n_snr_q = sd(&ln(|c| c.n_snr_q));
         let c = Collapse {
             q,
-            sd_ln_n_snr_q: sd(&ln(|c| c.n_snr_q)),
-            sd_per_q: sd(&ln(|c| c.n_snr_q)) / q,
+            sd_ln_n_snr_q,
+            sd_per_q: sd_ln_n_snr_q / q,
             sd_ln_mu: sd(&ln(|c| c.mu_star)),
             sd_ln_snr: sd(&ln(|c| c.snr_star)),
             crossings,
