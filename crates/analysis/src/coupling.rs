@@ -110,6 +110,9 @@ mod avx2 {
         out: &mut [f64],
         scratch: &mut [f64],
     ) {
+        // The kernels below need both; this makes the function safe to call
+        // on its own (one load of a cached flag per call).
+        assert!(available(), "the AVX2 path needs AVX2 and FMA");
         assert!(g.len() >= k * k && b.len() >= k * w && out.len() >= k * w && scratch.len() >= k * w);
         let vecs = w / 4;
         let mut k0 = 0;
@@ -128,7 +131,7 @@ mod avx2 {
                 while i < k {
                     let r = (k - i).min(2);
                     let c = 4 * j;
-                    // SAFETY: `available()` said AVX2 and FMA are present;
+                    // SAFETY: AVX2 and FMA are present (asserted above);
                     // every pointer `block` forms stays inside `g`, `b`, `out`
                     // or `scratch` (lengths checked above; it reads rows
                     // `i..i+R ≤ k` and columns `k0..k1 ≤ k` of `g`, rows
