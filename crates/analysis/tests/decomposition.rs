@@ -477,3 +477,26 @@ fn population_error_of_either_noise_kind_matches_a_large_test_set() {
             .is_err()
     );
 }
+
+#[test]
+fn a_training_patch_outside_the_span_is_refused() {
+    let cfg = CnnConfig {
+        m: 3,
+        ..Default::default()
+    };
+    let mut ds = c22(200, 8, 4);
+    let w0 = cfg.init::<f64, _>(200, &mut rng::seeded(5)).unwrap();
+    assert!(ReducedGd::new(&ds, &cfg, w0.view(), 0.01, 0.0).is_ok());
+    // One coordinate of one patch moved by 1e-6 of the data's scale: far
+    // above round-off, so the patch is no longer signal plus its noise vector.
+    let scale = ds.train.x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    ds.train.x[[3, 1, 17]] += 1e-6 * scale;
+    match ReducedGd::new(&ds, &cfg, w0.view(), 0.01, 0.0) {
+        Err(gengap_analysis::AnalysisError::InvalidParam {
+            field: "data", value, ..
+        }) => {
+            assert!(value.starts_with("max |X - A S|"), "{value}");
+        }
+        other => panic!("expected the span check to refuse the data, got {other:?}"),
+    }
+}
