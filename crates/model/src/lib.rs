@@ -35,6 +35,7 @@ mod cnn;
 mod error;
 pub mod nonfinite;
 mod real;
+pub mod simd;
 
 pub use activation::*;
 pub use blas::{

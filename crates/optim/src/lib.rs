@@ -104,3 +104,5 @@ pub use named::{
 mod tests;
 #[cfg(test)]
 mod tests_closing;
+#[cfg(test)]
+mod tests_simd;

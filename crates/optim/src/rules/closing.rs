@@ -12,6 +12,7 @@ use crate::Real;
 /// `W ← W − η·M̂·r_t·√(1−β₂ᵗ)/(√V + ε)` with
 /// `r_t = √((ρ_t−4)(ρ_t−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ_t))`; else `W ← W − η·M̂`
 /// (un-adapted momentum while the variance estimate is unreliable).
+#[inline(always)]
 pub(super) fn radam<T: Real>(
     w: &mut [T],
     grad: &[T],
@@ -61,6 +62,7 @@ pub(super) fn nadam_mu_product(b1: f64, psi: f64, t: u64) -> f64 {
 
 /// NAdam (`torch.optim.NAdam`): Adam's moments, `D = √(V/(1−β₂ᵗ)) + ε`,
 /// `W ← W − η(1−μ_t)/(1−Π_t)·g/D − η·μ_{t+1}/(1−Π_t·μ_{t+1})·M/D`.
+#[inline(always)]
 pub(super) fn nadam<T: Real>(
     w: &mut [T],
     grad: &[T],
@@ -87,6 +89,7 @@ pub(super) fn nadam<T: Real>(
 /// `rectify = False`): `M ← β₁M + (1−β₁)g`, `S ← β₂S + (1−β₂)(g − M)²`, then
 /// `S ← S + ε` (kept in the state, as the package does), with AMSGrad
 /// `S_max ← max(S_max, S)`; `D = √Ŝ/√(1−β₂ᵗ) + ε`; `W ← W − (η/(1−β₁ᵗ))·M/D`.
+#[inline(always)]
 pub(super) fn adabelief<T: Real>(
     w: &mut [T],
     grad: &[T],
@@ -125,6 +128,7 @@ pub(super) fn adabelief<T: Real>(
 
 /// Lion (Chen et al. 2023, Algorithm 2): `c = β₁M + (1−β₁)g`, `W ← W − η·sign(c)`
 /// (after the decoupled decay `W ← W − ηλW`), then `M ← β₂M + (1−β₂)g`; `sign(0) = 0`.
+#[inline(always)]
 pub(super) fn lion<T: Real>(
     w: &mut [T],
     grad: &[T],

@@ -256,17 +256,18 @@ fn sign<T: Real>(x: T) -> T {
     }
 }
 
-impl<T: Real> Optimizer<T> for Optim<T> {
-    fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError> {
-        if w.len() != grad.len() {
-            return Err(OptimError::Length {
-                what: "grad",
-                expected: w.len(),
-                got: grad.len(),
-            });
-        }
-        self.ensure_buffers(w.len())?;
-        self.state.t += 1;
+impl<T: Real> Optim<T> {
+    /// [`Optim::update`] compiled for AVX2 (see [`gengap_model::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn update_avx2(&mut self, w: &mut [T], grad: &[T]) {
+        self.update(w, grad);
+    }
+
+    /// The update of step `t = self.state.t` (already advanced; buffers
+    /// already sized), one pass over the coordinates.
+    #[inline(always)]
+    fn update(&mut self, w: &mut [T], grad: &[T]) {
         let h = self.hyper;
         let t = self.state.t;
         let c = |v: f64| T::from_f64c(v);
@@ -397,6 +398,30 @@ impl<T: Real> Optimizer<T> for Optim<T> {
                 closing::lion(w, grad, mom, (b1, b2, lr), pre);
             }
         }
+    }
+}
+
+impl<T: Real> Optimizer<T> for Optim<T> {
+    fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError> {
+        if w.len() != grad.len() {
+            return Err(OptimError::Length {
+                what: "grad",
+                expected: w.len(),
+                got: grad.len(),
+            });
+        }
+        self.ensure_buffers(w.len())?;
+        self.state.t += 1;
+        #[cfg(target_arch = "x86_64")]
+        if gengap_model::simd::avx2() {
+            // SAFETY: the CPU runs AVX2 (checked by `avx2`).
+            #[allow(unsafe_code)]
+            unsafe {
+                self.update_avx2(w, grad)
+            };
+            return Ok(());
+        }
+        self.update(w, grad);
         Ok(())
     }
 
