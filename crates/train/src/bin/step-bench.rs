@@ -8,7 +8,10 @@
 //! kernel, as for the experiment binaries; default `GENGAP_BLAS_KERNEL`, else
 //! portable); `--peer-python PY`: also run the numpy implementation of the
 //! same steps (`crates/train/bench/numpy_step.py`) with that interpreter, at
-//! the same sizes and thread counts, and print gengap/numpy ratios.
+//! the same sizes and thread counts, and print gengap/numpy ratios;
+//! `--rounds R`: time every size R times (default 3 with a peer, else 1),
+//! each round gengap and then numpy at that size, and report medians (a
+//! ratio as the median of the rounds' ratios, with their range).
 //!
 //! Flops per step are counted as `16·n·m·d` (P = 2: two GEMMs of `2·(nP)·(2m)·d`).
 //! The GEMM peak is a square `1024³` GEMM of the same precision and thread
@@ -54,6 +57,67 @@ struct Row {
     gd: f64,
     adam: f64,
     reduced: Option<f64>,
+    peer: Option<PeerCell>,
+}
+
+/// One round at one size: the reduced step, `(2 GEMMs, GD step, Adam
+/// step)` in f64 and f32, and the numpy peer's run (if any), timed one right
+/// after the other.
+struct Round {
+    reduced: f64,
+    steps: [(f64, f64, f64); 2],
+    peer: Option<Peer>,
+}
+
+/// The numpy peer at one size and precision, over the rounds: its median
+/// times, and gengap/numpy per round (each round times both sides one right
+/// after the other, so slow drift of the machine's speed cancels).
+struct PeerCell {
+    gd: f64,
+    adam: f64,
+    gd_ratio: Spread,
+    adam_ratio: Spread,
+}
+
+/// Median, minimum and maximum of per-round values.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Spread {
+        v.sort_by(f64::total_cmp);
+        Spread {
+            median: median_sorted(&v),
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+
+    /// `0.95` for one round, `0.95 (0.90–1.02)` for several.
+    fn show(&self) -> String {
+        if self.min == self.max {
+            format!("{:.2}", self.median)
+        } else {
+            format!("{:.2} ({:.2}–{:.2})", self.median, self.min, self.max)
+        }
+    }
+}
+
+fn median_sorted(v: &[f64]) -> f64 {
+    let k = v.len();
+    if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        0.5 * (v[k / 2 - 1] + v[k / 2])
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    median_sorted(&v)
 }
 
 fn bench<T: Real>(ds: &Dataset, m: usize, budget: f64) -> (f64, f64, f64) {
@@ -221,6 +285,14 @@ fn main() {
         None => vec![1, 2],
     };
     let python = value("--peer-python");
+    let rounds = match value("--rounds") {
+        Some(v) => match v.parse::<usize>() {
+            Ok(r) if r > 0 => r,
+            _ => fail("--rounds needs a positive integer"),
+        },
+        None if python.is_some() => 3,
+        None => 1,
+    };
     let sizes: &[(usize, usize, usize)] = if quick {
         &[(1000, 20, 10), (1000, 200, 10)]
     } else {
@@ -249,6 +321,7 @@ fn main() {
         let info = gengap_model::BlasInfo::current();
         let peak = [gemm_peak::<f64>(budget), gemm_peak::<f32>(budget)];
         let mut rows = vec![];
+        let mut peer_label = None;
         for (&(d, n, m), ds) in sizes.iter().zip(&datasets) {
             let cfg = CnnConfig {
                 m,
@@ -257,39 +330,63 @@ fn main() {
             };
             let w0: Array2<f64> = cfg.init(d, &mut rng::seeded(1)).unwrap();
             let mut red = ReducedGd::new(ds, &cfg, w0.view(), 1e-6, 0.0).unwrap();
-            let reduced = time(budget, || {
-                black_box(red.step());
-            });
-            let (gemm, gd, adam) = bench::<f64>(ds, m, budget);
-            rows.push(Row {
-                d,
-                n,
-                m,
-                prec: "f64",
-                gemm,
-                gd,
-                adam,
-                reduced: Some(reduced),
-            });
-            let (gemm, gd, adam) = bench::<f32>(ds, m, budget);
-            rows.push(Row {
-                d,
-                n,
-                m,
-                prec: "f32",
-                gemm,
-                gd,
-                adam,
-                reduced: None,
-            });
+            let mut runs = vec![];
+            for _ in 0..rounds {
+                let reduced = time(budget, || {
+                    black_box(red.step());
+                });
+                let t64 = bench::<f64>(ds, m, budget);
+                let t32 = bench::<f32>(ds, m, budget);
+                let peer = python.as_deref().map(|py| {
+                    let p = run_peer(py, threads, budget, &[(d, n, m)]).unwrap_or_else(|e| fail(&e.to_string()));
+                    peer_label.get_or_insert_with(|| p.label.clone());
+                    p
+                });
+                runs.push(Round {
+                    reduced,
+                    steps: [t64, t32],
+                    peer,
+                });
+            }
+            for (prec, pick) in [("f64", 0usize), ("f32", 1)] {
+                let ours = |r: &Round| r.steps[pick];
+                let peer = python.as_ref().map(|_| {
+                    let theirs: Vec<(f64, f64)> = runs
+                        .iter()
+                        .map(|r| {
+                            let p = r.peer.as_ref().expect("a peer run per round");
+                            let key = (d, n, m, prec.to_string());
+                            p.times
+                                .iter()
+                                .find(|(k, _)| *k == key)
+                                .map(|(_, t)| *t)
+                                .unwrap_or_else(|| fail("the numpy peer left out a size"))
+                        })
+                        .collect();
+                    PeerCell {
+                        gd: median(theirs.iter().map(|t| t.0).collect()),
+                        adam: median(theirs.iter().map(|t| t.1).collect()),
+                        gd_ratio: Spread::of(runs.iter().zip(&theirs).map(|(r, t)| ours(r).1 / t.0).collect()),
+                        adam_ratio: Spread::of(runs.iter().zip(&theirs).map(|(r, t)| ours(r).2 / t.1).collect()),
+                    }
+                });
+                rows.push(Row {
+                    d,
+                    n,
+                    m,
+                    prec,
+                    gemm: median(runs.iter().map(|r| ours(r).0).collect()),
+                    gd: median(runs.iter().map(|r| ours(r).1).collect()),
+                    adam: median(runs.iter().map(|r| ours(r).2).collect()),
+                    reduced: (pick == 0).then(|| median(runs.iter().map(|r| r.reduced).collect())),
+                    peer,
+                });
+            }
         }
         if threads == thread_counts[0] {
             print_coupling(budget);
         }
-        let peer = python
-            .as_deref()
-            .map(|py| run_peer(py, threads, budget, sizes).unwrap_or_else(|e| fail(&e.to_string())));
-        print_table(&info, threads, peak, &rows, peer.as_ref());
+        print_table(&info, threads, peak, &rows, peer_label.as_deref(), rounds);
     }
 }
 
@@ -327,15 +424,31 @@ fn print_coupling(budget: f64) {
     gengap_model::set_blas_threads(threads);
 }
 
-fn print_table(info: &gengap_model::BlasInfo, threads: usize, peak: [f64; 2], rows: &[Row], peer: Option<&Peer>) {
+fn print_table(
+    info: &gengap_model::BlasInfo,
+    threads: usize,
+    peak: [f64; 2],
+    rows: &[Row],
+    peer: Option<&str>,
+    rounds: usize,
+) {
     println!(
         "# step benchmark, {threads} BLAS thread(s): {} {}, kernel {} ({}); GEMM peak (1024³) {:.1} GFLOP/s f64, {:.1} f32",
         info.library, info.version, info.kernel, info.chosen_by, peak[0], peak[1]
     );
     if let Some(p) = peer {
-        println!("# peer: {} (its own OpenBLAS, OPENBLAS_NUM_THREADS={threads})", p.label);
+        println!("# peer: {p} (its own OpenBLAS, OPENBLAS_NUM_THREADS={threads})");
     }
-    println!("# flops/step = 16·n·m·d; times are medians of 5 batches; ratios < 1 mean gengap is faster");
+    println!(
+        "# flops/step = 16·n·m·d; times are medians of 5 batches{}; ratios < 1 mean gengap is faster",
+        if rounds > 1 {
+            format!(
+                ", then of {rounds} rounds; a ratio is the median of the rounds' ratios (min–max), each round timing gengap and then numpy at that size"
+            )
+        } else {
+            String::new()
+        }
+    );
     let (ph, pl) = if peer.is_some() {
         (
             " numpy GD (ms) | GD gengap/numpy | numpy Adam (ms) | Adam gengap/numpy |",
@@ -356,20 +469,14 @@ fn print_table(info: &gengap_model::BlasInfo, threads: usize, peak: [f64; 2], ro
             Some(t) => (format!("{:.4}", t * 1e3), format!("{:.0}×", r.gd / t)),
             None => ("—".into(), "—".into()),
         };
-        let cmp = match peer {
-            Some(p) => {
-                let key = (r.d, r.n, r.m, r.prec.to_string());
-                match p.times.iter().find(|(k, _)| *k == key) {
-                    Some((_, (gd, adam))) => format!(
-                        " {:.3} | {:.2} | {:.3} | {:.2} |",
-                        gd * 1e3,
-                        r.gd / gd,
-                        adam * 1e3,
-                        r.adam / adam
-                    ),
-                    None => " — | — | — | — |".into(),
-                }
-            }
+        let cmp = match &r.peer {
+            Some(p) => format!(
+                " {:.3} | {} | {:.3} | {} |",
+                p.gd * 1e3,
+                p.gd_ratio.show(),
+                p.adam * 1e3,
+                p.adam_ratio.show()
+            ),
             None => String::new(),
         };
         println!(
