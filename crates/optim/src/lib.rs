@@ -34,6 +34,11 @@
 //! rule family ([`Buffers`]), is serde-serializable, is checked when loaded,
 //! and a restored state continues bit-identically.
 //!
+//! Each step is one pass over the coordinates, allocating nothing. On CPUs
+//! with AVX2 the pass runs in a copy of the same code compiled for AVX2
+//! ([`gengap_model::simd`]); it performs the same operations in the same
+//! order, so the results are bit-identical either way.
+//!
 //! Modules: [`config`] (the TOML configs, [`OptimConfig`], short
 //! constructors), [`hyper`] (validated hyper-parameters, [`WeightDecay`]),
 //! [`state`] (per-rule state), [`rules`] ([`Rule`] and the updates).
