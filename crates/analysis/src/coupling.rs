@@ -83,12 +83,11 @@ mod avx2 {
         __m256d, _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_set1_pd,
         _mm256_setzero_pd, _mm256_storeu_pd,
     };
-    use std::sync::OnceLock;
 
-    /// Whether this CPU runs AVX2 and FMA (checked once).
+    /// Whether this CPU runs AVX2 and FMA (`is_x86_feature_detected!`
+    /// detects once per process and caches the answer).
     pub(super) fn available() -> bool {
-        static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
     }
 
     /// Rows of `Γᵀ` per pass: a `64 × 2m` slice (10 KiB at `2m = 20`) stays

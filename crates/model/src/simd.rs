@@ -9,21 +9,21 @@
 //! **Bits.** The two copies perform the same IEEE operations in the same
 //! order: the loops are elementwise (so vectorizing across coordinates
 //! reorders nothing), the compiler never fuses a multiply and an add on its
-//! own, and `sqrt` and `/` are correctly rounded
-//! at every width. So the choice changes speed, never results; a test runs
-//! every optimizer rule through both copies and compares the bits.
+//! own, and `sqrt` and `/` are correctly rounded at every width. So the
+//! choice changes speed, never results; a test runs every optimizer rule
+//! through both copies and compares the bits.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static BASELINE_ONLY: AtomicBool = AtomicBool::new(false);
 
-/// Whether the AVX2 copies run: the CPU has AVX2 (checked once) and
-/// [`baseline_only`] is off. A caller that gets `true` may call its
+/// Whether the AVX2 copies run: the CPU has AVX2 (`is_x86_feature_detected!`
+/// detects once per process and caches the answer) and [`baseline_only`] is
+/// off. A caller that gets `true` may call its
 /// `#[target_feature(enable = "avx2")]` copy.
 #[cfg(target_arch = "x86_64")]
 pub fn avx2() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2")) && !BASELINE_ONLY.load(Ordering::Relaxed)
+    is_x86_feature_detected!("avx2") && !BASELINE_ONLY.load(Ordering::Relaxed)
 }
 
 /// Make every hot loop in this process use the baseline copy (`true`) or

@@ -35,7 +35,7 @@ fn time(budget: f64, mut f: impl FnMut()) -> f64 {
     f();
     let one = t0.elapsed().as_secs_f64().max(1e-7);
     let per_batch = ((budget / 5.0) / one).ceil().max(1.0) as usize;
-    let mut samples: Vec<f64> = (0..5)
+    let samples: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..per_batch {
@@ -44,8 +44,7 @@ fn time(budget: f64, mut f: impl FnMut()) -> f64 {
             t.elapsed().as_secs_f64() / per_batch as f64
         })
         .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[2]
+    median(samples)
 }
 
 struct Row {
