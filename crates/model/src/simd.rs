@@ -26,9 +26,11 @@ pub fn avx2() -> bool {
     is_x86_feature_detected!("avx2") && !BASELINE_ONLY.load(Ordering::Relaxed)
 }
 
-/// Make every hot loop in this process use the baseline copy (`true`) or
-/// the fastest the CPU runs (`false`, the default). For comparisons of the
-/// two copies; results are the same either way.
+/// Make every loop that dispatches through [`avx2`] (the optimizers'
+/// updates) use its baseline copy in this process (`true`), or the fastest
+/// the CPU runs (`false`, the default). For comparisons of the two copies;
+/// results are the same either way. (The reduced solver's coupling kernel
+/// chooses its path on its own; its paths agree bit for bit as well.)
 ///
 /// ```
 /// gengap_model::simd::baseline_only(true);
