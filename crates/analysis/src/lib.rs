@@ -16,8 +16,13 @@
 //!   the small Gram matrices once per data set, and reports the coefficient of
 //!   `w⁽⁰⁾` and the relative residual `‖w − proj(w)‖/‖w − w⁽⁰⁾‖` — ≈ 0 for GD,
 //!   clearly positive for Adam, whose entrywise steps leave the span.
-//! * [`ReducedGd`] is the exact reduced-space GD solver ("the discrete
-//!   dynamical system of coefficients"): it iterates the coefficients from the
+//! * [`SpanProblem`], [`SpanPoint`], [`SpanDirection`] are the exact
+//!   reduced-space engine's state and pieces (gradient in coordinates on any
+//!   rows and labels, norms, moves), from which every span-preserving
+//!   algorithm is written (`gengap_train::SpanAlgorithm`,
+//!   `docs/theory.md#span-preserving-algorithms`); [`ReducedGd`] is the exact
+//!   reduced-space GD solver ("the discrete dynamical system of
+//!   coefficients") built from them: it iterates the coefficients from the
 //!   Gram matrix of `{μ, ξ_i}` and the initial inner products, at `O(m·n²)`
 //!   per step instead of `O(m·n·d)`, and agrees with full-space GD to round-off.
 //! * [`coupling`] is the solver's one dense product per step, `G_S·Γᵀ`, as a
@@ -31,7 +36,7 @@ mod decompose;
 mod reduced;
 
 pub use decompose::{Basis, Decomposer, Decomposition, Summary};
-pub use reduced::ReducedGd;
+pub use reduced::{ReducedGd, SpanDirection, SpanPoint, SpanProblem, SpanWorkspace, Targets, with_label_flips};
 
 /// The four equally likely signal patches of XOR data in the basis rows
 /// `(u, v)`, with their clean labels: `±a = ±(u + v)` (label `+1`) and

@@ -216,6 +216,7 @@ fn reduced_solver_reproduces_full_space_gd() {
             activation: act,
             scale,
             sigma0: 0.1,
+            ..Default::default()
         };
         let d = ds.train.d();
         let w0 = cfg.init::<f64, _>(d, &mut rng::seeded(11)).unwrap();

@@ -36,6 +36,7 @@ fn reduced_gd_equals_full_space_gd_on_xor_data() {
             activation: act,
             scale: OutputScale::InvM,
             sigma0: 0.1,
+            ..Default::default()
         };
         let w0 = cfg.init::<f64, _>(200, &mut rng::seeded(6)).unwrap();
         let mut red = ReducedGd::new(&ds, &cfg, w0.view(), 0.05, 0.0).unwrap();
@@ -93,6 +94,7 @@ fn xor_population_error_matches_a_large_test_set() {
             activation: Activation::Relu,
             scale: OutputScale::InvM,
             sigma0: 0.1,
+            ..Default::default()
         };
         let w0 = cfg.init::<f64, _>(150, &mut rng::seeded(10)).unwrap();
         let mut red = ReducedGd::new(&ds, &cfg, w0.view(), 0.2, 0.0).unwrap();

@@ -48,6 +48,15 @@ pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
+/// A `Beta(a, a)` draw in `[0, 1]` (`rand_distr::Beta`), the mixing weight
+/// of input mixup (Zhang et al. 2018).
+///
+/// # Panics
+/// If `a` is not finite and `> 0` (callers validate their parameters first).
+pub fn beta_symmetric<R: Rng + ?Sized>(rng: &mut R, a: f64) -> f64 {
+    rand_distr::Beta::new(a, a).expect("a finite and > 0").sample(rng)
+}
+
 /// A uniform index in `0..n` (`n ≥ 1`; `Rng::random_range`, exactly uniform).
 ///
 /// # Panics
@@ -123,6 +132,22 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "var {var}");
+    }
+
+    #[test]
+    fn beta_moments() {
+        // Beta(a, a): mean 1/2, variance 1/(4(2a + 1)); 5 standard errors.
+        for a in [0.2, 1.0, 4.0] {
+            let mut r = seeded(3);
+            let n = 100_000;
+            let xs: Vec<f64> = (0..n).map(|_| beta_symmetric(&mut r, a)).collect();
+            assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            let want = 1.0 / (4.0 * (2.0 * a + 1.0));
+            assert!((mean - 0.5).abs() < 5.0 * (want / n as f64).sqrt(), "{a}: mean {mean}");
+            assert!((var - want).abs() < 0.02 * want + 1e-3, "{a}: var {var} vs {want}");
+        }
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct CnnConfig {
     /// Initialisation scale `σ₀`: `w ~ N(0, σ₀² I)`. Default 0.01.
     #[serde(default = "default_sigma0")]
     pub sigma0: f64,
+    /// The training loss `ℓ` ([`Loss`]): `"logistic"` (default) or `"hinge"`
+    /// (not written when logistic, so existing configs serialize as before).
+    #[serde(default, skip_serializing_if = "Loss::is_logistic")]
+    pub loss: Loss,
 }
 
 impl Default for CnnConfig {
@@ -53,6 +57,7 @@ impl Default for CnnConfig {
             activation: Activation::default(),
             scale: OutputScale::InvM,
             sigma0: default_sigma0(),
+            loss: Loss::Logistic,
         }
     }
 }
@@ -171,6 +176,8 @@ pub struct Cnn<T> {
     pub act: ActFn<T>,
     /// The second-layer scale `s_m`.
     pub s_m: T,
+    /// The training loss `ℓ`.
+    pub loss: Loss,
 }
 
 impl<T: Real> Cnn<T> {
@@ -181,6 +188,7 @@ impl<T: Real> Cnn<T> {
             m: cfg.m,
             act: cfg.activation.compile(),
             s_m: T::from_f64c(cfg.s_m()),
+            loss: cfg.loss,
         })
     }
 
@@ -282,7 +290,7 @@ impl<T: Real> Cnn<T> {
     /// the metrics against `y`.
     pub fn outputs_from_z(&self, ws: &mut Workspace<T>, y: ArrayView1<T>, patches: usize) -> Metrics {
         self.head(ws, patches, false);
-        metrics_of(ws.f.view(), y)
+        loss_metrics(self.loss, ws.f.view(), y)
     }
 
     /// Loss, error and `∂L/∂Z` from precomputed pre-activations `ws.z`:
@@ -292,28 +300,72 @@ impl<T: Real> Cnn<T> {
         self.head(ws, patches, true);
         let n = y.len();
         let inv_n = T::one() / T::from_usize(n).expect("n fits");
+        let loss_fn = self.loss;
         let mut loss = 0.0f64;
         let mut wrong = 0usize;
         for i in 0..n {
             let margin = y[i] * ws.f[i];
-            loss += logistic(margin).to_f64c();
+            loss += loss_fn.value(margin).to_f64c();
             // A NaN or infinite output is never a correct prediction
             // (`NaN <= 0` is false, so test for `> 0` instead).
             if !(margin > T::zero() && margin.is_finite()) {
                 wrong += 1;
             }
-            ws.f[i] = logistic_deriv(margin) * y[i] * inv_n * self.s_m;
+            ws.f[i] = loss_fn.deriv(margin) * y[i] * inv_n * self.s_m;
         }
+        self.scale_dz(ws, patches);
+        Metrics {
+            loss: loss / n as f64,
+            error: wrong as f64 / n as f64,
+        }
+    }
+
+    /// [`Cnn::grad_from_z`] for mixed targets (input mixup, Zhang et al. 2018;
+    /// Zou, Cao, Li, Gu, ICML 2023): sample `i` is a mixed input
+    /// `λ·x_a + (1 − λ)·x_b` whose loss is `λ·ℓ(y_{a,i} f_i) + (1 − λ)·ℓ(y_{b,i} f_i)`,
+    /// so `g_i = (λ·ℓ′(y_a f) y_a + (1 − λ)·ℓ′(y_b f) y_b) / n`. The error
+    /// counts `y_a f ≤ 0`. With `λ = 1` this is [`Cnn::grad_from_z`] on `y_a`
+    /// bit for bit.
+    pub fn grad_from_z_mixed(
+        &self,
+        ws: &mut Workspace<T>,
+        y_a: ArrayView1<T>,
+        y_b: ArrayView1<T>,
+        lambda: T,
+        patches: usize,
+    ) -> Metrics {
+        if lambda == T::one() {
+            return self.grad_from_z(ws, y_a, patches);
+        }
+        self.head(ws, patches, true);
+        let n = y_a.len();
+        let inv_n = T::one() / T::from_usize(n).expect("n fits");
+        let (l, mu) = (self.loss, T::one() - lambda);
+        let mut loss = 0.0f64;
+        let mut wrong = 0usize;
+        for i in 0..n {
+            let (ma, mb) = (y_a[i] * ws.f[i], y_b[i] * ws.f[i]);
+            loss += (lambda * l.value(ma) + mu * l.value(mb)).to_f64c();
+            if !(ma > T::zero() && ma.is_finite()) {
+                wrong += 1;
+            }
+            ws.f[i] = (lambda * l.deriv(ma) * y_a[i] + mu * l.deriv(mb) * y_b[i]) * inv_n * self.s_m;
+        }
+        self.scale_dz(ws, patches);
+        Metrics {
+            loss: loss / n as f64,
+            error: wrong as f64 / n as f64,
+        }
+    }
+
+    /// `dz[(i,p),·] *= ws.f[i]` (the per-sample factor of the gradient).
+    fn scale_dz(&self, ws: &mut Workspace<T>, patches: usize) {
         let width = ws.dz.ncols();
         let dz = ws.dz.as_slice_mut().expect("standard layout");
         for (sample, &g) in dz.chunks_exact_mut(patches * width).zip(ws.f.iter()) {
             for v in sample {
                 *v *= g;
             }
-        }
-        Metrics {
-            loss: loss / n as f64,
-            error: wrong as f64 / n as f64,
         }
     }
 
@@ -370,6 +422,63 @@ impl<T: Real> Cnn<T> {
         ws: &mut Workspace<T>,
         grad: &mut Array2<T>,
     ) -> Result<Metrics, ModelError> {
+        self.loss_grad_with(w, batch, ws, grad, |cnn, ws| {
+            cnn.grad_from_z(ws, batch.y.view(), batch.patches)
+        })
+    }
+
+    /// [`Cnn::loss_grad`] with the labels `labels` in place of `batch.y`
+    /// (label-noise GD: the same inputs, flipped labels).
+    pub fn loss_grad_labels(
+        &self,
+        w: &Array2<T>,
+        batch: &Batch<T>,
+        labels: ArrayView1<T>,
+        ws: &mut Workspace<T>,
+        grad: &mut Array2<T>,
+    ) -> Result<Metrics, ModelError> {
+        self.check_labels("labels", batch, labels)?;
+        self.loss_grad_with(w, batch, ws, grad, |cnn, ws| cnn.grad_from_z(ws, labels, batch.patches))
+    }
+
+    /// [`Cnn::loss_grad`] of the mixup loss ([`Cnn::grad_from_z_mixed`]) on a
+    /// batch of mixed inputs `x̃ = λ·x_a + (1 − λ)·x_b` whose `y` holds the
+    /// labels `y_a`; `y_b` are the partners' labels.
+    pub fn loss_grad_mixed(
+        &self,
+        w: &Array2<T>,
+        mixed: &Batch<T>,
+        y_b: ArrayView1<T>,
+        lambda: T,
+        ws: &mut Workspace<T>,
+        grad: &mut Array2<T>,
+    ) -> Result<Metrics, ModelError> {
+        self.check_labels("partner labels", mixed, y_b)?;
+        self.loss_grad_with(w, mixed, ws, grad, |cnn, ws| {
+            cnn.grad_from_z_mixed(ws, mixed.y.view(), y_b, lambda, mixed.patches)
+        })
+    }
+
+    fn check_labels(&self, what: &'static str, batch: &Batch<T>, labels: ArrayView1<T>) -> Result<(), ModelError> {
+        if labels.len() != batch.n() {
+            return Err(ModelError::Shape {
+                what,
+                expected: format!("[{}]", batch.n()),
+                got: format!("[{}]", labels.len()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The two GEMMs around a head that fills `∂L/∂Z` from `Z`.
+    fn loss_grad_with(
+        &self,
+        w: &Array2<T>,
+        batch: &Batch<T>,
+        ws: &mut Workspace<T>,
+        grad: &mut Array2<T>,
+        head: impl FnOnce(&Self, &mut Workspace<T>) -> Metrics,
+    ) -> Result<Metrics, ModelError> {
         self.check(w, batch, ws)?;
         if grad.dim() != w.dim() {
             return Err(ModelError::Shape {
@@ -379,20 +488,26 @@ impl<T: Real> Cnn<T> {
             });
         }
         general_mat_mul(T::one(), &batch.x, &w.t(), T::zero(), &mut ws.z);
-        let met = self.grad_from_z(ws, batch.y.view(), batch.patches);
+        let met = head(self, ws);
         general_mat_mul(T::one(), &ws.dz.t(), &batch.x, T::zero(), grad);
         Ok(met)
     }
 }
 
-/// Loss and error from outputs `f` and labels `y`.
+/// Logistic loss and error from outputs `f` and labels `y`
+/// ([`loss_metrics`] with [`Loss::Logistic`]).
 pub fn metrics_of<T: Real>(f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
+    loss_metrics(Loss::Logistic, f, y)
+}
+
+/// Mean loss `(1/n) Σ ℓ(y_i f_i)` and error from outputs `f` and labels `y`.
+pub fn loss_metrics<T: Real>(loss_fn: Loss, f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
     let n = y.len();
     let mut loss = 0.0;
     let mut wrong = 0usize;
     for (&fi, &yi) in f.iter().zip(y.iter()) {
         let margin = (yi * fi).to_f64c();
-        loss += logistic(margin);
+        loss += loss_fn.value(margin);
         // A NaN or infinite output counts as an error, never as correct.
         if !(margin > 0.0 && margin.is_finite()) {
             wrong += 1;

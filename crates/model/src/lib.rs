@@ -9,8 +9,9 @@
 //! ```
 //!
 //! with `s_m = 1/m` (\[C22\], default) or `1` (\[Z23\]'s restatement), and the
-//! activations of [`Activation`]. The training loss is the logistic loss
-//! `L_S(W) = (1/n) Σ_i ℓ(y_i f(W, x_i))`, `ℓ(z) = log(1 + e^{−z})`.
+//! activations of [`Activation`]. The training loss is
+//! `L_S(W) = (1/n) Σ_i ℓ(y_i f(W, x_i))` with the logistic loss
+//! `ℓ(z) = log(1 + e^{−z})` (default) or the hinge loss `max(0, 1 − z)` ([`Loss`]).
 //!
 //! ## The gradient is two GEMMs
 //!
@@ -33,6 +34,7 @@ mod activation;
 mod blas;
 mod cnn;
 mod error;
+mod loss;
 pub mod nonfinite;
 mod real;
 pub mod simd;
@@ -45,6 +47,7 @@ pub use blas::{
 pub use cnn::*;
 pub use error::ModelError;
 pub(crate) use error::invalid;
+pub use loss::Loss;
 pub use real::Real;
 
 #[cfg(test)]

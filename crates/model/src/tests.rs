@@ -26,11 +26,16 @@ fn loss_at(cnn: &Cnn<f64>, w: &Array2<f64>, b: &Batch<f64>) -> f64 {
 }
 
 fn fd_check(act: Activation, scale: OutputScale, w: Array2<f64>, b: &Batch<f64>) {
+    fd_check_loss(act, scale, Loss::Logistic, w, b)
+}
+
+fn fd_check_loss(act: Activation, scale: OutputScale, loss: Loss, w: Array2<f64>, b: &Batch<f64>) {
     let cfg = CnnConfig {
         m: w.nrows() / 2,
         activation: act,
         scale,
         sigma0: 0.5,
+        loss,
     };
     let cnn = Cnn::<f64>::new(&cfg).unwrap();
     let mut ws = Workspace::for_batch(b, cnn.m);
@@ -136,6 +141,7 @@ fn loss_is_finite_at_huge_margins() {
         activation: Activation::Relu,
         scale: OutputScale::One,
         sigma0: 0.0,
+        ..Default::default()
     };
     let cnn = Cnn::<f64>::new(&cfg).unwrap();
     let mut ws = Workspace::for_batch(&b, 1);
@@ -307,4 +313,64 @@ fn leaky_relu_and_the_identity_are_what_they_say() {
     assert!(leaky.value(f64::NAN).is_nan());
     let cfg: CnnConfig = toml::from_str("m = 2\nactivation = { kind = \"leaky_relu\", slope = 0.1 }").unwrap();
     assert_eq!(cfg.activation, Activation::LeakyRelu { slope: 0.1 });
+}
+
+#[test]
+fn hinge_loss_gradient_matches_finite_differences_with_leaky_relu() {
+    // Away from the kinks (margins ≠ 1, pre-activations ≠ 0) the hinge loss is
+    // piecewise linear in the outputs, so central differences are exact up to
+    // round-off; a finite-difference step crossing a kink would show as an error.
+    let b = toy_batch(11);
+    for act in [Activation::LeakyRelu { slope: 0.1 }, Activation::ReluPow { q: 3.0 }] {
+        let w = CnnConfig {
+            m: 3,
+            sigma0: 0.7,
+            ..Default::default()
+        }
+        .init::<f64, _>(b.d(), &mut rng::seeded(5))
+        .unwrap();
+        fd_check_loss(act, OutputScale::One, Loss::Hinge, w, &b);
+    }
+    // The loss itself: max(0, 1 − z) and its subgradient.
+    assert_eq!(Loss::Hinge.value(0.25f64), 0.75);
+    assert_eq!(Loss::Hinge.value(3.0f64), 0.0);
+    assert_eq!(Loss::Hinge.deriv(0.999f64), -1.0);
+    assert_eq!(Loss::Hinge.deriv(1.0f64), 0.0);
+    // The config key parses, and the default stays logistic.
+    let cfg: CnnConfig = toml::from_str("loss = \"hinge\"").unwrap();
+    assert_eq!(cfg.loss, Loss::Hinge);
+    assert_eq!(CnnConfig::default().loss, Loss::Logistic);
+    assert!(toml::from_str::<CnnConfig>("loss = \"square\"").is_err());
+}
+
+#[test]
+fn mixed_targets_are_the_weighted_loss_and_lambda_one_is_plain() {
+    let b = toy_batch(4);
+    let cfg = CnnConfig {
+        m: 2,
+        sigma0: 0.8,
+        ..Default::default()
+    };
+    let cnn = Cnn::<f64>::new(&cfg).unwrap();
+    let w = cfg.init::<f64, _>(b.d(), &mut rng::seeded(8)).unwrap();
+    let mut ws = Workspace::for_batch(&b, cnn.m);
+    let yb = b.y.mapv(|v| -v);
+    ndarray::linalg::general_mat_mul(1.0, &b.x, &w.t(), 0.0, &mut ws.z);
+    let z = ws.z.clone();
+    let plain = cnn.grad_from_z(&mut ws, b.y.view(), b.patches);
+    let dz_plain = ws.dz.clone();
+    ws.z.assign(&z);
+    let one = cnn.grad_from_z_mixed(&mut ws, b.y.view(), yb.view(), 1.0, b.patches);
+    assert_eq!(plain, one);
+    assert_eq!(dz_plain, ws.dz);
+    // λ = 0.3: the loss is 0.3·L(y) + 0.7·L(−y), and so is ∂L/∂Z.
+    ws.z.assign(&z);
+    let flipped = cnn.grad_from_z(&mut ws, yb.view(), b.patches);
+    let dz_flipped = ws.dz.clone();
+    ws.z.assign(&z);
+    let mixed = cnn.grad_from_z_mixed(&mut ws, b.y.view(), yb.view(), 0.3, b.patches);
+    assert!((mixed.loss - (0.3 * plain.loss + 0.7 * flipped.loss)).abs() < 1e-14);
+    let want = &dz_plain * 0.3 + &dz_flipped * 0.7;
+    let err = (&ws.dz - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(err < 1e-15, "{err}");
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MiniBatch, Schedule, Stop, TrainError};
+use crate::{AlgorithmConfig, MiniBatch, Schedule, Stop, TrainError};
 
 /// When to stop and how often to record (the `[train]` table of a config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,13 @@ pub struct TrainConfig {
     /// step on one batch; the recorded metrics are the whole training set's.
     #[serde(default)]
     pub batch: Option<MiniBatch>,
+    /// How a step's gradient is formed ([`AlgorithmConfig`]): `{ kind =
+    /// "plain" }` (default), `{ kind = "sam", rho = 0.05 }`,
+    /// `{ kind = "label_noise_gd", p = 0.2 }`, `{ kind = "mixup", alpha = 1.0 }`.
+    /// (Not written when plain, so plain configs serialize, hash and journal
+    /// as before.)
+    #[serde(default, skip_serializing_if = "AlgorithmConfig::is_plain")]
+    pub algorithm: AlgorithmConfig,
 }
 
 /// Floating-point precision of a run.
@@ -56,6 +63,7 @@ impl Default for TrainConfig {
             decompose: false,
             precision: Precision::default(),
             batch: None,
+            algorithm: AlgorithmConfig::Plain,
         }
     }
 }
@@ -97,7 +105,7 @@ impl TrainConfig {
         if let Some(mb) = self.batch {
             mb.validate(usize::MAX)?;
         }
-        Ok(())
+        self.algorithm.validate()
     }
 
     /// [`TrainConfig::validate`], and the batch size against the `n` training

@@ -11,9 +11,15 @@
 //!   at the end — and calls [`Observer`]s on their own schedules (argmin's
 //!   observers). A NaN or infinite loss ends the run with
 //!   [`Status::Diverged`]; nothing panics.
-//! * [`Trainer`] is the full-space dynamics (the CNN with any optimizer);
-//!   the exact reduced-space solver `gengap_analysis::ReducedGd` is
-//!   [`Dynamics`] too, so both stop and report the same way.
+//! * [`Trainer`] is the full-space dynamics (the CNN with any optimizer and
+//!   any [`StepGradient`]: plain, SAM, label-noise GD, mixup, or outside
+//!   code's); [`SpanTrainer`] runs every span-preserving algorithm
+//!   ([`SpanAlgorithm`]: GD, SGD, momentum, Nesterov, L2 or decoupled decay,
+//!   with the same step gradients, or outside code's) exactly in the reduced
+//!   space; the plain reduced solver `gengap_analysis::ReducedGd` is
+//!   [`Dynamics`] too, so all of them stop and report the same way. The
+//!   `[train] algorithm` table ([`AlgorithmConfig`]) is read by both
+//!   (`docs/theory.md#span-preserving-algorithms`).
 //! * [`DecompositionRecorder`] is the observer that decomposes the weights
 //!   (`docs/theory.md#signal-noise-decomposition`) at the recorded steps.
 //! * [`train_run`] / [`train_from`] / [`train_from_stream`] are the one-call
@@ -30,17 +36,24 @@ use gengap_model::{CnnConfig, ModelError, Real, cast};
 use gengap_optim::OptimError;
 use ndarray::Array2;
 
+pub mod algorithm;
 mod config;
 mod driver;
 mod minibatch;
 mod reduced;
 mod schedule;
+mod span_trainer;
 mod trainer;
 
+pub use algorithm::{
+    AlgorithmConfig, GradientOracle, SpanAlgorithm, SpanSgd, SpanStep, SpanUpdate, StepGradient, flip_labels,
+    mixup_pairs,
+};
 pub use config::{Precision, TrainConfig};
 pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive, drive_from};
 pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;
+pub use span_trainer::SpanTrainer;
 pub use trainer::{Checkpoint, DecompositionRecorder, Trainer};
 
 /// Errors of the training loop.
@@ -62,9 +75,18 @@ pub enum TrainError {
     /// From the optimizer.
     #[error(transparent)]
     Optim(#[from] OptimError),
-    /// From the decomposition.
+    /// From the decomposition or the reduced engine.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// The optimizer's update leaves the span of `{W⁽⁰⁾, signal, noise}`
+    /// (a coordinate-wise rule): it cannot run in the reduced engine.
+    #[error(
+        "optimizer `{optimizer}` is not span-preserving: the reduced engine runs `gd` and `sgd_momentum` (with any weight decay); train it in full space"
+    )]
+    NotSpanPreserving {
+        /// The optimizer's config name.
+        optimizer: String,
+    },
 }
 
 /// A finished run: its record, the initial weights it started from and the

@@ -65,6 +65,25 @@ impl MiniBatch {
     }
 }
 
+/// The streams of a run, drawn from the cell's `rng` in one fixed order by
+/// both spaces' trainers: first (mini-batch with `B < n`) the batch cursor's
+/// stream, then (an algorithm that draws) the algorithm's stream; one
+/// `ChaCha8Rng::from_rng` draw each. A full-batch run of a deterministic
+/// algorithm draws nothing, so its cell stream is left as it was.
+pub(crate) fn run_streams<R: rand::Rng + ?Sized>(
+    rng: &mut R,
+    batch: Option<MiniBatch>,
+    n: usize,
+    algorithm_draws: bool,
+) -> (Option<BatchCursor>, Option<ChaCha8Rng>) {
+    use rand::SeedableRng;
+    let cursor = batch
+        .filter(|mb| !mb.is_full(n))
+        .map(|_| BatchCursor::new(ChaCha8Rng::from_rng(rng)));
+    let algo = algorithm_draws.then(|| ChaCha8Rng::from_rng(rng));
+    (cursor, algo)
+}
+
 /// Where a run is in its epochs: its stream, the current epoch's order and
 /// the batch last drawn (`order[start..end]`). Serializable, as part of a
 /// [`crate::Checkpoint`]: a run resumed from it draws the same batches.

@@ -43,6 +43,7 @@ fn to_target() -> TrainConfig {
         decompose: false,
         precision: Precision::F64,
         batch: None,
+        algorithm: AlgorithmConfig::Plain,
     }
 }
 
@@ -61,6 +62,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
         decompose: true,
         precision: Precision::F64,
         batch: None,
+        algorithm: AlgorithmConfig::Plain,
     }
 }
 
@@ -96,6 +98,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
         decompose: true,
         precision,
         batch: None,
+        algorithm: AlgorithmConfig::Plain,
     };
     let Run {
         record: r64, w: w64, ..

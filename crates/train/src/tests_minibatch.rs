@@ -39,6 +39,7 @@ fn cfg(steps: u64, batch: Option<MiniBatch>, precision: Precision) -> TrainConfi
         decompose: false,
         precision,
         batch,
+        algorithm: AlgorithmConfig::Plain,
     }
 }
 

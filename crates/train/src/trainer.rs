@@ -10,8 +10,12 @@ use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::minibatch::Batches;
-use crate::{BatchCursor, Dynamics, Observer, Record, RunRecord, Schedule, TrainConfig, TrainError, Watch, drive_from};
+use crate::algorithm::full::{BuiltinGradient, OracleScratch};
+use crate::minibatch::{Batches, run_streams};
+use crate::{
+    BatchCursor, Dynamics, GradientOracle, Observer, Record, RunRecord, Schedule, StepGradient, TrainConfig,
+    TrainError, Watch, drive_from,
+};
 
 /// Everything a run needs to continue bit for bit: the step, the weights,
 /// the optimizer's state and (mini-batch) where the batches are. Taken by
@@ -28,11 +32,17 @@ pub struct Checkpoint<T> {
     pub optimizer: OptState<T>,
     /// The batch cursor, with the batch of step `t` drawn (mini-batch only).
     pub batches: Option<BatchCursor>,
+    /// The algorithm's stream (label-noise GD, mixup), before step `t`'s draws.
+    #[serde(default)]
+    pub algorithm_rng: Option<ChaCha8Rng>,
 }
 
-/// The training loop's dynamics: `W⁽ᵗ⁺¹⁾ = W⁽ᵗ⁾ − step(∇L_{S_t}(W⁽ᵗ⁾))` with the
-/// optimizer's rule, `S_t` the whole training set or (mini-batch) the step's
-/// batch; each record adds the test metrics and `‖∇L_S‖_F` on the whole set.
+/// The training loop's dynamics: `W⁽ᵗ⁺¹⁾ = W⁽ᵗ⁾ − step(g_t)` with the
+/// optimizer's rule, where `g_t` is the step gradient of its [`StepGradient`]
+/// (plain: `∇L_{S_t}(W⁽ᵗ⁾)`; SAM, label-noise GD, mixup: see
+/// [`crate::AlgorithmConfig`]) on `S_t`, the whole training set or
+/// (mini-batch) the step's batch; each record adds the test metrics and
+/// `‖∇L_S‖_F` on the whole set.
 pub struct Trainer<T: Real> {
     cnn: Cnn<T>,
     train: Batch<T>,
@@ -50,6 +60,14 @@ pub struct Trainer<T: Real> {
     step: u64,
     /// The schedules of the observers of the current run.
     watching: Vec<Schedule>,
+    /// How the step gradient is formed (`None`: the plain gradient, taken in place).
+    gradient: Option<Box<dyn StepGradient<T>>>,
+    /// The algorithm's stream.
+    algo_rng: Option<ChaCha8Rng>,
+    /// The step gradient of a full-batch run with a [`StepGradient`] (`grad`
+    /// keeps `∇L_S` for the record).
+    step_grad: Option<Array2<T>>,
+    scratch: OracleScratch<T>,
 }
 
 impl<T: Real> std::fmt::Debug for Trainer<T> {
@@ -91,7 +109,14 @@ impl<T: Real> Trainer<T> {
         if let Some(mb) = cfg.batch {
             mb.validate(train.n())?;
         }
+        let gradient: Option<Box<dyn StepGradient<T>>> =
+            (!cfg.algorithm.is_plain()).then(|| Box::new(BuiltinGradient(cfg.algorithm)) as Box<dyn StepGradient<T>>);
+        let full_batch = cfg.batch.is_none_or(|mb| mb.is_full(train.n()));
         Ok(Trainer {
+            step_grad: (full_batch && gradient.is_some()).then(|| Array2::zeros(w0.dim())),
+            scratch: OracleScratch::new(w0.dim()),
+            gradient,
+            algo_rng: None,
             ws_train: Workspace::for_batch(&train, model.m),
             ws_test: Workspace::for_batch(&test, model.m),
             grad: Array2::zeros(w0.dim()),
@@ -113,11 +138,22 @@ impl<T: Real> Trainer<T> {
     /// draw), so a cell's stream fixes them. Needed before [`Trainer::run`]
     /// of a mini-batch run; a full-batch run ignores it (draws nothing).
     pub fn with_stream<R: rand::Rng + ?Sized>(mut self, rng: &mut R) -> Self {
-        use rand::SeedableRng;
-        if let Some(mb) = self.cfg.batch.filter(|mb| !mb.is_full(self.train.n())) {
-            let cursor = BatchCursor::new(ChaCha8Rng::from_rng(rng));
+        let draws = self.gradient.as_ref().is_some_and(|g| g.needs_stream());
+        let (cursor, algo) = run_streams(rng, self.cfg.batch, self.train.n(), draws);
+        if let (Some(mb), Some(cursor)) = (self.cfg.batch, cursor) {
             self.batches = Some(Batches::new(&self.train, self.cnn.m, mb, cursor, self.w.dim()));
         }
+        self.algo_rng = algo;
+        self
+    }
+
+    /// Form the step gradient with `gradient` (an algorithm written outside
+    /// the crate, or a built-in one) instead of the config's
+    /// `[train] algorithm`. Call before [`Trainer::with_stream`].
+    pub fn with_gradient(mut self, gradient: Box<dyn StepGradient<T>>) -> Self {
+        let full_batch = self.cfg.batch.is_none_or(|mb| mb.is_full(self.train.n()));
+        self.step_grad = full_batch.then(|| Array2::zeros(self.w.dim()));
+        self.gradient = Some(gradient);
         self
     }
 
@@ -129,6 +165,7 @@ impl<T: Real> Trainer<T> {
             w: self.w.clone(),
             optimizer: self.opt.state().clone(),
             batches: self.batches.as_ref().map(|b| b.cursor.clone()),
+            algorithm_rng: self.algo_rng.clone(),
         }
     }
 
@@ -156,6 +193,7 @@ impl<T: Real> Trainer<T> {
         }
         t.w = ckpt.w;
         t.step = ckpt.step;
+        t.algo_rng = ckpt.algorithm_rng;
         match (t.cfg.batch.filter(|mb| !mb.is_full(t.train.n())), ckpt.batches) {
             (Some(mb), Some(cursor)) => {
                 let mut b = Batches::new(&t.train, t.cnn.m, mb, cursor, t.w.dim());
@@ -203,6 +241,17 @@ impl<T: Real> Trainer<T> {
                 reason: "mini-batch training draws its batches from the run's stream: call Trainer::with_stream (or train_from_stream)",
             });
         }
+        if let Some(g) = self
+            .gradient
+            .as_ref()
+            .filter(|g| g.needs_stream() && self.algo_rng.is_none())
+        {
+            return Err(TrainError::InvalidParam {
+                field: "algorithm",
+                value: g.name().to_string(),
+                reason: "draws from the run's stream: call Trainer::with_stream (or train_from_stream)",
+            });
+        }
         let mut recorder = self.recorder.take();
         let (stop, schedule) = (self.cfg.stop(), self.cfg.record);
         self.watching = watchers.iter().map(|w| w.schedule).collect();
@@ -232,9 +281,20 @@ impl<T: Real> Dynamics for Trainer<T> {
     fn evaluate(&mut self) -> Result<Metrics, TrainError> {
         let all = self.needs_all(self.step);
         let Some(b) = self.batches.as_mut() else {
-            return Ok(self
+            let met = self
                 .cnn
-                .loss_grad(&self.w, &self.train, &mut self.ws_train, &mut self.grad)?);
+                .loss_grad(&self.w, &self.train, &mut self.ws_train, &mut self.grad)?;
+            if let (Some(g), Some(out)) = (self.gradient.as_mut(), self.step_grad.as_mut()) {
+                let mut oracle = GradientOracle {
+                    cnn: &self.cnn,
+                    batch: &self.train,
+                    ws: &mut self.ws_train,
+                    at_w: Some((&self.grad, met)),
+                    scratch: &mut self.scratch,
+                };
+                g.gradient(&mut oracle, &self.w, self.algo_rng.as_mut(), out)?;
+            }
+            return Ok(met);
         };
         let whole = if all {
             Some(
@@ -245,14 +305,30 @@ impl<T: Real> Dynamics for Trainer<T> {
             None
         };
         let (batch, ws) = b.fill(&self.train);
-        let met = self.cnn.loss_grad(&self.w, batch, ws, &mut self.grad)?;
+        let met = match self.gradient.as_mut() {
+            None => self.cnn.loss_grad(&self.w, batch, ws, &mut self.grad)?,
+            Some(g) => {
+                let mut oracle = GradientOracle {
+                    cnn: &self.cnn,
+                    batch,
+                    ws,
+                    at_w: None,
+                    scratch: &mut self.scratch,
+                };
+                g.gradient(&mut oracle, &self.w, self.algo_rng.as_mut(), &mut self.grad)?
+            }
+        };
         Ok(whole.unwrap_or(met))
     }
 
     fn advance(&mut self) -> Result<(), TrainError> {
         let (w, g) = (
             self.w.as_slice_mut().expect("standard layout"),
-            self.grad.as_slice().expect("standard layout"),
+            self.step_grad
+                .as_ref()
+                .unwrap_or(&self.grad)
+                .as_slice()
+                .expect("standard layout"),
         );
         self.opt.step(w, g)?;
         self.step += 1;

@@ -243,6 +243,7 @@ impl Config {
             activation: self.activation,
             scale: OutputScale::InvM,
             sigma0: self.sigma0,
+            ..Default::default()
         }
     }
 

@@ -294,6 +294,7 @@ impl Study for Xor {
             },
             scale: OutputScale::InvM,
             sigma0: cfg.sigma0,
+            ..Default::default()
         };
         let w0 = model.init::<f64, _>(cfg.d, r)?;
         let normals = Array2::from_shape_simple_fn((cfg.test_samples, 2 * cfg.m), || rng::standard_normal(r));
