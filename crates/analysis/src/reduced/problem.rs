@@ -290,6 +290,11 @@ impl SpanProblem {
     ) -> Result<Metrics, AnalysisError> {
         self.check_point(point);
         targets.check(self.n())?;
+        // λ = 1 mixes nothing: the plain gradient, bit for bit.
+        let targets = Targets {
+            mix: targets.mix.filter(|&(_, lambda)| lambda != 1.0),
+            ..targets
+        };
         out.alpha.fill(0.0);
         let (p, w) = (self.patches, self.width());
         if targets.rows.is_none() && targets.labels.is_none() && targets.mix.is_none() {

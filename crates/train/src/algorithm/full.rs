@@ -137,12 +137,23 @@ impl<T: Real> GradientOracle<'_, T> {
         out: &mut Array2<T>,
     ) -> Result<Metrics, TrainError> {
         let (b, p) = (self.batch.n(), self.batch.patches);
+        if !(0.0..=1.0).contains(&lambda) {
+            return Err(TrainError::InvalidParam {
+                field: "mixup lambda",
+                value: lambda.to_string(),
+                reason: "must be in [0, 1]",
+            });
+        }
         if partners.len() != b || partners.iter().any(|&j| j >= b) {
             return Err(TrainError::InvalidParam {
                 field: "mixup partners",
                 value: format!("{} partners", partners.len()),
                 reason: "must pair every sample of the step with one of them",
             });
+        }
+        if lambda == 1.0 {
+            // λ = 1 mixes nothing: the plain gradient, bit for bit.
+            return self.loss_grad(v, out);
         }
         let at = match self.scratch.mixed.iter().position(|(m, _)| m.n() == b) {
             Some(at) => at,
