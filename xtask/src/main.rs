@@ -12,7 +12,8 @@
 //!   on its `quick.toml`, the examples, the downstream crate, and the Python
 //!   package's pytest suite and example (built into `target/py-venv`).
 //! * `cargo xtask bench [--peer numpy]` — the step benchmark
-//!   (`docs/performance.md`); `--peer numpy` runs the numpy implementation of
+//!   (`docs/performance.md`); `cargo xtask bench --span [--quick]` the span
+//!   engine's (reduced vs full-space SAM and momentum steps); `--peer numpy` runs the numpy implementation of
 //!   the same steps in a throw-away virtualenv and prints gengap/numpy ratios.
 //! * `cargo xtask python` — make the virtualenv `target/py-venv` with
 //!   maturin, NumPy and pytest and build the `gengap` Python package into it
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
         Some("pytest") => python::test(&root().join("target/debug")),
         _ => {
             eprintln!(
-                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy] | setup | fetch-mnist | downstream | python | pytest>"
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy | --span] | setup | fetch-mnist | downstream | python | pytest>"
             );
             return ExitCode::from(2);
         }
@@ -220,12 +221,16 @@ fn test() -> Result<(), String> {
     // The examples a new user starts from: they must run, not only build.
     run(cargo().args(["run", "--quiet", "-p", "gengap", "--example", "padam_vs_adam"]))?;
     run(cargo().args(["run", "--quiet", "-p", "gengap", "--example", "reduced_large_d"]))?;
-    run(cargo()
-        .args(["run", "--quiet", "-p", "gengap", "--example", "sigma0_sweep", "--"])
-        .args(["--config", "crates/gengap/examples/sigma0_sweep.toml", "--out"])
-        .arg(&out)
-        .arg("--figures")
-        .arg(out.join("figures")))?;
+    for example in ["sigma0_sweep", "clipped_gd"] {
+        run(cargo()
+            .args(["run", "--quiet", "-p", "gengap", "--example", example, "--"])
+            .arg("--config")
+            .arg(format!("crates/gengap/examples/{example}.toml"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--figures")
+            .arg(out.join("figures")))?;
+    }
     let _ = std::fs::remove_dir_all(&out);
     downstream()?;
     // The Python package: pytest (against the binaries built above) and its example.
@@ -266,10 +271,52 @@ fn main() {
     write(dir.join("Cargo.toml"), &manifest)?;
     write(src.join("main.rs"), main)?;
     std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let target = root().join("target").join("downstream");
     run(cargo()
         .args(["run", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", root().join("target").join("downstream")))
+        .env("CARGO_TARGET_DIR", &target))?;
+    downstream_study(&target)
+}
+
+/// The open-building-blocks claim: a crate outside the workspace writes its
+/// own span-preserving algorithm (`crates/gengap/examples/clipped_gd.rs`,
+/// copied as its `main.rs`: a `SpanAlgorithm`, a `StepGradient`, an
+/// observer and a `Study`) against the facade with the `lab` feature, and
+/// runs it through the lab runner in two shards and a merge.
+fn downstream_study(target: &Path) -> Result<(), String> {
+    let dir = root().join("target").join("downstream-study");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let facade = root().join("crates").join("gengap");
+    let manifest = format!(
+        "[package]\nname = \"downstream-study\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\ngengap = {{ path = {:?}, default-features = false, features = [\"lab\"] }}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
+        facade.display().to_string()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| format!("downstream-study manifest: {e}"))?;
+    std::fs::copy(root().join("crates/gengap/examples/clipped_gd.rs"), src.join("main.rs"))
+        .map_err(|e| format!("clipped_gd.rs: {e}"))?;
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let out = std::env::temp_dir().join(format!("gengap-downstream-{}", std::process::id()));
+    let config = root().join("crates/gengap/examples/clipped_gd.toml");
+    for extra in [&["--shard", "0/2"][..], &["--shard", "1/2"], &["--merge"]] {
+        run(cargo()
+            .args(["run", "--quiet", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .arg("--")
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .arg("--figures")
+            .arg(out.join("figures"))
+            .args(extra)
+            .env("CARGO_TARGET_DIR", target))?;
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
 }
 
 fn figures(args: &[String]) -> Result<(), String> {
@@ -351,6 +398,12 @@ fn bench(args: &[String]) -> Result<(), String> {
     let mut rest: Vec<String> = vec![];
     let mut peer = None;
     let mut it = args.iter();
+    if args.first().is_some_and(|a| a == "--span") {
+        // The span engine's benchmark: reduced vs full-space steps of SAM and momentum.
+        return run(cargo()
+            .args(["run", "--release", "-p", "gengap-train", "--bin", "span-bench", "--"])
+            .args(&args[1..]));
+    }
     while let Some(a) = it.next() {
         if a == "--peer" {
             peer = Some(it.next().ok_or("--peer needs a value (numpy)")?.clone());

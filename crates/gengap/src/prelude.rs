@@ -14,14 +14,17 @@
 //! assert_eq!(run.record.steps, 10);
 //! ```
 
-pub use crate::analysis::{Basis, Decomposer, Decomposition, ReducedGd, Summary};
+pub use crate::analysis::{
+    Basis, Decomposer, Decomposition, ReducedGd, SpanDirection, SpanPoint, SpanProblem, SpanWorkspace, Summary, Targets,
+};
 pub use crate::data::{C22Params, DataConfig, Dataset, NoisyMnistParams, Z23Params, rng};
-pub use crate::model::{Activation, Cnn, CnnConfig, OutputScale};
+pub use crate::model::{Activation, Cnn, CnnConfig, Loss, Metrics, OutputScale};
 pub use crate::ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 pub use crate::optim::{OptimConfig, Optimizer, WeightDecay};
 pub use crate::train::{
-    Dynamics, Observer, Precision, Run, RunRecord, Schedule, Status, Stop, TrainConfig, Trainer, Watch, drive,
-    train_from, train_run,
+    AlgorithmConfig, Dynamics, GradientOracle, MiniBatch, Observer, Precision, Record, Run, RunRecord, Schedule,
+    SpanAlgorithm, SpanSgd, SpanStep, SpanTrainer, SpanUpdate, Status, StepGradient, Stop, TrainConfig, TrainError,
+    Trainer, Watch, drive, train_from, train_run,
 };
 pub use crate::{select_blas_kernel, set_blas_threads, single_threaded_blas};
 
