@@ -2,14 +2,18 @@
 //! reduced-space GD solver (`docs/theory.md#signal-noise-decomposition`,
 //! `#reduced-space-gd`).
 
-use gengap::analysis::{Basis, Decomposer, Decomposition, ReducedGd};
+use gengap::analysis::{Basis, Decomposer, Decomposition};
+use gengap::data::rng;
+use gengap::optim::{OptimConfig, WeightDecay};
+use gengap::train::{AlgorithmConfig, Dynamics, MiniBatch, SpanTrainer, TrainConfig};
 use numpy::{IntoPyArray, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{Count, err, to_python, value_error};
+use crate::convert::{Count, config, err, to_python, value_error};
 use crate::data::dataset;
 use crate::model::{model_config, weights};
+use crate::optim::optim_config;
 
 /// A decomposition as a dict of arrays, with its summaries.
 fn decomposition<'py>(py: Python<'py>, d: &Decomposition, basis: &Basis) -> PyResult<Bound<'py, PyDict>> {
@@ -56,46 +60,90 @@ fn decompose_py<'py>(
     decomposition(py, &out, dec.basis())
 }
 
-/// The exact reduced-space GD solver (`gengap::analysis::ReducedGd`): full-batch
-/// GD with L2 decay `λ` written in the coordinates of the span of the signal
-/// and the training noise vectors, `W⁽ᵗ⁾ = diag(α⁽ᵗ⁾)·W⁽⁰⁾ + Θ⁽ᵗ⁾·S`; it equals
-/// full-space GD to round-off at a cost independent of `d` per step.
-/// `ReducedGD(data, W0, lr, model=None, weight_decay=0.0)`.
+/// The exact reduced-space engine (`gengap::train::SpanTrainer`): any
+/// span-preserving algorithm written in the coordinates of the span of the
+/// signal and the training noise vectors, `W⁽ᵗ⁾ = diag(α⁽ᵗ⁾)·W⁽⁰⁾ + Θ⁽ᵗ⁾·S`;
+/// it equals the full-space trainer to round-off at a cost independent of
+/// `d` per step (`docs/theory.md#span-preserving-algorithms`).
+///
+/// `ReducedGD(data, W0, lr=None, model=None, weight_decay=0.0, optim=None,
+/// algorithm=None, batch_size=None, seed=0)`: the update is GD with step `lr`
+/// and L2 decay `weight_decay`, or `optim` (a `gd` or `sgd_momentum` config,
+/// as for `gengap.train`; give one of `lr` and `optim`); `algorithm` is the
+/// `[train] algorithm` table (`{"kind": "sam", "rho": 0.05}`,
+/// `{"kind": "label_noise_gd", "p": 0.2}`, `{"kind": "mixup", "alpha": 1.0}`);
+/// `batch_size` trains on mini-batches. Batch orders, label flips and mixup
+/// pairs come from `stream(seed, 2)`, exactly as `gengap.train` draws them, so
+/// the same arguments give the same run in both spaces.
 #[pyclass(name = "ReducedGD", module = "gengap.analysis")]
 pub struct PyReducedGd {
-    inner: ReducedGd,
+    inner: SpanTrainer,
 }
 
 #[pymethods]
 impl PyReducedGd {
     #[new]
-    #[pyo3(signature = (data, w0, lr, model = None, weight_decay = 0.0))]
+    #[pyo3(signature = (data, w0, lr = None, model = None, weight_decay = 0.0, optim = None, algorithm = None, batch_size = None, seed = Count(0)))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         data: &Bound<'_, PyAny>,
         w0: &Bound<'_, PyAny>,
-        lr: f64,
+        lr: Option<f64>,
         model: Option<&Bound<'_, PyAny>>,
         weight_decay: f64,
+        optim: Option<&Bound<'_, PyAny>>,
+        algorithm: Option<&Bound<'_, PyAny>>,
+        batch_size: Option<Count>,
+        seed: Count,
     ) -> PyResult<Self> {
         let ds = dataset(data)?;
         let cfg = model_config(model)?;
         let w0 = weights("W0", w0, 2 * cfg.m, ds.inner.train.d())?;
-        let inner = ReducedGd::new(&ds.inner, &cfg, w0.view(), lr, weight_decay).map_err(err)?;
+        let opt = match (lr, optim.filter(|o| !o.is_none())) {
+            (Some(lr), None) => {
+                let wd = if weight_decay == 0.0 {
+                    WeightDecay::None
+                } else {
+                    WeightDecay::L2 { lambda: weight_decay }
+                };
+                OptimConfig::gd(lr).with_weight_decay(wd)
+            }
+            (None, Some(o)) => optim_config(o)?,
+            _ => return Err(value_error("give exactly one of `lr` and `optim`")),
+        };
+        let algorithm: AlgorithmConfig = match algorithm {
+            Some(a) if !a.is_none() => config("algorithm", Some(a))?,
+            _ => AlgorithmConfig::Plain,
+        };
+        let tc = TrainConfig {
+            algorithm,
+            batch: batch_size.map(|b| MiniBatch {
+                size: b.0 as usize,
+                drop_last: false,
+            }),
+            ..TrainConfig::steps(u64::MAX)
+        };
+        let inner = SpanTrainer::new(&ds.inner, &cfg, w0.view(), &opt, tc)
+            .map_err(err)?
+            .with_stream(&mut rng::stream(seed.0, 2));
         Ok(PyReducedGd { inner })
     }
 
-    /// `step(k=1) -> (loss, error)`: `k` GD steps; the training loss and error
-    /// at the weights before the last one.
+    /// `step(k=1) -> (loss, error)`: `k` steps of the algorithm; the training
+    /// loss and error at the weights before the last one.
     #[pyo3(signature = (k = Count(1)))]
-    fn step(&mut self, py: Python<'_>, k: Count) -> (f64, f64) {
+    fn step(&mut self, py: Python<'_>, k: Count) -> PyResult<(f64, f64)> {
         let inner = &mut self.inner;
         py.detach(|| {
             let mut met = None;
             for _ in 0..k.0 {
-                met = Some(inner.step());
+                let m = inner.evaluate()?;
+                inner.advance()?;
+                met = Some(m);
             }
-            met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error))
+            Ok::<_, gengap::train::TrainError>(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
         })
+        .map_err(err)
     }
 
     /// Training `(loss, error)` at the current weights.
@@ -121,12 +169,12 @@ impl PyReducedGd {
 
     /// The coordinates `Θ`, shape `(2m, K)` (`K` basis rows: the signal, then the noise vectors).
     fn theta<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        self.inner.theta().to_owned().into_pyarray(py).into_any()
+        self.inner.point().theta().to_owned().into_pyarray(py).into_any()
     }
 
     /// The decomposition at the current step (exact: residual 0), as `decompose` returns it.
     fn decomposition<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        decomposition(py, &self.inner.decomposition(), self.inner.basis())
+        decomposition(py, &self.inner.decomposition(), self.inner.problem().basis())
     }
 }
 

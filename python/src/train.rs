@@ -2,7 +2,7 @@
 //! loop (`gengap::train::train_from`).
 
 use gengap::data::rng;
-use gengap::train::{MiniBatch, RunRecord, Schedule, TrainConfig, train_from_stream};
+use gengap::train::{AlgorithmConfig, MiniBatch, RunRecord, Schedule, TrainConfig, train_from_stream};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -38,18 +38,21 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 }
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
-/// w0=None, seed=0, train=None, batch_size=None) -> dict`: train the CNN on
+/// w0=None, seed=0, train=None, batch_size=None, algorithm=None) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
 /// (the `[train]` table: `max_steps`, `target_loss`, `record`, `decompose`,
-/// `precision`, `batch`; it overrides `steps`/`record_every`/`decompose`/`batch_size`). Returns `{"status", "steps",
+/// `precision`, `batch`, `algorithm`; it overrides `steps`/`record_every`/`decompose`/`batch_size`/`algorithm`).
+/// `algorithm` is the `[train] algorithm` table: `{"kind": "sam", "rho": 0.05}`,
+/// `{"kind": "label_noise_gd", "p": 0.2}`, `{"kind": "mixup", "alpha": 1.0}`
+/// (their draws also come from `stream(seed, 2)`, as in `gengap.analysis.ReducedGD`). Returns `{"status", "steps",
 /// "W", "W0", "history"}`, the history a dict of arrays (`step`,
 /// `train_loss`, `train_error`, `test_loss`, `test_error`, `grad_norm`, and
 /// the decomposition summaries, NaN where not recorded). A diverging run is
 /// returned with status `"diverged"`, not raised.
 #[pyfunction]
-#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None))]
+#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None))]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
     py: Python<'py>,
@@ -63,6 +66,7 @@ fn train<'py>(
     seed: Count,
     train: Option<&Bound<'py, PyAny>>,
     batch_size: Option<Count>,
+    algorithm: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let ds = dataset(data)?;
     let cnn = model_config(model)?;
@@ -82,6 +86,10 @@ fn train<'py>(
                     size: b.0 as usize,
                     drop_last: false,
                 }),
+                algorithm: match algorithm {
+                    Some(a) if !a.is_none() => config("algorithm", Some(a))?,
+                    _ => AlgorithmConfig::Plain,
+                },
                 ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?.0)
             }
         }

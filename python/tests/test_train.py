@@ -65,3 +65,41 @@ def test_mini_batches(z23):
         gengap.train(z23, {"name": "adam"}, steps=3, batch_size=z23.n + 1)
     with pytest.raises(ValueError, match="batch.size"):
         gengap.train(z23, {"name": "adam"}, steps=3, train={"max_steps": 3, "batch": {"size": 0}})
+
+
+# The span engine from Python: the same algorithm table in both spaces.
+SPAN_CASES = [
+    ({"name": "gd", "lr": 0.2}, None, None),
+    ({"name": "sgd_momentum", "lr": 0.05, "momentum": 0.9, "weight_decay": {"kind": "l2", "lambda": 0.01}}, None, 4),
+    ({"name": "gd", "lr": 0.2}, {"kind": "sam", "rho": 0.05}, None),
+    ({"name": "gd", "lr": 0.05}, {"kind": "sam", "rho": 0.05, "normalized": False}, 4),
+    ({"name": "gd", "lr": 0.2}, {"kind": "label_noise_gd", "p": 0.2}, None),
+    ({"name": "sgd_momentum", "lr": 0.05, "nesterov": True}, {"kind": "mixup", "alpha": 1.0}, 4),
+]
+
+
+@pytest.mark.parametrize("optim,algorithm,batch", SPAN_CASES)
+def test_the_reduced_engine_runs_every_span_algorithm_as_train_does(z23, optim, algorithm, batch):
+    run = gengap.train(z23, optim, model=MODEL, steps=40, record_every=40, seed=5, algorithm=algorithm, batch_size=batch)
+    assert run["status"] == "max_steps"
+    red = gengap.analysis.ReducedGD(z23, run["W0"], optim=optim, model=MODEL, algorithm=algorithm, batch_size=batch, seed=5)
+    red.step(40)
+    moved = np.linalg.norm(run["W"] - run["W0"]) / np.linalg.norm(run["W0"])
+    assert moved > 1e-3
+    gap = np.linalg.norm(red.weights() - run["W"]) / np.linalg.norm(run["W"])
+    assert gap < 1e-12, gap
+    assert red.test_metrics()[1] == run["history"]["test_error"][-1]
+
+
+def test_span_engine_arguments_are_checked(z23):
+    w0 = gengap.model.init(z23.d, seed=1, model=MODEL)
+    with pytest.raises(ValueError, match="not span-preserving"):
+        gengap.analysis.ReducedGD(z23, w0, optim={"name": "adam", "lr": 1e-3}, model=MODEL)
+    with pytest.raises(ValueError, match="exactly one"):
+        gengap.analysis.ReducedGD(z23, w0, 0.1, optim={"name": "gd", "lr": 0.1}, model=MODEL)
+    with pytest.raises(ValueError, match="algorithm.rho"):
+        gengap.analysis.ReducedGD(z23, w0, 0.1, model=MODEL, algorithm={"kind": "sam", "rho": -1.0})
+    with pytest.raises(ValueError, match="algorithm.p"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=3, algorithm={"kind": "label_noise_gd", "p": 2.0})
+    with pytest.raises(ValueError, match="unknown"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=3, algorithm={"kind": "sam", "rho": 0.1, "radius": 1})

@@ -149,6 +149,21 @@ impl SpanTrainer {
         self.algorithm.as_ref()
     }
 
+    /// Training metrics at the current point.
+    pub fn train_metrics(&mut self) -> Metrics {
+        self.problem.metrics(&self.point, &mut self.ws)
+    }
+
+    /// Test metrics at the current point (NaN from blocked products).
+    pub fn test_metrics(&mut self) -> Metrics {
+        self.problem.test_metrics(&self.point, &mut self.ws)
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
     /// The full-space weights at the current point (`None` from blocked products).
     pub fn weights(&self) -> Option<Array2<f64>> {
         self.problem.weights(&self.point)

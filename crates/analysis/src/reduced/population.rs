@@ -101,7 +101,7 @@ impl SpanProblem {
         self.population_error_for(point, &[(vec![1.0], 1.0), (vec![-1.0], -1.0)], noise, sigma_p, normals)
     }
 
-    /// [`ReducedGd::population_error`] for any finite set of equally likely
+    /// [`SpanProblem::population_error`] for any finite set of equally likely
     /// signal patches: `patterns[t] = (c, ỹ)` is the patch `Σ_k c_k s_k` over
     /// the basis's signal rows, with clean label `ỹ`; test point `k` uses
     /// pattern `k mod patterns.len()`. The noise patch is Gaussian, orthogonal

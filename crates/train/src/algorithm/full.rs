@@ -7,7 +7,7 @@ use gengap_model::{Batch, Cnn, Metrics, Real, Workspace};
 use ndarray::{Array2, ArrayView1};
 use rand_chacha::ChaCha8Rng;
 
-use super::{AlgorithmConfig, flip_labels, mixup_pairs};
+use super::{AlgorithmConfig, flip_labels, mixup_pairs, sam_scale};
 use crate::TrainError;
 
 /// How a full-space step's gradient is formed (SAM, label-noise GD, mixup,
@@ -230,13 +230,7 @@ impl<T: Real> StepGradient<T> for BuiltinGradient {
                     return Ok(met);
                 }
                 let norm = g.iter().map(|v| v.to_f64c().powi(2)).sum::<f64>().sqrt();
-                let scale = if !normalized {
-                    rho
-                } else if norm > 0.0 {
-                    rho / norm
-                } else {
-                    0.0
-                };
+                let scale = sam_scale(rho, normalized, norm);
                 // W̃ = W + scale·g, then the gradient there.
                 let s = T::from_f64c(scale);
                 o.scratch.w.zip_mut_with(w, |t, &v| *t = v);

@@ -129,6 +129,18 @@ impl AlgorithmConfig {
     }
 }
 
+/// SAM's ascent scale `s` with `ε = s·g`: `ρ/‖g‖_F` (normalized; 0 at
+/// `g = 0`, where there is no ascent direction) or `ρ`. Both spaces use it.
+pub fn sam_scale(rho: f64, normalized: bool, grad_norm: f64) -> f64 {
+    if !normalized {
+        rho
+    } else if grad_norm > 0.0 {
+        rho / grad_norm
+    } else {
+        0.0
+    }
+}
+
 /// Label-noise GD's draw: each label of `labels` (`±1`, in the step's sample
 /// order) is negated independently with probability `p`, one Bernoulli draw
 /// per label, in order. Both spaces call this, so they flip the same labels.

@@ -9,7 +9,7 @@ use gengap_model::Metrics;
 use gengap_optim::{OptimConfig, Rule, WeightDecay};
 use rand_chacha::ChaCha8Rng;
 
-use super::{AlgorithmConfig, flip_labels, mixup_pairs};
+use super::{AlgorithmConfig, flip_labels, mixup_pairs, sam_scale};
 use crate::TrainError;
 
 /// What one step of a [`SpanAlgorithm`] sees: the problem's exact pieces,
@@ -95,7 +95,7 @@ pub fn targets_of(rows: Option<&[usize]>) -> Targets<'_> {
 ///
 /// See `crates/gengap/examples/clipped_gd.rs` for GD with the gradient
 /// clipped to a global norm, written outside the crates.
-pub trait SpanAlgorithm: Send {
+pub trait SpanAlgorithm: Send + Sync {
     /// A name for logs and errors.
     fn name(&self) -> &str;
     /// Whether a step draws from the run's stream.
@@ -262,13 +262,7 @@ impl SpanAlgorithm for SpanSgd {
                     let (inner, scratch) = ctx.ws.buffers();
                     problem.inner_of(asc, inner, scratch);
                     let norm = problem.norm_sq(asc, inner).sqrt();
-                    let scale = if !normalized {
-                        rho
-                    } else if norm > 0.0 {
-                        rho / norm
-                    } else {
-                        0.0
-                    };
+                    let scale = sam_scale(rho, normalized, norm);
                     let tilde = self.perturbed.get_or_insert_with(|| ctx.point.clone());
                     tilde.assign(ctx.point);
                     tilde.add_known(scale, asc, &ctx.ws.inner);

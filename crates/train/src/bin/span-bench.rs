@@ -10,7 +10,6 @@
 //! short timing), `--threads K` (OpenBLAS threads, default 1).
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use gengap_data::{C22Params, Dataset, rng};
 use gengap_model::CnnConfig;
@@ -18,25 +17,9 @@ use gengap_optim::OptimConfig;
 use gengap_train::{AlgorithmConfig, Dynamics, Schedule, SpanTrainer, TrainConfig, Trainer};
 use ndarray::Array2;
 
-/// Median seconds per call of `f` over 5 batches of about `budget / 5` seconds.
-fn time(budget: f64, mut f: impl FnMut()) -> f64 {
-    f();
-    let t0 = Instant::now();
-    f();
-    let one = t0.elapsed().as_secs_f64().max(1e-7);
-    let per_batch = ((budget / 5.0) / one).ceil().max(1.0) as usize;
-    let mut samples: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_batch {
-                f();
-            }
-            t.elapsed().as_secs_f64() / per_batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[2]
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time;
 
 /// One driver step (`evaluate`, then `advance`), as a run takes it.
 fn step<D: Dynamics>(d: &mut D) {

@@ -19,7 +19,6 @@
 
 use std::hint::black_box;
 use std::io::Write;
-use std::time::Instant;
 
 use gengap_analysis::ReducedGd;
 use gengap_data::{C22Params, Dataset, Direction, NoiseKind, rng};
@@ -28,24 +27,9 @@ use gengap_optim::{OptimConfig, Optimizer};
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
 
-/// Median seconds per call of `f`, timing batches for about `budget` seconds.
-fn time(budget: f64, mut f: impl FnMut()) -> f64 {
-    f();
-    let t0 = Instant::now();
-    f();
-    let one = t0.elapsed().as_secs_f64().max(1e-7);
-    let per_batch = ((budget / 5.0) / one).ceil().max(1.0) as usize;
-    let samples: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_batch {
-                f();
-            }
-            t.elapsed().as_secs_f64() / per_batch as f64
-        })
-        .collect();
-    median(samples)
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::{median, median_sorted, time};
 
 struct Row {
     d: usize,
@@ -103,20 +87,6 @@ impl Spread {
             format!("{:.2} ({:.2}–{:.2})", self.median, self.min, self.max)
         }
     }
-}
-
-fn median_sorted(v: &[f64]) -> f64 {
-    let k = v.len();
-    if k % 2 == 1 {
-        v[k / 2]
-    } else {
-        0.5 * (v[k / 2 - 1] + v[k / 2])
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    median_sorted(&v)
 }
 
 fn bench<T: Real>(ds: &Dataset, m: usize, budget: f64) -> (f64, f64, f64) {
