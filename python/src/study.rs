@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 10] = [
+const STUDIES: [(&str, &str, &str); 11] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
@@ -26,6 +26,11 @@ const STUDIES: [(&str, &str, &str); 10] = [
         "label-noise",
         include_str!("../../experiments/label-noise/config.toml"),
         include_str!("../../experiments/label-noise/quick.toml"),
+    ),
+    (
+        "label-noise-gd",
+        include_str!("../../experiments/label-noise-gd/config.toml"),
+        include_str!("../../experiments/label-noise-gd/quick.toml"),
     ),
     (
         "noisy-mnist",
@@ -193,6 +198,7 @@ fn run_study(
         "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
         "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
         "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
+        "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
         "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
