@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 11] = [
+const STUDIES: [(&str, &str, &str); 12] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
@@ -51,6 +51,11 @@ const STUDIES: [(&str, &str, &str); 11] = [
         "phase-transition",
         include_str!("../../experiments/phase-transition/config.toml"),
         include_str!("../../experiments/phase-transition/quick.toml"),
+    ),
+    (
+        "sam",
+        include_str!("../../experiments/sam/config.toml"),
+        include_str!("../../experiments/sam/quick.toml"),
     ),
     (
         "stochastic-adam",
@@ -203,6 +208,7 @@ fn run_study(
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
         "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
+        "sam" => go(&sam::Sam, t, o, f, shard, merge),
         "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
         "xor" => go(&xor::Xor, t, o, f, shard, merge),
         _ => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
