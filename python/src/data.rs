@@ -45,6 +45,7 @@ impl PyDataset {
             gengap::data::ModelKind::Z23 => "z23",
             gengap::data::ModelKind::NoisyMnist => "noisy_mnist",
             gengap::data::ModelKind::Xor => "xor",
+            gengap::data::ModelKind::ModerateD => "moderate_d",
         }
     }
     /// The signal vector (μ for C22, v for Z23), shape `(d,)`.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::*;
 
-/// Any data model, selected by `model = "c22"`, `"z23"`, `"noisy_mnist"` or `"xor"` in a config.
+/// Any data model, selected by `model = "c22"`, `"z23"`, `"noisy_mnist"`, `"xor"` or `"moderate_d"` in a config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum DataConfig {
@@ -17,6 +17,8 @@ pub enum DataConfig {
     NoisyMnist(NoisyMnistParams),
     /// The \[M24\] XOR-type model (`model = "xor"`).
     Xor(XorParams),
+    /// The single-vector model of Karhadkar et al. (NeurIPS 2024) (`model = "moderate_d"`).
+    ModerateD(ModerateDParams),
 }
 
 impl DataConfig {
@@ -27,6 +29,7 @@ impl DataConfig {
             DataConfig::Z23(p) => p.validate(),
             DataConfig::NoisyMnist(p) => p.validate(),
             DataConfig::Xor(p) => p.validate(),
+            DataConfig::ModerateD(p) => p.validate(),
         }
     }
     /// The folder the model reads its data from (`noisy_mnist`'s
@@ -57,6 +60,7 @@ impl DataConfig {
             DataConfig::Z23(p) => p.generate(rng),
             DataConfig::NoisyMnist(p) => p.generate(rng),
             DataConfig::Xor(p) => p.generate(rng),
+            DataConfig::ModerateD(p) => p.generate(rng),
         }
     }
     /// Training samples `n`.
@@ -66,6 +70,7 @@ impl DataConfig {
             DataConfig::Z23(p) => p.n,
             DataConfig::NoisyMnist(p) => p.n,
             DataConfig::Xor(p) => p.n,
+            DataConfig::ModerateD(p) => p.n,
         }
     }
     /// Patch dimension `d`.
@@ -75,6 +80,7 @@ impl DataConfig {
             DataConfig::Z23(p) => p.d,
             DataConfig::NoisyMnist(_) => crate::mnist::PIXELS,
             DataConfig::Xor(p) => p.d,
+            DataConfig::ModerateD(p) => p.d,
         }
     }
 }

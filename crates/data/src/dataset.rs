@@ -15,6 +15,8 @@ pub enum ModelKind {
     NoisyMnist,
     /// \[M24\] XOR-type data: signal `±(u + v)` or `±(u − v)`, noise orthogonal to both.
     Xor,
+    /// Karhadkar et al. (NeurIPS 2024): one vector `√γ·ỹ·μ + √(1−γ)·ξ` per sample.
+    ModerateD,
 }
 
 /// One split (training or test) of a data set, with its latent parts.
@@ -26,13 +28,15 @@ pub struct Split {
     pub y: Array1<f64>,
     /// Clean labels (before flipping): the sign of the signal patch.
     pub y_clean: Array1<f64>,
-    /// The noise vectors `ξ`, shape `(n, P − 1, d)`: `noise[i, k]` sits in
-    /// patch `noise_patches[i, k]`. For \[Z23\] the feature-noise patch holds
+    /// The noise vectors `ξ`, shape `(n, K, d)`: `noise[i, k]` sits in
+    /// patch `noise_patches[i, k]`. `K = P − 1` for the patch models (one
+    /// noise vector per non-signal patch); the single-vector model
+    /// ([`crate::ModerateDParams`]) has `P = K = 1`, its noise in the signal patch. For \[Z23\] the feature-noise patch holds
     /// `ξ − α·y·v` while `noise` stores `ξ` alone.
     pub noise: Array3<f64>,
     /// Index of the signal patch of each sample.
     pub signal_patch: Vec<usize>,
-    /// Patch index of each noise vector, shape `(n, P − 1)`.
+    /// Patch index of each noise vector, shape `(n, K)`.
     pub noise_patches: Array2<usize>,
     /// For \[Z23\], which noise slot `k` carries the feature noise `−α·y·v`
     /// (always slot 0); `None` for \[C22\].
@@ -61,8 +65,8 @@ impl Split {
             .into_shape_with_order((n * p, d))
             .expect("Split::x is in standard layout")
     }
-    /// The noise vectors stacked row-wise, shape `(n·(P−1), d)`; row
-    /// `i·(P−1) + k` is `noise[i, k]`.
+    /// The noise vectors stacked row-wise, shape `(n·K, d)`; row
+    /// `i·K + k` is `noise[i, k]`.
     pub fn noise_stacked(&self) -> ArrayView2<'_, f64> {
         let (n, k, d) = self.noise.dim();
         self.noise

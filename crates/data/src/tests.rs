@@ -689,3 +689,59 @@ fn xor_data_has_the_stated_structure() {
         assert!(bad.validate().unwrap_err().to_string().contains(key), "{key}");
     }
 }
+
+#[test]
+fn moderate_d_data_has_the_stated_structure() {
+    let p = ModerateDParams {
+        d: 300,
+        n: 4000,
+        n_test: 500,
+        gamma: 0.2,
+        p_flip: 0.1,
+    };
+    let ds = p.generate(&mut rng::seeded(12)).unwrap();
+    assert_eq!(ds.model, ModelKind::ModerateD);
+    assert_eq!((ds.train.patches(), ds.train.noise.dim()), (1, (4000, 1, 300)));
+    assert!((ds.signal[0] - 0.2f64.sqrt()).abs() < 1e-15 && ds.signal.iter().skip(1).all(|&v| v == 0.0));
+    let mut sq = 0.0;
+    for i in 0..ds.train.n() {
+        let x: ndarray::ArrayView1<f64> = ds.train.x.slice(ndarray::s![i, 0, ..]);
+        let xi: ndarray::ArrayView1<f64> = ds.train.noise.slice(ndarray::s![i, 0, ..]);
+        // x = ỹ·√γ·μ + noise, the noise orthogonal to μ = e₁.
+        assert_eq!(xi[0usize], 0.0);
+        assert!((x[0usize] - ds.train.y_clean[i] * 0.2f64.sqrt()).abs() < 1e-15);
+        assert!(x.iter().skip(1).zip(xi.iter().skip(1)).all(|(a, b)| a == b));
+        assert_eq!(ds.train.signal_patch[i], 0);
+        assert_eq!(ds.train.noise_patches[[i, 0]], 0);
+        sq += x.iter().map(|v| v * v).sum::<f64>();
+    }
+    // E‖x‖² = γ + (1 − γ)(d − 1)/d ≈ 1.
+    let mean_sq = sq / ds.train.n() as f64;
+    assert!((mean_sq - (0.2 + 0.8 * 299.0 / 300.0)).abs() < 0.01, "{mean_sq}");
+    // Training labels flipped at rate 0.1 (SE 0.005), test labels clean.
+    let flipped = ds.train.y.iter().zip(&ds.train.y_clean).filter(|(a, b)| a != b).count() as f64 / 4000.0;
+    assert!((flipped - 0.1).abs() < 0.02, "{flipped}");
+    assert_eq!(ds.test.y, ds.test.y_clean);
+    // Bad values name the key.
+    for (bad, key) in [
+        (
+            ModerateDParams {
+                gamma: 1.5,
+                ..p.clone()
+            },
+            "gamma",
+        ),
+        (
+            ModerateDParams {
+                p_flip: 0.5,
+                ..p.clone()
+            },
+            "p_flip",
+        ),
+        (ModerateDParams { d: 1, ..p.clone() }, "d"),
+    ] {
+        assert!(bad.generate(&mut rng::seeded(1)).unwrap_err().to_string().contains(key));
+    }
+    let cfg: DataConfig = toml::from_str("model = \"moderate_d\"\nd = 50\nn = 10").unwrap();
+    assert_eq!(cfg.n(), 10);
+}

@@ -30,10 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = std::time::Instant::now();
         let blocked = data.blocked_products(model.sigma0, 2 * model.m, &mut rng::stream(7, 0))?;
         let mut gd = ReducedGd::from_blocked(&blocked, &model, 0.01 * 2000.0 / d as f64, 0.0)?;
-        let stop = Stop {
-            max_steps: 20_000,
-            target_loss: Some(0.01),
-        };
+        let stop = Stop::to_loss(20_000, 0.01);
         let run = drive(&mut gd, stop, Schedule::End, &mut [])?; // the same driver as full-space training
         let test_error = gd.gaussian_test_error(sigma_p, 4000, &mut rng::stream(7, 1));
         println!(

@@ -152,6 +152,7 @@ fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
         DataConfig::Z23(p) => (p.n, p.n_test, p.patches),
         DataConfig::NoisyMnist(p) => (p.n, p.n_test, p.patches),
         DataConfig::Xor(p) => (p.n, p.n_test, 2),
+        DataConfig::ModerateD(p) => (p.n, p.n_test, 1),
     };
     [
         ("d", data.d() as u128),
@@ -168,12 +169,18 @@ fn dominant(prefix: &str, keys: &[(&'static str, u128)]) -> (String, String) {
 }
 
 /// A data set of `data`: inputs `(n + n_test)·P·d` and noise vectors
-/// `(n + n_test)·(P − 1)·d`, plus one more input-sized copy made while generating.
+/// `(n + n_test)·K·d` (`K = P − 1` noise vectors per sample, 1 for the
+/// single-vector model), plus one more input-sized copy made while generating.
 pub fn dataset(data: &DataConfig) -> MemoryEstimate {
     let s = sizes(data);
     let [(_, d), (_, n), (_, nt), (_, p)] = s;
     let samples = n.saturating_add(nt);
-    let per_sample = d.saturating_mul(p.saturating_mul(2).saturating_add(p.saturating_sub(1)));
+    let noise = if matches!(data, DataConfig::ModerateD(_)) {
+        1
+    } else {
+        p.saturating_sub(1)
+    };
+    let per_sample = d.saturating_mul(p.saturating_mul(2).saturating_add(noise));
     let (key, value) = dominant("data.", &s);
     MemoryEstimate {
         key,

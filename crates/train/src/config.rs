@@ -13,6 +13,11 @@ pub struct TrainConfig {
     /// Stop once the training loss is ≤ this (optional, > 0).
     #[serde(default)]
     pub target_loss: Option<f64>,
+    /// Stop once the training error is ≤ this (optional, in `[0, 1]`; `0`:
+    /// at interpolation, every training point on the right side). Not
+    /// written when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<f64>,
     /// When to record ([`Schedule`]: `{ every = k }`, `{ log_spaced = k }`
     /// or `"end"`; the first and last steps are always recorded). Default every 10 steps.
     #[serde(default)]
@@ -59,6 +64,7 @@ impl Default for TrainConfig {
         TrainConfig {
             max_steps: 1000,
             target_loss: None,
+            target_error: None,
             record: Schedule::default(),
             decompose: false,
             precision: Precision::default(),
@@ -102,6 +108,15 @@ impl TrainConfig {
                 reason: "must be finite and > 0",
             });
         }
+        if let Some(t) = self.target_error
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(TrainError::InvalidParam {
+                field: "target_error",
+                value: t.to_string(),
+                reason: "must be in [0, 1]",
+            });
+        }
         if let Some(mb) = self.batch {
             mb.validate(usize::MAX)?;
         }
@@ -125,6 +140,7 @@ impl TrainConfig {
         Stop {
             max_steps: self.max_steps,
             target_loss: self.target_loss,
+            target_error: self.target_error,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! schedules (argmin's `Executor` with observers).
 //!
 //! Each iteration: evaluate the training metrics at `W⁽ᵗ⁾` (and prepare the
-//! step); stop if the loss is not finite ([`Status::Diverged`]), is at most
-//! the target ([`Status::Converged`]) or `t = max_steps` ([`Status::MaxSteps`]);
+//! step); stop if the loss is not finite ([`Status::Diverged`]), the loss or
+//! the error is at most its target ([`Status::Converged`]) or `t = max_steps` ([`Status::MaxSteps`]);
 //! record and observe if the schedules say so (always at the last step);
 //! otherwise step to `W⁽ᵗ⁺¹⁾`. The run therefore ends at the first iterate
 //! that meets the stopping rule, and its last record is at the final weights
@@ -22,7 +22,7 @@ use crate::{Schedule, TrainError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// The training loss reached the target.
+    /// The training loss (or error) reached its target.
     Converged,
     /// `max_steps` taken without reaching the target (or with no target).
     MaxSteps,
@@ -65,13 +65,40 @@ impl RunRecord {
 }
 
 /// The stopping rule: at most `max_steps` steps, and (optionally) stop at the
-/// first iterate whose training loss is `≤ target_loss`.
+/// first iterate whose training loss is `≤ target_loss` or whose training
+/// error is `≤ target_error` (`0`: every training point fitted).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stop {
     /// Step budget.
     pub max_steps: u64,
     /// Loss target.
     pub target_loss: Option<f64>,
+    /// Training-error target (e.g. `Some(0.0)`: stop at interpolation).
+    pub target_error: Option<f64>,
+}
+
+impl Stop {
+    /// At most `max_steps` steps, no target.
+    pub fn steps(max_steps: u64) -> Self {
+        Stop {
+            max_steps,
+            target_loss: None,
+            target_error: None,
+        }
+    }
+
+    /// At most `max_steps` steps, or until the training loss is `≤ target`.
+    pub fn to_loss(max_steps: u64, target: f64) -> Self {
+        Stop {
+            target_loss: Some(target),
+            ..Stop::steps(max_steps)
+        }
+    }
+
+    /// Whether training metrics `met` meet a target.
+    fn met(&self, met: &Metrics) -> bool {
+        self.target_loss.is_some_and(|t| met.loss <= t) || self.target_error.is_some_and(|t| met.error <= t)
+    }
 }
 
 /// Training dynamics the driver can step.
@@ -146,7 +173,7 @@ pub fn drive_from<D: Dynamics>(
         let met = dynamics.evaluate()?;
         let status = if !met.loss.is_finite() {
             Some(Status::Diverged)
-        } else if stop.target_loss.is_some_and(|t| met.loss <= t) {
+        } else if stop.met(&met) {
             Some(Status::Converged)
         } else if step >= stop.max_steps {
             Some(Status::MaxSteps)
@@ -220,10 +247,7 @@ mod tests {
         let mut obs = |r: &Record| seen.push(r.step);
         let run = drive(
             &mut q,
-            Stop {
-                max_steps: 1000,
-                target_loss: Some(target),
-            },
+            Stop::to_loss(1000, target),
             Schedule::Every(10),
             &mut [Watch::new(&mut obs, Schedule::Every(25))],
         )
@@ -240,28 +264,58 @@ mod tests {
         assert_eq!(seen, want_obs);
 
         // MaxSteps, and Diverged on a non-finite loss.
-        let run = drive(
-            &mut Quadratic { w: 1.0, lr },
-            Stop {
-                max_steps: 7,
-                target_loss: None,
-            },
-            Schedule::End,
-            &mut [],
-        )
-        .unwrap();
+        let run = drive(&mut Quadratic { w: 1.0, lr }, Stop::steps(7), Schedule::End, &mut []).unwrap();
         assert_eq!((run.status, run.steps, run.records.len()), (Status::MaxSteps, 7, 1));
         let run = drive(
             &mut Quadratic { w: 1.0, lr: 1e200 },
-            Stop {
-                max_steps: 100,
-                target_loss: None,
-            },
+            Stop::steps(100),
             Schedule::Every(1),
             &mut [],
         )
         .unwrap();
         assert_eq!(run.status, Status::Diverged);
         assert!(run.steps < 100 && !run.last().unwrap().train.loss.is_finite());
+    }
+
+    /// Counts steps; its training error is `1/(t + 1)`.
+    struct Counter(u64);
+
+    impl Dynamics for Counter {
+        fn evaluate(&mut self) -> Result<Metrics, TrainError> {
+            Ok(Metrics {
+                loss: 1.0,
+                error: 1.0 / (self.0 + 1) as f64,
+            })
+        }
+        fn advance(&mut self) -> Result<(), TrainError> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
+            Ok(Record {
+                step,
+                train,
+                test: train,
+                grad_norm: 0.0,
+                summary: None,
+            })
+        }
+    }
+
+    #[test]
+    fn an_error_target_stops_at_the_first_iterate_that_meets_it() {
+        // 1/(t + 1) ≤ 0.25 first at t = 3; the loss (1) never meets its target.
+        let stop = Stop {
+            target_error: Some(0.25),
+            ..Stop::to_loss(100, 0.5)
+        };
+        let run = drive(&mut Counter(0), stop, Schedule::End, &mut []).unwrap();
+        assert_eq!((run.status, run.steps), (Status::Converged, 3));
+        assert_eq!(
+            drive(&mut Counter(0), Stop::steps(9), Schedule::End, &mut [])
+                .unwrap()
+                .steps,
+            9
+        );
     }
 }

@@ -39,6 +39,7 @@ fn to_target() -> TrainConfig {
     TrainConfig {
         max_steps: 5000,
         target_loss: Some(0.05),
+        target_error: None,
         record: Schedule::Every(50),
         decompose: false,
         precision: Precision::F64,
@@ -58,6 +59,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
     TrainConfig {
         max_steps,
         target_loss: None,
+        target_error: None,
         record: Schedule::Every(7),
         decompose: true,
         precision: Precision::F64,
@@ -94,6 +96,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
     let c = |precision| TrainConfig {
         max_steps: 300,
         target_loss: None,
+        target_error: None,
         record: Schedule::Every(300),
         decompose: true,
         precision,

@@ -35,6 +35,7 @@ fn cfg(steps: u64, batch: Option<MiniBatch>, precision: Precision) -> TrainConfi
     TrainConfig {
         max_steps: steps,
         target_loss: None,
+        target_error: None,
         record: Schedule::Every(7),
         decompose: false,
         precision,

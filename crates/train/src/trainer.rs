@@ -213,9 +213,10 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Whether step `t` needs the whole training set's metrics (recorded,
-    /// observed, last, or checked against a loss target).
+    /// observed, last, or checked against a loss or error target).
     fn needs_all(&self, t: u64) -> bool {
         self.cfg.target_loss.is_some()
+            || self.cfg.target_error.is_some()
             || t >= self.cfg.max_steps
             || self.cfg.record.fires(t)
             || self.watching.iter().any(|s| s.fires(t))

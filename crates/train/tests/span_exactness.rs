@@ -1,12 +1,12 @@
 //! The reduced engine equals the full-space trainer step by step, in f64,
 //! for every span-preserving algorithm of `[train] algorithm` × update rule
 //! × loss, on the \[C22\] model (orthogonal and isotropic noise), the \[Z23\]
-//! model and XOR data (`docs/theory.md#span-preserving-algorithms`); a
+//! model, XOR data and the single-vector model of Karhadkar et al. (`docs/theory.md#span-preserving-algorithms`); a
 //! deliberately wrong reduced update fails the same comparison; and each
 //! algorithm at its trivial parameter is plain GD bit for bit in both spaces.
 
 use gengap_analysis::{SpanDirection, SpanProblem, Targets};
-use gengap_data::{C22Params, DataConfig, Dataset, NoiseKind, XorParams, Z23Params, rng};
+use gengap_data::{C22Params, DataConfig, Dataset, ModerateDParams, NoiseKind, XorParams, Z23Params, rng};
 use gengap_model::{Activation, CnnConfig, Loss, Metrics};
 use gengap_optim::OptimConfig;
 use gengap_train::{
@@ -65,6 +65,17 @@ fn datasets() -> Vec<(&'static str, Dataset)> {
                 cos_angle: 0.3,
                 sigma_p: 1.0,
                 p_flip: 0.0,
+            })),
+        ),
+        (
+            // One vector per sample, its noise in the signal patch (Karhadkar et al.).
+            "moderate-d",
+            make(DataConfig::ModerateD(ModerateDParams {
+                d: 120,
+                n: 8,
+                n_test: 30,
+                gamma: 0.3,
+                p_flip: 0.1,
             })),
         ),
     ]
@@ -271,7 +282,8 @@ fn every_algorithm_runs_exactly_in_the_reduced_space() {
             let model = CnnConfig {
                 m: 3,
                 activation: act,
-                sigma0: 0.05,
+                // ‖x‖ ≈ 1 for the single-vector model: a larger start, so that σ′ and the steps are not tiny.
+                sigma0: if data == "moderate-d" { 0.5 } else { 0.05 },
                 loss,
                 ..Default::default()
             };

@@ -379,19 +379,13 @@ impl Study for LabelNoise {
         let mut runs = Vec::with_capacity(cfg.mu.count);
         for mu in cfg.mu.values() {
             let mut red = ReducedGd::from_blocked(&unit.with_signal_scale(mu), &model, cfg.lr, 0.0)?;
-            let stop = Stop {
-                max_steps: cfg.steps,
-                target_loss: None,
-            };
+            let stop = Stop::steps(cfg.steps);
             let run = drive_from(&mut red, 0, stop, Schedule::End, &mut [])?;
             let last = |run: &gengap::train::RunRecord| run.last().expect("the last step is recorded").train;
             let kou = horizon(&red, cfg, c.noise, &normals, (run.status, run.steps, last(&run)))?;
             let interp = match cfg.interpolate {
                 Some(i) if kou.outcome != Status::Diverged => {
-                    let stop = Stop {
-                        max_steps: i.max_steps,
-                        target_loss: Some(i.target_loss),
-                    };
+                    let stop = Stop::to_loss(i.max_steps, i.target_loss);
                     let more = drive_from(&mut red, run.steps, stop, Schedule::End, &mut [])?;
                     Some(horizon(
                         &red,

@@ -301,10 +301,7 @@ impl Grid {
             let w0 = model.init::<f64, _>(g.d, r)?;
             ReducedGd::new(&ds, &model, w0.view(), g.lr, 0.0)?
         };
-        let stop = Stop {
-            max_steps: g.max_steps,
-            target_loss: Some(g.target_loss),
-        };
+        let stop = Stop::to_loss(g.max_steps, g.target_loss);
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
         let (steps, outcome) = (run.steps, run.status);
         let train_loss = run.last().expect("the last step is recorded").train.loss;

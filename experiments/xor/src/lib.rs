@@ -299,10 +299,7 @@ impl Study for Xor {
         let w0 = model.init::<f64, _>(cfg.d, r)?;
         let normals = Array2::from_shape_simple_fn((cfg.test_samples, 2 * cfg.m), || rng::standard_normal(r));
         let mut red = ReducedGd::new(&ds, &model, w0.view(), cfg.lr, 0.0)?;
-        let stop = Stop {
-            max_steps: cfg.max_steps,
-            target_loss: Some(cfg.target_loss),
-        };
+        let stop = Stop::to_loss(cfg.max_steps, cfg.target_loss);
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
         let train = run.last().expect("the last step is recorded").train;
         let test_error = if run.status == Status::Diverged {

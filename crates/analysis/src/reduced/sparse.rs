@@ -101,12 +101,15 @@ impl SparseRows {
 
 /// `A` with `X = A·S` for a split. With one signal row `s₀` (\[C22\],
 /// \[Z23\]) the signal patch is `ỹ·s₀` and noise patch `(i,k)` is `ξ_{i,k}`
-/// plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`). With
+/// plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`; for the
+/// single-vector model, whose noise shares the signal patch, `ỹ·s₀` itself). With
 /// several signal rows (XOR data: `u`, `v`) each patch's signal part is
 /// solved for in the signal rows' Gram matrix (`x = Σ_k c_k s_k + ξ`).
 pub(crate) fn coordinates(split: &Split, signal: ArrayView2<f64>, n_basis: usize) -> Array2<f64> {
     let (n, pp) = (split.n(), split.patches());
-    let (k, n_signal) = (pp - 1, signal.nrows());
+    // Noise vectors per sample: P − 1 for the patch models, 1 (in the signal
+    // patch) for the single-vector model.
+    let (k, n_signal) = (split.noise.len_of(ndarray::Axis(1)), signal.nrows());
     let sig_sq = signal.row(0).dot(&signal.row(0));
     let factor = psd_factor(&signal.dot(&signal.t()));
     let signal_part = |v: ArrayView1<f64>| psd_solve(&factor, &signal.dot(&v));
