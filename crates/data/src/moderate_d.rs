@@ -89,7 +89,7 @@ impl ModerateDParams {
     /// let x0 = ds.train.x.slice(ndarray::s![0, 0, ..]).to_owned();
     /// let rebuilt = &ds.signal * ds.train.y_clean[0] + &ds.train.noise.slice(ndarray::s![0, 0, ..]);
     /// assert!((&x0 - &rebuilt).iter().all(|v| v.abs() < 1e-15));
-    /// assert!((x0.dot(&x0) - 1.0).abs() < 0.25);
+    /// assert!((x0.iter().map(|v| v * v).sum::<f64>() - 1.0).abs() < 0.25);
     /// assert!(ds.test.y == ds.test.y_clean);
     /// ```
     pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Dataset, DataError> {
