@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 12] = [
+const STUDIES: [(&str, &str, &str); 13] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
@@ -31,6 +31,11 @@ const STUDIES: [(&str, &str, &str); 12] = [
         "label-noise-gd",
         include_str!("../../experiments/label-noise-gd/config.toml"),
         include_str!("../../experiments/label-noise-gd/quick.toml"),
+    ),
+    (
+        "moderate-d",
+        include_str!("../../experiments/moderate-d/config.toml"),
+        include_str!("../../experiments/moderate-d/quick.toml"),
     ),
     (
         "noisy-mnist",
@@ -204,6 +209,7 @@ fn run_study(
         "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
         "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
         "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
+        "moderate-d" => go(&moderate_d::ModerateD, t, o, f, shard, merge),
         "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
         "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
