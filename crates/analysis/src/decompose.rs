@@ -101,6 +101,23 @@ pub struct Summary {
     pub mean_coef_w0: f64,
 }
 
+impl Summary {
+    /// Every summary NaN: the record of weights that are not finite (a
+    /// diverged run), which have no decomposition.
+    pub fn nan() -> Self {
+        let nan = f64::NAN;
+        Summary {
+            max_gamma: nan,
+            max_rho_bar: nan,
+            min_rho: nan,
+            residual: nan,
+            signal_inner: nan,
+            noise_inner: nan,
+            mean_coef_w0: nan,
+        }
+    }
+}
+
 impl Decomposition {
     /// The summaries of `docs/theory.md#signal-noise-decomposition`.
     pub fn summary(&self, basis: &Basis) -> Summary {

@@ -30,6 +30,27 @@ pub enum Status {
     Diverged,
 }
 
+impl Status {
+    /// The error to count for a run that ended with `self` and measured
+    /// `error`: `1` (every prediction wrong) for a diverged run or a
+    /// non-finite error, so that a diverged run never reads as a good one in
+    /// a mean, a table or a figure; `error` otherwise.
+    ///
+    /// ```
+    /// use gengap_train::Status;
+    /// assert_eq!(Status::Converged.scored(0.1), 0.1);
+    /// assert_eq!(Status::Diverged.scored(0.0), 1.0);
+    /// assert_eq!(Status::MaxSteps.scored(f64::NAN), 1.0);
+    /// ```
+    pub fn scored(self, error: f64) -> f64 {
+        if self == Status::Diverged || !error.is_finite() {
+            1.0
+        } else {
+            error
+        }
+    }
+}
+
 /// The metrics at one recorded step `t` (at the weights `W⁽ᵗ⁾`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Record {

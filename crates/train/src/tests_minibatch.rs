@@ -167,9 +167,20 @@ fn dropping_the_last_batch_and_the_batch_order_follow_the_stream() {
 #[test]
 fn a_run_resumed_from_a_mid_epoch_checkpoint_is_the_uninterrupted_run() {
     let (ds, model, w0) = toy();
-    for (opt, precision) in [
-        ("name = \"adam\"\nlr = 0.01", Precision::F64),
-        ("name = \"nadam\"", Precision::F64),
+    for (opt, precision, algorithm) in [
+        ("name = \"adam\"\nlr = 0.01", Precision::F64, AlgorithmConfig::Plain),
+        ("name = \"nadam\"", Precision::F64, AlgorithmConfig::Plain),
+        // The algorithm's stream resumes too: the flips and the mixup pairs of step 13 are redrawn alike.
+        (
+            "name = \"sgd_momentum\"\nlr = 0.05",
+            Precision::F64,
+            AlgorithmConfig::LabelNoiseGd { p: 0.3 },
+        ),
+        (
+            "name = \"gd\"\nlr = 0.1",
+            Precision::F64,
+            AlgorithmConfig::Mixup { alpha: 0.7 },
+        ),
     ] {
         let opt: OptimConfig = toml::from_str(opt).unwrap();
         let mb = Some(MiniBatch {
@@ -178,6 +189,7 @@ fn a_run_resumed_from_a_mid_epoch_checkpoint_is_the_uninterrupted_run() {
         });
         let whole_cfg = TrainConfig {
             decompose: true,
+            algorithm,
             ..cfg(30, mb, precision)
         };
         let build = |c: &TrainConfig| {

@@ -64,6 +64,8 @@ pub struct Trainer<T: Real> {
     gradient: Option<Box<dyn StepGradient<T>>>,
     /// The algorithm's stream.
     algo_rng: Option<ChaCha8Rng>,
+    /// Its state before the current step's draws (what a checkpoint keeps).
+    algo_rng_step: Option<ChaCha8Rng>,
     /// The step gradient of a full-batch run with a [`StepGradient`] (`grad`
     /// keeps `∇L_S` for the record).
     step_grad: Option<Array2<T>>,
@@ -117,6 +119,7 @@ impl<T: Real> Trainer<T> {
             scratch: OracleScratch::new(w0.dim()),
             gradient,
             algo_rng: None,
+            algo_rng_step: None,
             ws_train: Workspace::for_batch(&train, model.m),
             ws_test: Workspace::for_batch(&test, model.m),
             grad: Array2::zeros(w0.dim()),
@@ -165,7 +168,7 @@ impl<T: Real> Trainer<T> {
             w: self.w.clone(),
             optimizer: self.opt.state().clone(),
             batches: self.batches.as_ref().map(|b| b.cursor.clone()),
-            algorithm_rng: self.algo_rng.clone(),
+            algorithm_rng: self.algo_rng_step.clone().or_else(|| self.algo_rng.clone()),
         }
     }
 
@@ -281,6 +284,8 @@ impl<T: Real> Dynamics for Trainer<T> {
     /// batch's metrics, which only the divergence check reads.
     fn evaluate(&mut self) -> Result<Metrics, TrainError> {
         let all = self.needs_all(self.step);
+        // A checkpoint taken after this evaluation resumes with this step's draws.
+        self.algo_rng_step.clone_from(&self.algo_rng);
         let Some(b) = self.batches.as_mut() else {
             let met = self
                 .cnn

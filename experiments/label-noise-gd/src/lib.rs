@@ -267,17 +267,7 @@ impl Observer<SpanTrainer> for Curve<'_> {
             let e = p.population_error(t.point(), NoiseKind::Orthogonal, self.sigma_p, self.normals.view())?;
             (e, t.decomposition().summary(p.basis()))
         } else {
-            let nan = f64::NAN;
-            let s = Summary {
-                max_gamma: nan,
-                max_rho_bar: nan,
-                min_rho: nan,
-                residual: nan,
-                signal_inner: nan,
-                noise_inner: nan,
-                mean_coef_w0: nan,
-            };
-            (nan, s)
+            (f64::NAN, Summary::nan())
         };
         // The record's training metrics are on the data's labels, which are
         // clean here: the data has no flips, only the algorithm flips.

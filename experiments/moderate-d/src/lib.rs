@@ -252,11 +252,7 @@ impl Study for ModerateD {
         let mut t = SpanTrainer::new(&ds, &model, w0.view(), &opt, train)?;
         let run = t.run(&mut [])?;
         let last = run.last().expect("the last step is recorded");
-        let test_error = if run.status == Status::Diverged {
-            1.0
-        } else {
-            last.test.error
-        };
+        let test_error = run.status.scored(last.test.error);
         Ok(Point {
             n: c.n,
             d_over_n: c.d_over_n,

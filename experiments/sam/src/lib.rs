@@ -273,7 +273,6 @@ struct Observe<'a> {
 
 impl Observer<SpanTrainer> for Observe<'_> {
     fn observe(&mut self, t: &SpanTrainer, rec: &Record) -> Result<(), TrainError> {
-        let nan = f64::NAN;
         let (test_error, s) = if t.point().is_finite() {
             let p = t.problem();
             let clean = p.population_error(t.point(), NoiseKind::Orthogonal, self.sigma_p, self.normals.view())?;
@@ -282,16 +281,7 @@ impl Observer<SpanTrainer> for Observe<'_> {
                 t.decomposition().summary(p.basis()),
             )
         } else {
-            let s = Summary {
-                max_gamma: nan,
-                max_rho_bar: nan,
-                min_rho: nan,
-                residual: nan,
-                signal_inner: nan,
-                noise_inner: nan,
-                mean_coef_w0: nan,
-            };
-            (nan, s)
+            (f64::NAN, Summary::nan())
         };
         self.points.push(CurvePoint {
             step: rec.step,
