@@ -100,7 +100,7 @@ impl Validate for Config {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
         check_name(&self.name)?;
         check_positive("lr_scale", self.lr_scale)?;
-        if !(2..=10_000).contains(&self.neurons) || self.neurons % 2 != 0 {
+        if !(2..=10_000).contains(&self.neurons) || !self.neurons.is_multiple_of(2) {
             return bad("neurons", self.neurons.to_string(), "must be even and in 2..=10000");
         }
         if !(0.0..=1.0).contains(&self.slope) {
@@ -133,7 +133,7 @@ impl Validate for Config {
             );
         }
         let d_max = self.n.last().copied().unwrap_or(1) * self.d_over_n.last().copied().unwrap_or(1);
-        if d_max < 2 || d_max > 10_000_000 {
+        if !(2..=10_000_000).contains(&d_max) {
             return bad(
                 "d_over_n",
                 format!("{:?}", self.d_over_n),
