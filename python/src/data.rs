@@ -46,6 +46,7 @@ impl PyDataset {
             gengap::data::ModelKind::NoisyMnist => "noisy_mnist",
             gengap::data::ModelKind::Xor => "xor",
             gengap::data::ModelKind::ModerateD => "moderate_d",
+            gengap::data::ModelKind::WeakStrong => "weak_strong",
         }
     }
     /// The signal vector (μ for C22, v for Z23), shape `(d,)`.

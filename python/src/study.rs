@@ -11,11 +11,16 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 13] = [
+const STUDIES: [(&str, &str, &str); 15] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
         include_str!("../../experiments/eps-sweep/quick.toml"),
+    ),
+    (
+        "benign-oscillation",
+        include_str!("../../experiments/benign-oscillation/config.toml"),
+        include_str!("../../experiments/benign-oscillation/quick.toml"),
     ),
     (
         "adam-vs-gd",
@@ -26,6 +31,11 @@ const STUDIES: [(&str, &str, &str); 13] = [
         "label-noise",
         include_str!("../../experiments/label-noise/config.toml"),
         include_str!("../../experiments/label-noise/quick.toml"),
+    ),
+    (
+        "label-noise-kou",
+        include_str!("../../experiments/label-noise-kou/config.toml"),
+        include_str!("../../experiments/label-noise-kou/quick.toml"),
     ),
     (
         "label-noise-gd",
@@ -206,9 +216,11 @@ fn run_study(
     let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
     let value = py.detach(|| match name {
         "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
+        "benign-oscillation" => go(&benign_oscillation::BenignOscillation, t, o, f, shard, merge),
         "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
         "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
         "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
+        "label-noise-kou" => go(&label_noise_kou::LabelNoiseKou, t, o, f, shard, merge),
         "moderate-d" => go(&moderate_d::ModerateD, t, o, f, shard, merge),
         "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
         "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),

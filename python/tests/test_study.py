@@ -74,6 +74,15 @@ def test_unknown_study_and_bad_shard():
     assert "phase-transition" in gengap.studies()
 
 
+def test_every_experiment_is_a_study():
+    """A new experiment under experiments/ must be reachable from Python."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "experiments"
+    on_disk = sorted(p.name for p in root.iterdir() if (p / "Cargo.toml").is_file())
+    assert sorted(gengap.studies()) == on_disk
+
+
 def test_npz_arrays_load_back_as_the_runs_arrays(tmp_path):
     import tomllib
 

@@ -33,9 +33,11 @@
 pub mod boundary;
 pub mod coupling;
 mod decompose;
+mod population;
 mod reduced;
 
 pub use decompose::{Basis, Decomposer, Decomposition, Summary};
+pub use population::{GaussianPatch, population_error_full};
 pub use reduced::{ReducedGd, SpanDirection, SpanPoint, SpanProblem, SpanWorkspace, Targets, with_label_flips};
 
 /// The four equally likely signal patches of XOR data in the basis rows

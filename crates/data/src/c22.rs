@@ -160,6 +160,7 @@ impl C22Params {
             signal_patch,
             noise_patches,
             feature_noise_patch: None,
+            strong_feature: vec![],
         })
     }
 }

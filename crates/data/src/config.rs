@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::*;
 
-/// Any data model, selected by `model = "c22"`, `"z23"`, `"noisy_mnist"`, `"xor"` or `"moderate_d"` in a config.
+/// Any data model, selected by `model = "c22"`, `"z23"`, `"noisy_mnist"`, `"xor"`, `"moderate_d"` or `"weak_strong"` in a config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum DataConfig {
@@ -19,6 +19,8 @@ pub enum DataConfig {
     Xor(XorParams),
     /// The single-vector model of Karhadkar et al. (NeurIPS 2024) (`model = "moderate_d"`).
     ModerateD(ModerateDParams),
+    /// Weak features in every point, strong ones in a fraction (`model = "weak_strong"`).
+    WeakStrong(WeakStrongParams),
 }
 
 impl DataConfig {
@@ -30,6 +32,7 @@ impl DataConfig {
             DataConfig::NoisyMnist(p) => p.validate(),
             DataConfig::Xor(p) => p.validate(),
             DataConfig::ModerateD(p) => p.validate(),
+            DataConfig::WeakStrong(p) => p.validate(),
         }
     }
     /// The folder the model reads its data from (`noisy_mnist`'s
@@ -61,6 +64,7 @@ impl DataConfig {
             DataConfig::NoisyMnist(p) => p.generate(rng),
             DataConfig::Xor(p) => p.generate(rng),
             DataConfig::ModerateD(p) => p.generate(rng),
+            DataConfig::WeakStrong(p) => p.generate(rng),
         }
     }
     /// Training samples `n`.
@@ -71,6 +75,7 @@ impl DataConfig {
             DataConfig::NoisyMnist(p) => p.n,
             DataConfig::Xor(p) => p.n,
             DataConfig::ModerateD(p) => p.n,
+            DataConfig::WeakStrong(p) => p.n,
         }
     }
     /// Patch dimension `d`.
@@ -81,6 +86,7 @@ impl DataConfig {
             DataConfig::NoisyMnist(_) => crate::mnist::PIXELS,
             DataConfig::Xor(p) => p.d,
             DataConfig::ModerateD(p) => p.d,
+            DataConfig::WeakStrong(p) => p.d,
         }
     }
 }

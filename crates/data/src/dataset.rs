@@ -17,6 +17,8 @@ pub enum ModelKind {
     Xor,
     /// Karhadkar et al. (NeurIPS 2024): one vector `√γ·ỹ·μ + √(1−γ)·ξ` per sample.
     ModerateD,
+    /// Weak features in every point, strong ones in a fraction (after Lu et al., ICLR 2024).
+    WeakStrong,
 }
 
 /// One split (training or test) of a data set, with its latent parts.
@@ -41,6 +43,11 @@ pub struct Split {
     /// For \[Z23\], which noise slot `k` carries the feature noise `−α·y·v`
     /// (always slot 0); `None` for \[C22\].
     pub feature_noise_patch: Option<usize>,
+    /// For the weak/strong-feature model ([`crate::WeakStrongParams`]),
+    /// whether each sample carries the strong feature (in patch 1); empty
+    /// for the other models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strong_feature: Vec<bool>,
 }
 
 impl Split {
@@ -76,6 +83,37 @@ impl Split {
     }
 }
 
+impl Split {
+    /// The same split with one more coordinate in every patch, equal to
+    /// `value` (the noise vectors get a 0 there): the input of a network
+    /// whose filters carry a bias, since `⟨w, x⟩ + b = ⟨(w, b), (x, 1)⟩` and
+    /// GD on `(w, b)` is GD on the augmented weights
+    /// (`docs/theory.md#a-bias-is-a-constant-coordinate`). The constant
+    /// coordinate is neither signal nor noise, so a decomposition of the
+    /// augmented weights over this split's latent parts is not exact.
+    ///
+    /// ```
+    /// use gengap_data::{C22Params, rng};
+    /// let ds = C22Params { d: 8, n: 3, n_test: 2, ..Default::default() }.generate(&mut rng::stream(1, 0)).unwrap();
+    /// let b = ds.train.with_constant_coordinate(1.0);
+    /// assert_eq!(b.d(), 9);
+    /// assert!(b.x.outer_iter().all(|x| x.outer_iter().all(|p| p[8] == 1.0)));
+    /// ```
+    pub fn with_constant_coordinate(&self, value: f64) -> Split {
+        let pad = |a: &Array3<f64>, v: f64| {
+            let (n, p, d) = a.dim();
+            let mut out = Array3::from_elem((n, p, d + 1), v);
+            out.slice_mut(ndarray::s![.., .., ..d]).assign(a);
+            out
+        };
+        Split {
+            x: pad(&self.x, value),
+            noise: pad(&self.noise, 0.0),
+            ..self.clone()
+        }
+    }
+}
+
 /// A generated data set: the signal vector, a training split and a test split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
@@ -92,4 +130,27 @@ pub struct Dataset {
     pub train: Split,
     /// The `n_test` fresh test samples.
     pub test: Split,
+}
+
+impl Dataset {
+    /// Both splits with a constant coordinate `value` appended to every patch
+    /// ([`Split::with_constant_coordinate`]); the signal vectors get a 0 there.
+    pub fn with_constant_coordinate(&self, value: f64) -> Dataset {
+        let pad1 = |v: &Array1<f64>| {
+            let mut out = Array1::zeros(v.len() + 1);
+            out.slice_mut(ndarray::s![..v.len()]).assign(v);
+            out
+        };
+        Dataset {
+            model: self.model,
+            signal: pad1(&self.signal),
+            extra_signal: self.extra_signal.as_ref().map(|e| {
+                let mut out = Array2::zeros((e.nrows(), e.ncols() + 1));
+                out.slice_mut(ndarray::s![.., ..e.ncols()]).assign(e);
+                out
+            }),
+            train: self.train.with_constant_coordinate(value),
+            test: self.test.with_constant_coordinate(value),
+        }
+    }
 }

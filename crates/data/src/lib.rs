@@ -37,6 +37,7 @@ mod dataset;
 mod error;
 mod moderate_d;
 mod noisy_mnist;
+mod weak_strong;
 mod xor;
 mod z23;
 
@@ -49,6 +50,7 @@ pub use error::{DataError, try_zeros};
 pub(crate) use error::{check_finite_nonneg, check_finite_pos, check_sizes, invalid};
 pub use moderate_d::ModerateDParams;
 pub use noisy_mnist::NoisyMnistParams;
+pub use weak_strong::WeakStrongParams;
 pub use xor::XorParams;
 pub use z23::Z23Params;
 pub(crate) use z23::default_patches;

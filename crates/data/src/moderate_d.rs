@@ -142,6 +142,7 @@ impl ModerateDParams {
             signal_patch: vec![0; n],
             noise_patches: Array2::<usize>::zeros((n, 1)),
             feature_noise_patch: None,
+            strong_feature: vec![],
         })
     }
 }

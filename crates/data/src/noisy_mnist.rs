@@ -140,6 +140,7 @@ impl NoisyMnistParams {
             signal_patch,
             noise_patches,
             feature_noise_patch: None,
+            strong_feature: vec![],
         })
     }
 }

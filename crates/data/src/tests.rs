@@ -745,3 +745,86 @@ fn moderate_d_data_has_the_stated_structure() {
     let cfg: DataConfig = toml::from_str("model = \"moderate_d\"\nd = 50\nn = 10").unwrap();
     assert_eq!(cfg.n(), 10);
 }
+
+#[test]
+fn weak_strong_data_has_the_stated_structure() {
+    let p = WeakStrongParams {
+        d: 60,
+        n: 2000,
+        n_test: 300,
+        weak_norm: 0.7,
+        strong_norm: 4.0,
+        strong_fraction: 0.3,
+        sigma_p: 1.5,
+        p_flip: 0.0,
+    };
+    let ds = p.generate(&mut rng::seeded(13)).unwrap();
+    assert_eq!(ds.model, ModelKind::WeakStrong);
+    assert_eq!((ds.train.patches(), ds.train.noise.dim()), (3, (2000, 1, 60)));
+    assert_eq!(ds.signal[1], 0.7);
+    assert_eq!(ds.extra_signal.as_ref().unwrap()[[0, 0]], 4.0);
+    let mut noise_sq = 0.0;
+    for (split, rho) in [(&ds.train, 0.3), (&ds.test, 0.0)] {
+        let with = split.strong_feature.iter().filter(|&&b| b).count() as f64 / split.n() as f64;
+        // Binomial SE √(0.21/2000) ≈ 0.01 for the training split; none in the test split.
+        assert!((with - rho).abs() < 0.04, "{with} vs {rho}");
+        for i in 0..split.n() {
+            let y = split.y_clean[i];
+            let x = |p: usize| split.x.slice(ndarray::s![i, p, ..]).to_owned();
+            assert_eq!(x(0), &ds.signal * y);
+            let strong = &ds.extra_signal.as_ref().unwrap().row(0) * y;
+            if split.strong_feature[i] {
+                assert_eq!(x(1), strong);
+            } else {
+                assert!(x(1).iter().all(|&v| v == 0.0));
+            }
+            // The noise patch is the stored noise, orthogonal to u = e₁ and v = e₂.
+            assert_eq!(x(2), split.noise.slice(ndarray::s![i, 0, ..]));
+            assert!(x(2)[0] == 0.0 && x(2)[1] == 0.0);
+            noise_sq += x(2).iter().map(|v| v * v).sum::<f64>();
+            assert_eq!((split.signal_patch[i], split.noise_patches[[i, 0]]), (0, 2));
+        }
+    }
+    // E‖ξ‖² = σ_p²(d − 2).
+    let mean_sq = noise_sq / 2300.0;
+    assert!((mean_sq / (2.25 * 58.0) - 1.0).abs() < 0.02, "{mean_sq}");
+    assert_eq!(ds.train.y, ds.train.y_clean);
+    for (bad, key) in [
+        (WeakStrongParams { d: 2, ..p.clone() }, "d"),
+        (
+            WeakStrongParams {
+                strong_fraction: -0.1,
+                ..p.clone()
+            },
+            "strong_fraction",
+        ),
+        (
+            WeakStrongParams {
+                weak_norm: f64::NAN,
+                ..p.clone()
+            },
+            "weak_norm",
+        ),
+        (
+            WeakStrongParams {
+                sigma_p: 0.0,
+                ..p.clone()
+            },
+            "sigma_p",
+        ),
+        (
+            WeakStrongParams {
+                p_flip: 0.5,
+                ..p.clone()
+            },
+            "p_flip",
+        ),
+    ] {
+        assert!(bad.generate(&mut rng::seeded(1)).unwrap_err().to_string().contains(key));
+    }
+    let cfg: DataConfig = toml::from_str(
+        "model = \"weak_strong\"\nd = 50\nn = 10\nweak_norm = 1.0\nstrong_norm = 3.0\nstrong_fraction = 0.5\nsigma_p = 1.0",
+    )
+    .unwrap();
+    assert_eq!((cfg.n(), cfg.d()), (10, 50));
+}

@@ -158,6 +158,7 @@ impl XorParams {
             signal_patch,
             noise_patches,
             feature_noise_patch: None,
+            strong_feature: vec![],
         })
     }
 }

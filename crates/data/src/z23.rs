@@ -134,6 +134,7 @@ impl Z23Params {
             signal_patch,
             noise_patches,
             feature_noise_patch: Some(0),
+            strong_feature: vec![],
         })
     }
 }

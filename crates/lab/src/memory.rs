@@ -153,6 +153,7 @@ fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
         DataConfig::NoisyMnist(p) => (p.n, p.n_test, p.patches),
         DataConfig::Xor(p) => (p.n, p.n_test, 2),
         DataConfig::ModerateD(p) => (p.n, p.n_test, 1),
+        DataConfig::WeakStrong(p) => (p.n, p.n_test, 3),
     };
     [
         ("d", data.d() as u128),

@@ -11,7 +11,7 @@ use crate::activation::relu_pow;
 use crate::*;
 
 /// The fixed second-layer scale `s_m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputScale {
     /// `s_m = 1/m` (\[C22\], the talk).
@@ -19,6 +19,10 @@ pub enum OutputScale {
     InvM,
     /// `s_m = 1` (\[Z23\]'s restatement).
     One,
+    /// Any fixed `s_m > 0`, written `scale = { fixed = 0.5 }`. For example,
+    /// a network that sums over filters and averages over `P` patches (Kou et
+    /// al.'s script, `torch.mean` over patches) has `s_m = 1/P`.
+    Fixed(f64),
 }
 
 fn default_m() -> usize {
@@ -71,6 +75,11 @@ impl CnnConfig {
         if !self.sigma0.is_finite() || self.sigma0 < 0.0 {
             return Err(invalid("sigma0", self.sigma0, "must be finite and >= 0"));
         }
+        if let OutputScale::Fixed(s) = self.scale
+            && !(s.is_finite() && s > 0.0)
+        {
+            return Err(invalid("scale.fixed", s, "must be finite and > 0"));
+        }
         self.activation.validate()
     }
 
@@ -79,6 +88,7 @@ impl CnnConfig {
         match self.scale {
             OutputScale::InvM => 1.0 / self.m as f64,
             OutputScale::One => 1.0,
+            OutputScale::Fixed(s) => s,
         }
     }
 
@@ -90,6 +100,33 @@ impl CnnConfig {
             T::from_f64c(self.sigma0 * rng::standard_normal(rng))
         }))
     }
+}
+
+/// PyTorch's default initialisation of a `Conv1d` or `Linear` layer, for a
+/// network written as in Kou et al.'s script: every weight and every bias
+/// entry is `U(−1/√fan_in, 1/√fan_in)` (`kaiming_uniform_` with `a = √5` has
+/// bound `√(2/(1+a²))·√3/√fan_in = 1/√fan_in`; the bias bound is
+/// `1/√fan_in`). For a `Conv1d(1, 2m, d, stride = d)` over patches of length
+/// `d`, `fan_in = d`. Returns `rows × cols` f64 entries, drawn row by row.
+///
+/// ```
+/// use gengap_model::pytorch_default_init;
+/// let w = pytorch_default_init(20, 101, 100, &mut gengap_data::rng::stream(1, 0)).unwrap();
+/// assert!(w.iter().all(|v| v.abs() < 0.1));
+/// ```
+pub fn pytorch_default_init<R: Rng + ?Sized>(
+    rows: usize,
+    cols: usize,
+    fan_in: usize,
+    rng: &mut R,
+) -> Result<Array2<f64>, ModelError> {
+    if fan_in == 0 {
+        return Err(invalid("fan_in", fan_in, "must be >= 1"));
+    }
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    Ok(Array2::from_shape_simple_fn((rows, cols), || {
+        bound * (2.0 * rng::uniform_open01(rng) - 1.0)
+    }))
 }
 
 /// The class sign `j` of row `c` of `W_flat`: `+1` for `c < m`, `−1` otherwise.

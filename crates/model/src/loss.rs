@@ -1,6 +1,6 @@
 //! The per-sample losses `ℓ` of the margin `z = y·f(W, x)`
 //! (`docs/theory.md#loss-and-gradient`): the logistic loss of \[C22\] and
-//! \[Z23\], and the hinge loss of Karhadkar et al. (NeurIPS 2024).
+//! \[Z23\], the hinge loss of Karhadkar et al. (NeurIPS 2024) and the square loss.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,12 @@ pub enum Loss {
     /// NeurIPS 2024, "Benign overfitting in leaky ReLU networks with
     /// moderate input dimension", §2).
     Hinge,
+    /// `ℓ(z) = (1 − z)²/2`, `ℓ′(z) = z − 1`: the square loss `(y − f)²/2`
+    /// for labels `y = ±1`. Its minimum is at margin 1, so a step that is
+    /// too large overshoots it and the margin oscillates around 1 (the
+    /// regime of Lu, Wu, Yang, Zou, ICLR 2024, whose oscillation condition
+    /// `|y·f − 1| ≥ δ` is stated at margin 1).
+    Square,
 }
 
 impl Loss {
@@ -27,6 +33,10 @@ impl Loss {
         match self {
             Loss::Logistic => logistic(z),
             Loss::Hinge => (T::one() - z).max(T::zero()),
+            Loss::Square => {
+                let e = T::one() - z;
+                e * e / T::from_f64c(2.0)
+            }
         }
     }
 
@@ -42,6 +52,7 @@ impl Loss {
                     T::zero()
                 }
             }
+            Loss::Square => z - T::one(),
         }
     }
 
@@ -55,6 +66,7 @@ impl Loss {
         match self {
             Loss::Logistic => "logistic",
             Loss::Hinge => "hinge",
+            Loss::Square => "square",
         }
     }
 }

@@ -340,7 +340,31 @@ fn hinge_loss_gradient_matches_finite_differences_with_leaky_relu() {
     let cfg: CnnConfig = toml::from_str("loss = \"hinge\"").unwrap();
     assert_eq!(cfg.loss, Loss::Hinge);
     assert_eq!(CnnConfig::default().loss, Loss::Logistic);
-    assert!(toml::from_str::<CnnConfig>("loss = \"square\"").is_err());
+    assert!(toml::from_str::<CnnConfig>("loss = \"squared\"").is_err());
+}
+
+#[test]
+fn square_loss_gradient_matches_finite_differences() {
+    let b = toy_batch(12);
+    for act in [Activation::ReluPow { q: 2.0 }, Activation::LeakyRelu { slope: 0.1 }] {
+        let w = CnnConfig {
+            m: 3,
+            sigma0: 0.7,
+            ..Default::default()
+        }
+        .init::<f64, _>(b.d(), &mut rng::seeded(6))
+        .unwrap();
+        fd_check_loss(act, OutputScale::One, Loss::Square, w, &b);
+    }
+    // (1 − z)²/2, minimal at margin 1, and its derivative z − 1: an
+    // overshoot past margin 1 is pushed back.
+    assert_eq!(Loss::Square.value(0.5f64), 0.125);
+    assert_eq!(Loss::Square.value(1.0f64), 0.0);
+    assert_eq!(Loss::Square.value(3.0f64), 2.0);
+    assert_eq!(Loss::Square.deriv(3.0f64), 2.0);
+    assert_eq!(Loss::Square.deriv(-1.0f64), -2.0);
+    let cfg: CnnConfig = toml::from_str("loss = \"square\"").unwrap();
+    assert_eq!(cfg.loss, Loss::Square);
 }
 
 #[test]
@@ -373,4 +397,92 @@ fn mixed_targets_are_the_weighted_loss_and_lambda_one_is_plain() {
     let want = &dz_plain * 0.3 + &dz_flipped * 0.7;
     let err = (&ws.dz - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(err < 1e-15, "{err}");
+}
+
+/// A bias is a constant coordinate: the gradient's last column on the
+/// augmented inputs is `∂L/∂b` of a network written with an explicit bias,
+/// `F_j = s_m Σ_r Σ_p σ(⟨w_{j,r}, x_p⟩ + b_{j,r})`, by central differences
+/// on that independent formula; at `scale = { fixed = 0.5 }` (Kou's mean
+/// over two patches) and PyTorch's default initialisation.
+#[test]
+fn bias_column_gradient_is_the_explicit_bias_gradient() {
+    let ds = C22Params {
+        d: 9,
+        n: 6,
+        n_test: 1,
+        mu_norm: 2.0,
+        p_flip: 0.2,
+        noise: gengap_data::NoiseKind::Isotropic,
+        ..serde_default_c22()
+    }
+    .generate(&mut rng::seeded(21))
+    .unwrap();
+    let aug = ds.train.with_constant_coordinate(1.0);
+    let cfg = CnnConfig {
+        m: 3,
+        activation: Activation::Relu,
+        scale: OutputScale::Fixed(0.5),
+        ..Default::default()
+    };
+    let cnn = Cnn::<f64>::new(&cfg).unwrap();
+    let w = pytorch_default_init(6, 10, 9, &mut rng::seeded(22)).unwrap();
+    let batch = Batch::from_split(&aug);
+    let mut ws = Workspace::for_batch(&batch, cfg.m);
+    let mut grad = Array2::zeros(w.dim());
+    let at = cnn.loss_grad(&w, &batch, &mut ws, &mut grad).unwrap();
+    // The explicit-bias network on the original 9-dimensional patches.
+    let explicit = |w: &Array2<f64>| -> f64 {
+        let (n, p, _) = ds.train.x.dim();
+        let mut loss = 0.0;
+        for i in 0..n {
+            let mut f = 0.0;
+            for c in 0..6 {
+                let j = if c < 3 { 1.0 } else { -1.0 };
+                for q in 0..p {
+                    let z: f64 = (0..9).map(|k| w[[c, k]] * ds.train.x[[i, q, k]]).sum::<f64>() + w[[c, 9]];
+                    f += 0.5 * j * z.max(0.0);
+                }
+            }
+            loss += (1.0 + (-ds.train.y[i] * f).exp()).ln();
+        }
+        loss / n as f64
+    };
+    assert!(
+        (explicit(&w) - at.loss).abs() < 1e-12,
+        "{} vs {}",
+        explicit(&w),
+        at.loss
+    );
+    let h = 1e-6;
+    for c in 0..6 {
+        let (mut wp, mut wm) = (w.clone(), w.clone());
+        wp[[c, 9]] += h;
+        wm[[c, 9]] -= h;
+        let fd = (explicit(&wp) - explicit(&wm)) / (2.0 * h);
+        assert!(
+            (fd - grad[[c, 9]]).abs() < 1e-7 * (1.0 + fd.abs()),
+            "filter {c}: fd {fd}, grad {}",
+            grad[[c, 9]]
+        );
+        assert!(grad[[c, 9]] != 0.0, "a zero bias gradient tests nothing");
+    }
+}
+
+#[test]
+fn fixed_scale_is_validated_and_pytorch_init_is_in_its_bounds() {
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let cfg = CnnConfig {
+            scale: OutputScale::Fixed(bad),
+            ..Default::default()
+        };
+        assert!(cfg.validate().is_err(), "{bad}");
+    }
+    let w = pytorch_default_init(40, 50, 25, &mut rng::seeded(1)).unwrap();
+    // U(±1/5): inside the bound, and filling it (max |w| near 0.2; mean near 0).
+    assert!(w.iter().all(|v| v.abs() < 0.2));
+    assert!(w.iter().map(|v| v.abs()).fold(0.0, f64::max) > 0.19);
+    assert!((w.mean().unwrap()).abs() < 0.01);
+    assert!(pytorch_default_init(2, 2, 0, &mut rng::seeded(1)).is_err());
+    let toml: CnnConfig = toml::from_str("scale = { fixed = 0.5 }").unwrap();
+    assert_eq!(toml.s_m(), 0.5);
 }

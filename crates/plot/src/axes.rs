@@ -14,6 +14,21 @@ pub(crate) fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError 
     }
 }
 
+/// The most decades a log axis spans: below `hi·10^−LOG_DECADES` values are
+/// off the axis. (plotters' log-axis tick search takes time that grows
+/// steeply with the number of decades: a loss curve that reaches 1e−33
+/// would otherwise stall the figure.)
+pub(crate) const LOG_DECADES: f64 = 20.0;
+
+/// An explicit range on a log axis, held to [`LOG_DECADES`] decades.
+pub(crate) fn cap_log((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
+    if log && hi > 0.0 {
+        (lo.max(hi * 10f64.powf(-LOG_DECADES)), hi)
+    } else {
+        (lo, hi)
+    }
+}
+
 pub(crate) fn range_of(vals: impl Iterator<Item = f64>, log: bool, what: &str) -> Result<(f64, f64), PlotError> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in vals.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
@@ -27,6 +42,7 @@ pub(crate) fn range_of(vals: impl Iterator<Item = f64>, log: bool, what: &str) -
         });
     }
     if log {
+        lo = lo.max(hi * 10f64.powf(-LOG_DECADES));
         if hi / lo < 1.0001 {
             return Ok((lo / 2.0, hi * 2.0));
         }

@@ -8,11 +8,11 @@ use crate::*;
 pub(crate) fn draw_line<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlot) -> AreaResult<DB> {
     let xr = p
         .x_range
-        .map(Ok)
+        .map(|r| Ok(cap_log(r, p.log_x)))
         .unwrap_or_else(|| range_of(p.series.iter().flat_map(|s| s.x.clone()), p.log_x, &p.title));
     let yr = p
         .y_range
-        .map(Ok)
+        .map(|r| Ok(cap_log(r, p.log_y)))
         .unwrap_or_else(|| range_of(p.series.iter().flat_map(|s| s.y.clone()), p.log_y, &p.title));
     let (xr, yr) = match (xr, yr) {
         (Ok(x), Ok(y)) => (x, y),

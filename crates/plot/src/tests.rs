@@ -53,6 +53,47 @@ fn line_plot_with_log_axes_renders_png_and_svg() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// A loss curve that falls to 1e−300 (or is given such a range) is drawn on
+/// at most `LOG_DECADES` decades: plotters' log-axis tick search over 300
+/// decades would stall the figure for many minutes.
+#[test]
+fn a_log_axis_over_hundreds_of_decades_is_capped() {
+    let r = range_of([1e-300, 1e-33, 1.0].into_iter(), true, "loss").unwrap();
+    // Twenty decades below the top, and a little padding.
+    assert!(
+        r.1 > 1.0 && r.0 >= 10f64.powf(-LOG_DECADES - 1.0) && r.0 < 1e-19,
+        "{r:?}"
+    );
+    assert_eq!(cap_log((1e-300, 10.0), true).0, 10.0 * 10f64.powf(-LOG_DECADES));
+    assert_eq!(cap_log((-5.0, 10.0), false), (-5.0, 10.0));
+    let d = tmpdir("decades");
+    let x: Vec<f64> = (1..=400).map(|i| i as f64).collect();
+    let p = LinePlot {
+        title: "loss".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![Series::line(
+            "GD",
+            x.clone(),
+            x.iter().map(|v| 10f64.powf(-v.min(300.0))).collect(),
+            0,
+        )],
+        ..Default::default()
+    };
+    let explicit = LinePlot {
+        y_range: Some((1e-300, 1.0)),
+        ..p.clone()
+    };
+    render(
+        &d.join("fig"),
+        (1, 2),
+        (300, 200),
+        &[Panel::Line(p), Panel::Line(explicit)],
+    )
+    .unwrap();
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 #[test]
 fn heatmap_with_colorbar_and_overlay_renders() {
     let d = tmpdir("heat");

@@ -20,7 +20,7 @@
 //! through which outside code writes its own are in `gengap-train`
 //! (`SpanAlgorithm`), next to the driver that runs them.
 
-mod linalg;
+pub(crate) mod linalg;
 mod point;
 mod population;
 mod problem;
@@ -31,6 +31,7 @@ use gengap_model::{CnnConfig, Metrics};
 use ndarray::{Array1, Array2, ArrayView2};
 
 pub use point::{SpanDirection, SpanPoint, SpanWorkspace, Targets};
+pub(crate) use population::monte_carlo_error;
 pub use population::with_label_flips;
 pub use problem::SpanProblem;
 

@@ -137,33 +137,22 @@ impl SpanProblem {
         let (l, ws) = self.noise_factor(point, noise, sigma_p);
         let mut u = Array2::<f64>::zeros(normals.dim());
         general_mat_mul(1.0, &normals, &l.t(), 0.0, &mut u);
-        let (act, s_m) = (self.cnn.act, self.cnn.s_m);
+        let act = self.cnn.act;
         let sign = |c: usize| if c < m { 1.0 } else { -1.0 };
         // The signal patch's part of f for each pattern.
-        let f_signal: Vec<f64> = patterns
+        let f_signal: Vec<(f64, f64)> = patterns
             .iter()
-            .map(|(coef, _)| {
-                (0..m2)
+            .map(|(coef, y)| {
+                let f = (0..m2)
                     .map(|c| {
                         let inner: f64 = coef.iter().enumerate().map(|(k, a)| a * ws[[c, k]]).sum();
                         sign(c) * act.value(inner)
                     })
-                    .sum()
+                    .sum();
+                (f, *y)
             })
             .collect();
-        let wrong = u
-            .rows()
-            .into_iter()
-            .enumerate()
-            .filter(|(k, row)| {
-                let t = k % patterns.len();
-                let f_noise: f64 = row.iter().enumerate().map(|(c, &v)| sign(c) * act.value(v)).sum();
-                // A NaN or infinite output is an error, never a correct prediction.
-                let margin = patterns[t].1 * (f_signal[t] + f_noise) * s_m;
-                !(margin > 0.0 && margin.is_finite())
-            })
-            .count();
-        Ok(wrong as f64 / normals.nrows() as f64)
+        Ok(monte_carlo_error(&u, &f_signal, act, self.cnn.s_m))
     }
 
     /// A factor `L` (`L Lᵀ = C`) of the covariance `C` of `⟨w_c, ξ⟩` over the
@@ -209,4 +198,32 @@ impl SpanProblem {
         }
         (psd_factor(&cov), ws)
     }
+}
+
+/// The Monte-Carlo error count shared by the reduced and the full-space
+/// population errors: row `k` of `u` holds the noise patch's pre-activations
+/// `⟨w_c, ξ⟩` of test point `k`, whose signal patch is pattern
+/// `k mod f_signal.len()`, given as (its part of `F_{+1} − F_{−1}` before
+/// `s_m`, its clean label). A NaN or infinite output is an error, never a
+/// correct prediction.
+pub(crate) fn monte_carlo_error(
+    u: &Array2<f64>,
+    f_signal: &[(f64, f64)],
+    act: gengap_model::ActFn<f64>,
+    s_m: f64,
+) -> f64 {
+    let m = u.ncols() / 2;
+    let sign = |c: usize| if c < m { 1.0 } else { -1.0 };
+    let wrong = u
+        .rows()
+        .into_iter()
+        .enumerate()
+        .filter(|(k, row)| {
+            let (f_sig, y) = f_signal[k % f_signal.len()];
+            let f_noise: f64 = row.iter().enumerate().map(|(c, &v)| sign(c) * act.value(v)).sum();
+            let margin = y * (f_sig + f_noise) * s_m;
+            !(margin > 0.0 && margin.is_finite())
+        })
+        .count();
+    wrong as f64 / u.nrows() as f64
 }

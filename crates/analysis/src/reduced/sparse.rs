@@ -104,7 +104,9 @@ impl SparseRows {
 /// plus its `s₀` component (the \[Z23\] feature noise `−α·y·v`; for the
 /// single-vector model, whose noise shares the signal patch, `ỹ·s₀` itself). With
 /// several signal rows (XOR data: `u`, `v`) each patch's signal part is
-/// solved for in the signal rows' Gram matrix (`x = Σ_k c_k s_k + ξ`).
+/// solved for in the signal rows' Gram matrix (`x = Σ_k c_k s_k + ξ`). A
+/// patch that is neither (the weak/strong model's strong-feature patch) is
+/// solved for in the signal rows alone: it must lie in their span.
 pub(crate) fn coordinates(split: &Split, signal: ArrayView2<f64>, n_basis: usize) -> Array2<f64> {
     let (n, pp) = (split.n(), split.patches());
     // Noise vectors per sample: P − 1 for the patch models, 1 (in the signal
@@ -131,6 +133,20 @@ pub(crate) fn coordinates(split: &Split, signal: ArrayView2<f64>, n_basis: usize
                 a.slice_mut(s![row, ..n_signal]).assign(&signal_part(extra.view()));
             } else if sig_sq > 0.0 {
                 a[[row, 0]] = extra.dot(&signal.row(0)) / sig_sq;
+            }
+        }
+        // Any other patch (neither the signal patch nor a noise patch: the
+        // weak/strong model's strong-feature patch, zero where absent) lies
+        // in the signal span.
+        for p in 0..pp {
+            if p == sp || split.noise_patches.row(i).iter().any(|&q| q == p) {
+                continue;
+            }
+            let x = split.x.slice(s![i, p, ..]);
+            if n_signal > 1 {
+                a.slice_mut(s![i * pp + p, ..n_signal]).assign(&signal_part(x));
+            } else if sig_sq > 0.0 {
+                a[[i * pp + p, 0]] = x.dot(&signal.row(0)) / sig_sq;
             }
         }
     }
