@@ -386,8 +386,11 @@ fn at_signal(unit: &Dataset, mu: f64) -> Dataset {
 /// final evaluation cheap).
 fn without_test(ds: &Dataset) -> Dataset {
     Dataset {
+        model: ds.model,
+        signal: ds.signal.clone(),
+        extra_signal: ds.extra_signal.clone(),
+        train: ds.train.clone(),
         test: ds.train.clone(),
-        ..ds.clone()
     }
 }
 
@@ -442,21 +445,22 @@ impl Study for LabelNoiseKou {
         let opt = OptimConfig::gd(cfg.lr);
         let mut runs = vec![Vec::with_capacity(cfg.mu.count); cfg.variant.len()];
         for mu in cfg.mu.values() {
+            // The data sets a variant may train on, each made once per ‖μ‖.
             let plain = at_signal(&unit, mu);
             let biased = cfg
                 .variant
                 .iter()
                 .any(|v| v.bias)
                 .then(|| plain.with_constant_coordinate(1.0));
+            let small_plain = without_test(&plain);
+            let small_biased = biased.as_ref().map(without_test);
             for (vi, v) in cfg.variant.iter().enumerate() {
-                let base = if v.bias {
-                    biased.as_ref().expect("made when a variant has a bias")
-                } else {
-                    &plain
-                };
-                let ds = match v.test {
-                    TestKind::Finite => base.clone(),
-                    TestKind::Population => without_test(base),
+                let made = "made when a variant has a bias";
+                let ds = match (v.test, v.bias) {
+                    (TestKind::Finite, false) => &plain,
+                    (TestKind::Finite, true) => biased.as_ref().expect(made),
+                    (TestKind::Population, false) => &small_plain,
+                    (TestKind::Population, true) => small_biased.as_ref().expect(made),
                 };
                 let cols = if v.bias { d + 1 } else { d };
                 let w0 = match v.init {
@@ -473,7 +477,7 @@ impl Study for LabelNoiseKou {
                     precision: v.precision,
                     ..TrainConfig::steps(cfg.steps)
                 };
-                let (record, w) = train_from(&ds, &model, &opt, &train, &w0)?;
+                let (record, w) = train_from(ds, &model, &opt, &train, &w0)?;
                 let last = record.last().expect("the last step is recorded");
                 let healthy = record.status != Status::Diverged && w.iter().all(|x| x.is_finite());
                 let outcome = if healthy { record.status } else { Status::Diverged };
