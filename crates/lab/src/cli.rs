@@ -50,19 +50,47 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
         blas_kernel: None,
     };
     let usage = usage(name, sweeps);
+    // Each flag once: a repeated one is refused, never "the last wins".
+    let mut seen: Vec<(String, String)> = vec![];
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |flag: &str| {
-            it.next()
+            let v = it
+                .next()
                 .cloned()
-                .ok_or_else(|| CliError::MissingValue { flag: flag.into() })
+                .ok_or_else(|| CliError::MissingValue { flag: flag.into() })?;
+            if let Some((_, first)) = seen.iter().find(|(f, _)| f == flag) {
+                return Err(CliError::Repeated {
+                    flag: flag.into(),
+                    first: first.clone(),
+                    second: v,
+                });
+            }
+            seen.push((flag.into(), v.clone()));
+            Ok(v)
+        };
+        let path = |flag: &str, v: String| {
+            if v.is_empty() {
+                Err(CliError::EmptyPath { flag: flag.into() })
+            } else {
+                Ok(PathBuf::from(v))
+            }
         };
         match a.as_str() {
-            "--config" => cli.config = val("--config")?.into(),
-            "--out" => cli.out = val("--out")?.into(),
-            "--figures" => cli.figures = val("--figures")?.into(),
+            "--config" => cli.config = path("--config", val("--config")?)?,
+            "--out" => cli.out = path("--out", val("--out")?)?,
+            "--figures" => cli.figures = path("--figures", val("--figures")?)?,
             "--shard" if sweeps => cli.shard = Some(val("--shard")?.parse()?),
-            "--merge" if sweeps => cli.merge = true,
+            "--merge" if sweeps => {
+                if cli.merge {
+                    return Err(CliError::Repeated {
+                        flag: "--merge".into(),
+                        first: "--merge".into(),
+                        second: "--merge".into(),
+                    });
+                }
+                cli.merge = true
+            }
             "--blas-kernel" => {
                 let value = val("--blas-kernel")?;
                 cli.blas_kernel = Some(value.parse().map_err(|_| CliError::BlasKernel { value })?);
@@ -133,6 +161,24 @@ mod tests {
         assert!(matches!(parse_args("x", true, &["--help".into()]), Ok(Parsed::Help)));
         assert!(usage("x", true).contains("--shard"));
         assert!(!usage("x", false).contains("--shard") && !usage("x", false).contains("--merge"));
+        // A flag twice is refused (the last no longer wins); an empty path too.
+        let twice = |a: &[&str]| parse_cli("x", &a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let e = twice(&["--config", "a.toml", "--config", "b.toml"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--config given twice") && e.contains("a.toml") && e.contains("b.toml"),
+            "{e}"
+        );
+        assert!(twice(&["--shard", "0/2", "--shard", "1/2"]).is_err());
+        assert!(twice(&["--out", "r", "--figures", "f", "--out", "r"]).is_err());
+        assert!(twice(&["--merge", "--merge"]).is_err());
+        assert!(twice(&["--blas-kernel", "portable", "--blas-kernel", "fastest"]).is_err());
+        for flag in ["--out", "--figures", "--config"] {
+            let e = twice(&[flag, ""]).unwrap_err().to_string();
+            assert!(e.contains(flag) && e.contains("non-empty"), "{e}");
+        }
+        assert!(twice(&["--out", "r", "--figures", "f", "--config", "c.toml"]).is_ok());
         let e = parse_args("x", false, &["--shard".into(), "0/2".into()])
             .err()
             .unwrap()

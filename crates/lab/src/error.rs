@@ -198,6 +198,22 @@ pub enum CliError {
         /// The usage line.
         usage: String,
     },
+    /// A flag given more than once (the last would otherwise win silently).
+    #[error("{flag} given twice (`{first}`, then `{second}`): give it once")]
+    Repeated {
+        /// The flag.
+        flag: String,
+        /// Its first value.
+        first: String,
+        /// Its second value.
+        second: String,
+    },
+    /// A path flag with an empty value (`--out ""` would write into `./<name>/`).
+    #[error("{flag} needs a non-empty path")]
+    EmptyPath {
+        /// The flag.
+        flag: String,
+    },
     /// Both `--shard` and `--merge`.
     #[error("--shard and --merge exclude each other: run the shards, then --merge")]
     ShardAndMerge,

@@ -41,6 +41,39 @@ pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// Remove the temporary files that [`atomic_write`] and [`probe_writable`]
+/// of a process that no longer runs left in `dir` (a kill between the
+/// temporary write and the rename): `.<name>.<pid>.tmp` whose `<pid>` is
+/// not a running process. A running process's files are kept, since it may
+/// still rename them; where liveness cannot be read (no `/proc`), nothing is
+/// removed. Returns the removed paths, sorted. The runner calls it on the
+/// results folder before anything is written there.
+pub fn remove_stale_temps(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() || !dir.is_dir() {
+        return Ok(vec![]);
+    }
+    let mut removed = vec![];
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if path.is_file() && pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            std::fs::remove_file(&path)?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// Serialize `value` as pretty JSON and write it atomically.
 pub fn write_json<V: Serialize>(path: &Path, value: &V) -> std::io::Result<()> {
     let mut s = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
@@ -90,6 +123,37 @@ impl Provenance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("gengap-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let own = std::process::id();
+        let names = [
+            format!(".main_cells.csv.{dead}.tmp"),
+            format!(".record.json.{dead}.tmp"),
+            format!(".record.json.{own}.tmp"),
+            ".notes.tmp".to_string(),
+            "cells.csv".to_string(),
+            format!("runs.{dead}.tmp"),
+        ];
+        for n in &names {
+            std::fs::write(dir.join(n), "x").unwrap();
+        }
+        let removed = remove_stale_temps(&dir).unwrap();
+        assert_eq!(removed, vec![dir.join(&names[0]), dir.join(&names[1])]);
+        for n in &names[2..] {
+            assert!(dir.join(n).exists(), "{n} is kept");
+        }
+        assert!(remove_stale_temps(&dir.join("missing")).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

@@ -29,7 +29,7 @@ use crate::cli::{Parsed, parse_args, usage};
 use crate::config::{Validate, load_config};
 use crate::ctx::Ctx;
 use crate::error::{CellError, CellStage, LabError, StudyError};
-use crate::io::{Provenance, probe_writable};
+use crate::io::{Provenance, probe_writable, remove_stale_temps};
 use crate::journal::{self, Shard};
 use crate::streams::{CellRng, SetupRng};
 
@@ -241,6 +241,15 @@ fn checked_ctx<S: Study>(
         path: results.clone(),
         source,
     })?;
+    // A run killed between a temporary write and its rename left
+    // `.<file>.<pid>.tmp` behind: remove those of processes that are gone.
+    for stale in remove_stale_temps(&results).map_err(|source| LabError::Output {
+        what: "results",
+        path: results.clone(),
+        source,
+    })? {
+        eprintln!("{name}: removed a stale temporary file {}", stale.display());
+    }
     if !shard {
         probe_writable(figures).map_err(|source| LabError::Output {
             what: "figures",

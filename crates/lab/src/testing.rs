@@ -126,6 +126,14 @@ pub fn check_help_and_outputs(bin: &str, tag: &str, good: &str, sweeps: bool) {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// The pid of a process that has exited (a `true` run to its end).
+pub fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("run `true`");
+    let pid = child.id();
+    child.wait().expect("wait for `true`");
+    pid
+}
+
 /// Check that each `(bad config, expected substring)` fails with one
 /// line on stderr naming the problem, and writes nothing; and that the
 /// good config runs and writes `expect_files` (relative to `dir`).
@@ -149,8 +157,18 @@ pub fn check_cli(bin: &str, tag: &str, good: &str, bad: &[(String, &str)], expec
         std::fs::remove_dir_all(dir).ok();
     }
     let dir = scratch(&format!("{tag}-good"));
+    // What a run killed between a temporary write and its rename leaves
+    // behind: the next run removes it (checked with the other temporaries below).
+    let stale = dir.join(format!("results/{tag}/.record.json.{}.tmp", dead_pid()));
+    std::fs::create_dir_all(stale.parent().expect("a folder")).expect("results folder");
+    std::fs::write(&stale, "half a record").expect("stale temporary");
     let (ok, err) = run(bin, &dir, good);
     assert!(ok, "the quick config should run: {err}");
+    assert!(
+        !stale.exists(),
+        "a stale temporary file is removed: {}",
+        stale.display()
+    );
     for f in expect_files {
         let p = dir.join(f);
         assert!(p.is_file(), "missing output {}", p.display());
