@@ -104,8 +104,16 @@ impl Validate for TableConfig {
                 .validate_for(t.data.n())
                 .map_err(|e| LabError::from(e).at(at("train")))?;
         }
-        for e in &self.optimizers {
+        for (i, e) in self.optimizers.iter().enumerate() {
             let at = format!("optimizer `{}`:", e.label);
+            // Two rows with one label would be merged into one figure.
+            if self.optimizers[..i].iter().any(|o| o.label == e.label) {
+                return Err(LabError::invalid(
+                    format!("optimizers[{i}].label"),
+                    &e.label,
+                    "labels must differ (two rows with one label would be pooled)",
+                ));
+            }
             if let Some(f) = e.batch_fraction
                 && !(f > 0.0 && f <= 1.0)
             {
@@ -117,6 +125,15 @@ impl Validate for TableConfig {
                 }
                 if lrs.is_empty() {
                     return Err(LabError::invalid(format!("lrs.{task}"), "[]", "must not be empty").at(at));
+                }
+                // A repeated rate would run (and count) the same seeds twice.
+                if lrs.iter().enumerate().any(|(k, a)| lrs[..k].iter().any(|b| b == a)) {
+                    return Err(LabError::invalid(
+                        format!("lrs.{task}"),
+                        format!("{lrs:?}"),
+                        "the learning rates must differ",
+                    )
+                    .at(at));
                 }
                 for &lr in lrs {
                     e.optimizer

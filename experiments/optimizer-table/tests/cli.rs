@@ -12,6 +12,15 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         ),
         (good.replace("seeds = 2", "seeds = 2\nsees = 1"), "sees"),
         (good.replace("seeds = 2", "seeds = 0"), "seeds"),
+        // Duplicates would be pooled into one mean: a repeated rate, a repeated label.
+        (
+            good.replace("lrs = { c22 = [0.005, 0.01, 0.02]", "lrs = { c22 = [0.01, 0.01, 0.02]"),
+            "the learning rates must differ",
+        ),
+        (
+            good.replace("label = \"AMSGrad\"", "label = \"Adam\""),
+            "labels must differ",
+        ),
         (
             good.replace(
                 "lrs = { c22 = [0.005, 0.01, 0.02]",
