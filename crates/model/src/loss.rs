@@ -27,9 +27,15 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// `ℓ(z)`.
+    /// `ℓ(z)`; NaN for a margin that is not finite. An output that
+    /// overflowed to ±inf (or is NaN) has no loss: a logistic `ℓ(+inf) = 0`
+    /// would otherwise read as a perfect fit, so the mean loss is NaN and
+    /// the driver marks the run diverged (`docs/reproducibility.md`).
     #[inline(always)]
     pub fn value<T: Real>(self, z: T) -> T {
+        if !z.is_finite() {
+            return T::nan();
+        }
         match self {
             Loss::Logistic => logistic(z),
             Loss::Hinge => (T::one() - z).max(T::zero()),

@@ -367,6 +367,27 @@ fn square_loss_gradient_matches_finite_differences() {
     assert_eq!(cfg.loss, Loss::Square);
 }
 
+/// An overflowed margin has no loss (NaN), for every loss: the logistic
+/// `ℓ(+inf) = 0` would read as a perfect fit. A huge finite margin keeps
+/// its value.
+#[test]
+fn a_non_finite_margin_has_a_nan_loss() {
+    for loss in [Loss::Logistic, Loss::Hinge, Loss::Square] {
+        for z in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            assert!(loss.value(z).is_nan(), "{loss:?} at {z}");
+            assert!(loss.value(z as f32).is_nan(), "{loss:?} at {z} (f32)");
+        }
+    }
+    assert_eq!(Loss::Logistic.value(1e300f64), 0.0);
+    assert_eq!(Loss::Hinge.value(1e300f64), 0.0);
+    let m = loss_metrics(
+        Loss::Logistic,
+        ndarray::arr1(&[f64::INFINITY, 1.0]).view(),
+        ndarray::arr1(&[1.0, 1.0]).view(),
+    );
+    assert!(m.loss.is_nan() && m.error == 0.5, "{m:?}");
+}
+
 #[test]
 fn mixed_targets_are_the_weighted_loss_and_lambda_one_is_plain() {
     let b = toy_batch(4);

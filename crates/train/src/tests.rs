@@ -191,3 +191,41 @@ fn reduced_and_full_space_gd_stop_alike() {
         assert!((a.test.loss - b.test.loss).abs() <= 1e-9 * a.test.loss.max(1e-12));
     }
 }
+
+/// [`#29`] An output that overflows to ±inf while the loss is still
+/// finite (logistic: ℓ(+inf) = 0) is a diverged run, not a loss of 0 that
+/// wins a learning-rate selection: on \[Z23\] data with `m = 5`, GD at
+/// `η = 8.7e106` and `1e107` (the reported cases) and `1e200`.
+#[test]
+fn overflowing_outputs_are_diverged_not_a_zero_loss() {
+    use gengap_data::{DataConfig, Z23Params, rng};
+    let ds = DataConfig::Z23(Z23Params {
+        d: 200,
+        n: 30,
+        n_test: 50,
+        s: 40,
+        alpha: 0.2,
+        ..Default::default()
+    })
+    .generate(&mut rng::stream(3, 0))
+    .unwrap();
+    let model = gengap_model::CnnConfig {
+        m: 5,
+        scale: gengap_model::OutputScale::One,
+        ..Default::default()
+    };
+    for lr in [8.7e106, 1e107, 1e200] {
+        let run = crate::train_run(
+            &ds,
+            &model,
+            &OptimConfig::gd(lr),
+            &TrainConfig::steps(50),
+            &mut rng::stream(3, 1),
+        )
+        .unwrap();
+        let last = run.record.last().unwrap();
+        assert_eq!(run.record.status, Status::Diverged, "η = {lr:e}: {last:?}");
+        assert!(!last.train.loss.is_finite(), "η = {lr:e}: {last:?}");
+        assert!(crate::best_by_train_loss(&[&run.record]).is_none());
+    }
+}
