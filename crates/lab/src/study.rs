@@ -168,8 +168,56 @@ pub enum Finished<S> {
 /// the config has been accepted.
 pub fn run<S: Study>(study: &S, opts: &RunOptions) -> Result<Finished<S::Summary>, LabError> {
     let cfg: S::Config = load_config(&opts.config)?;
-    let ctx = checked_ctx(study, &opts.config, &opts.out, &opts.figures, opts.shard.is_some())?;
-    run_config(study, &cfg, &ctx, opts.shard, opts.merge)
+    let fresh = FreshDirs::before(&[opts.out.join(study.name()), opts.figures.clone()]);
+    fresh.on_error((|| {
+        let ctx = checked_ctx(study, &opts.config, &opts.out, &opts.figures, opts.shard.is_some())?;
+        run_config(study, &cfg, &ctx, opts.shard, opts.merge)
+    })())
+}
+
+/// The folders a run would create: the topmost missing ancestor of each
+/// output path, noted before anything is written. A run that fails removes
+/// every empty folder under them again (never a file: a journal that was
+/// written stays, so a rerun resumes), so a refused run leaves no empty
+/// `out/<name>/` behind.
+struct FreshDirs(Vec<std::path::PathBuf>);
+
+impl FreshDirs {
+    fn before(paths: &[std::path::PathBuf]) -> Self {
+        let top = |p: &std::path::Path| {
+            let mut missing = None;
+            for a in p.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+                if a.exists() {
+                    break;
+                }
+                missing = Some(a.to_path_buf());
+            }
+            missing
+        };
+        FreshDirs(paths.iter().filter_map(|p| top(p)).collect())
+    }
+
+    fn on_error<T>(&self, result: Result<T, LabError>) -> Result<T, LabError> {
+        if result.is_err() {
+            for d in &self.0 {
+                prune_empty(d);
+            }
+        }
+        result
+    }
+}
+
+/// Remove `dir` and the folders below it that hold no file, deepest first.
+fn prune_empty(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.filter_map(Result::ok) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                prune_empty(&e.path());
+            }
+        }
+    }
+    // Fails (and keeps the folder) when anything is left in it.
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Run `study` on an already validated config, writing through `ctx`.
@@ -222,8 +270,11 @@ pub fn run_text<S: Study>(
     merge: bool,
 ) -> Result<Finished<Report<S>>, LabError> {
     let cfg: S::Config = crate::config::parse_config(text, origin)?;
-    let ctx = checked_ctx(study, origin, out, figures, shard.is_some())?;
-    execute(study, &cfg, &ctx, shard, merge)
+    let fresh = FreshDirs::before(&[out.join(study.name()), figures.to_path_buf()]);
+    fresh.on_error((|| {
+        let ctx = checked_ctx(study, origin, out, figures, shard.is_some())?;
+        execute(study, &cfg, &ctx, shard, merge)
+    })())
 }
 
 /// The [`Ctx`] of a run, after checking that its folders are writable.

@@ -43,13 +43,16 @@ pub fn run_with(bin: &str, dir: &Path, toml: &str, extra: &[&str]) -> (bool, Str
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// Every file under `dir` except the config.
+/// Every file and folder under `dir` except the config.
 pub fn outputs(dir: &Path) -> Vec<PathBuf> {
     fn walk(p: &Path, acc: &mut Vec<PathBuf>) {
         if let Ok(rd) = std::fs::read_dir(p) {
             for e in rd.flatten() {
                 let path = e.path();
                 if path.is_dir() {
+                    // A folder counts: "nothing written" means no empty
+                    // `results/<name>/` either.
+                    acc.push(path.clone());
                     walk(&path, acc);
                 } else if path.file_name().is_some_and(|n| n != "config.toml") {
                     acc.push(path);
@@ -91,6 +94,20 @@ pub fn check_shards(bin: &str, tag: &str, good: &str, csvs: &[&str]) {
             "{c}: 3 shards merged differ from one run"
         );
     }
+    // A merge with no shard journals is refused, and leaves nothing behind.
+    let none = scratch(&format!("{tag}-merge-nothing"));
+    let (ok, err) = run_with(bin, &none, good, &["--merge"]);
+    assert!(!ok, "--merge without shard journals must fail");
+    // (A config's own warnings, e.g. padam's p < 0, come before it.)
+    assert_eq!(
+        err.lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains(": warning: "))
+            .count(),
+        1,
+        "one line of error: {err}"
+    );
+    assert!(outputs(&none).is_empty(), "nothing written: {:?}", outputs(&none));
+    std::fs::remove_dir_all(none).ok();
     std::fs::remove_dir_all(one).ok();
     std::fs::remove_dir_all(sh).ok();
 }
