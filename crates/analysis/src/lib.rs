@@ -33,6 +33,7 @@
 pub mod boundary;
 pub mod coupling;
 mod decompose;
+pub mod margin;
 mod population;
 mod reduced;
 
@@ -88,4 +89,21 @@ pub enum AnalysisError {
     /// A model error (bad config).
     #[error(transparent)]
     Model(#[from] gengap_model::ModelError),
+    /// No linear classifier puts every point on its side (the max-margin
+    /// programs are infeasible).
+    #[error("the {n} points in dimension {d} are not linearly separable")]
+    NotSeparable {
+        /// Points.
+        n: usize,
+        /// Dimension.
+        d: usize,
+    },
+    /// The conic solver stopped without a solution.
+    #[error("the {norm} max-margin solver stopped without a solution: {status}")]
+    Solver {
+        /// The norm of the program (`l1`, `l2`, `linf`).
+        norm: &'static str,
+        /// Clarabel's status.
+        status: String,
+    },
 }

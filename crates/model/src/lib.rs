@@ -34,6 +34,7 @@ mod activation;
 mod blas;
 mod cnn;
 mod error;
+mod linear;
 mod loss;
 pub mod nonfinite;
 mod real;
@@ -47,8 +48,11 @@ pub use blas::{
 pub use cnn::*;
 pub use error::ModelError;
 pub(crate) use error::invalid;
+pub use linear::LinearData;
 pub use loss::Loss;
 pub use real::Real;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod linear_tests;

@@ -20,6 +20,10 @@
 //!   [`Dynamics`] too, so all of them stop and report the same way. The
 //!   `[train] algorithm` table ([`AlgorithmConfig`]) is read by both
 //!   (`docs/theory.md#span-preserving-algorithms`).
+//! * [`LinearTrainer`] trains the linear classifier `⟨w, x⟩` on flattened
+//!   inputs (`gengap_model::LinearData`) with any optimizer and an optional
+//!   decaying learning rate, for the implicit-bias study
+//!   (`docs/theory.md#the-linear-model`).
 //! * [`DecompositionRecorder`] is the observer that decomposes the weights
 //!   (`docs/theory.md#signal-noise-decomposition`) at the recorded steps.
 //! * [`train_run`] / [`train_from`] / [`train_from_stream`] are the one-call
@@ -39,6 +43,7 @@ use ndarray::Array2;
 pub mod algorithm;
 mod config;
 mod driver;
+mod linear_trainer;
 mod minibatch;
 mod reduced;
 mod schedule;
@@ -51,6 +56,7 @@ pub use algorithm::{
 };
 pub use config::{Precision, TrainConfig};
 pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive, drive_from};
+pub use linear_trainer::LinearTrainer;
 pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;
 pub use span_trainer::SpanTrainer;
@@ -204,5 +210,7 @@ pub fn best_by_train_loss(runs: &[&RunRecord]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_linear;
 #[cfg(test)]
 mod tests_minibatch;
