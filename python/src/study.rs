@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::convert::{json_to_python, toml_text, value_error};
 
 /// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 15] = [
+const STUDIES: [(&str, &str, &str); 16] = [
     (
         "eps-sweep",
         include_str!("../../experiments/eps-sweep/config.toml"),
@@ -21,6 +21,11 @@ const STUDIES: [(&str, &str, &str); 15] = [
         "benign-oscillation",
         include_str!("../../experiments/benign-oscillation/config.toml"),
         include_str!("../../experiments/benign-oscillation/quick.toml"),
+    ),
+    (
+        "implicit-bias",
+        include_str!("../../experiments/implicit-bias/config.toml"),
+        include_str!("../../experiments/implicit-bias/quick.toml"),
     ),
     (
         "adam-vs-gd",
@@ -218,6 +223,7 @@ fn run_study(
         "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
         "benign-oscillation" => go(&benign_oscillation::BenignOscillation, t, o, f, shard, merge),
         "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
+        "implicit-bias" => go(&implicit_bias::ImplicitBias, t, o, f, shard, merge),
         "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
         "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
         "label-noise-kou" => go(&label_noise_kou::LabelNoiseKou, t, o, f, shard, merge),
@@ -229,7 +235,11 @@ fn run_study(
         "sam" => go(&sam::Sam, t, o, f, shard, merge),
         "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
         "xor" => go(&xor::Xor, t, o, f, shard, merge),
-        _ => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
+        "update-geometry" => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
+        // Every name of STUDIES has an arm above (checked by a pytest test
+        // over the experiments folder); a new one without is refused, never
+        // run as another study.
+        _ => Err(unknown(name)),
     })?;
     json_to_python(py, &value.to_string())
 }

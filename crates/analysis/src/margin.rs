@@ -349,11 +349,7 @@ impl MaxMargin {
                     zsum - 0.5 * un * un,
                 )
             }
-            p => (
-                neg.max(p.dual().norm(&u) - 1.0),
-                p.norm(&self.w),
-                zsum,
-            ),
+            p => (neg.max(p.dual().norm(&u) - 1.0), p.norm(&self.w), zsum),
         };
         Kkt {
             primal,

@@ -22,7 +22,10 @@ fn l2_solution_is_the_closed_form_when_every_point_is_a_support_vector() {
     let xt = Array2::from_shape_fn(x.dim(), |(i, k)| y[i] * x[[i, k]]);
     let gram = xt.dot(&xt.t());
     let alpha = gram.solve(&Array1::ones(5)).unwrap();
-    assert!(alpha.iter().all(|a| *a > 0.0), "choose a case with 5 support vectors: {alpha}");
+    assert!(
+        alpha.iter().all(|a| *a > 0.0),
+        "choose a case with 5 support vectors: {alpha}"
+    );
     let w_closed = xt.t().dot(&alpha);
     let s = max_margin(x.view(), &y, MarginNorm::L2).unwrap();
     let scale = MarginNorm::L2.norm(w_closed.as_slice().unwrap());
@@ -49,8 +52,16 @@ fn one_point_solutions_match_hand_computation() {
     ];
     for (norm, w, gamma) in want {
         let s = max_margin(x.view(), &[1.0], norm).unwrap();
-        assert!((s.w[0] - w[0]).abs() < 1e-8 && (s.w[1] - w[1]).abs() < 1e-8, "{norm:?}: {:?}", s.w);
-        assert!((s.margin - gamma).abs() < 1e-7 * gamma, "{norm:?}: {} vs {gamma}", s.margin);
+        assert!(
+            (s.w[0] - w[0]).abs() < 1e-8 && (s.w[1] - w[1]).abs() < 1e-8,
+            "{norm:?}: {:?}",
+            s.w
+        );
+        assert!(
+            (s.margin - gamma).abs() < 1e-7 * gamma,
+            "{norm:?}: {} vs {gamma}",
+            s.margin
+        );
         assert!((normalized_margin(&s.w, x.view(), &[1.0], norm) - gamma).abs() < 1e-7 * gamma);
     }
 }
@@ -81,7 +92,12 @@ fn kkt_conditions_hold_and_each_norm_wins_its_own_program() {
             for o in &sols {
                 let own = s.norm.norm(&s.w);
                 let other = s.norm.norm(&o.w) / min_margin(&o.w, x.view(), &y);
-                assert!(own <= other * (1.0 + 1e-7), "{:?} beaten by {:?}: {own} > {other}", s.norm, o.norm);
+                assert!(
+                    own <= other * (1.0 + 1e-7),
+                    "{:?} beaten by {:?}: {own} > {other}",
+                    s.norm,
+                    o.norm
+                );
             }
         }
     }

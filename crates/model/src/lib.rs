@@ -53,6 +53,6 @@ pub use loss::Loss;
 pub use real::Real;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod linear_tests;
+#[cfg(test)]
+mod tests;

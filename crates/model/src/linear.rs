@@ -59,7 +59,11 @@ impl<T: Real> LinearData<T> {
             });
         }
         if n == 0 || d == 0 {
-            return Err(invalid("x", format!("{n} x {d}"), "needs at least one point and one coordinate"));
+            return Err(invalid(
+                "x",
+                format!("{n} x {d}"),
+                "needs at least one point and one coordinate",
+            ));
         }
         if let Some(v) = y.iter().find(|v| **v != 1.0 && **v != -1.0) {
             return Err(invalid("y", v, "labels must be +1 or -1"));

@@ -145,7 +145,9 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
         if self.decay != 0.0 {
             let lr = self.lr_at(self.step);
             // A learning rate that underflowed to 0 is not a valid step.
-            self.opt.set_learning_rate(lr).map_err(|e: OptimError| TrainError::from(e))?;
+            self.opt
+                .set_learning_rate(lr)
+                .map_err(|e: OptimError| TrainError::from(e))?;
         }
         self.opt.step(&mut self.w, &self.grad)?;
         self.step += 1;

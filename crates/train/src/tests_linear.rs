@@ -63,10 +63,16 @@ fn decayed_adam_is_the_update_written_out() {
     let (x, y) = problem();
     let data = LinearData::<f64>::new(x.view(), &y).unwrap();
     let cfg: OptimConfig = toml::from_str("name = \"adam\"\nlr = 0.05\nbetas = [0.9, 0.99]\neps = 1e-12").unwrap();
-    let mut t = LinearTrainer::new(data, None, vec![0.0; 10], Box::new(cfg.build::<f64>().unwrap()), Loss::Logistic)
-        .unwrap()
-        .with_lr_decay(1.0)
-        .unwrap();
+    let mut t = LinearTrainer::new(
+        data,
+        None,
+        vec![0.0; 10],
+        Box::new(cfg.build::<f64>().unwrap()),
+        Loss::Logistic,
+    )
+    .unwrap()
+    .with_lr_decay(1.0)
+    .unwrap();
     drive(&mut t, Stop::steps(300), Schedule::End, &mut []).unwrap();
     let (b1, b2, eps) = (0.9f64, 0.99f64, 1e-12);
     let (mut w, mut m, mut v) = (vec![0.0; 10], vec![0.0; 10], vec![0.0; 10]);
@@ -83,7 +89,12 @@ fn decayed_adam_is_the_update_written_out() {
         }
     }
     for k in 0..10 {
-        assert!((w[k] - t.weights()[k]).abs() < 1e-12 * w[k].abs().max(1.0), "{k}: {} vs {}", w[k], t.weights()[k]);
+        assert!(
+            (w[k] - t.weights()[k]).abs() < 1e-12 * w[k].abs().max(1.0),
+            "{k}: {} vs {}",
+            w[k],
+            t.weights()[k]
+        );
     }
 }
 
@@ -95,7 +106,9 @@ fn records_test_metrics_and_the_gradient_norm_and_refuses_bad_settings() {
     let opt = || Box::new(OptimConfig::gd(0.5).build::<f64>().unwrap());
     let mut t = LinearTrainer::new(data.clone(), Some(test), vec![0.0; 10], opt(), Loss::Logistic).unwrap();
     t.evaluate().unwrap();
-    let rec = t.record(0, t.train_data().metrics(Loss::Logistic, &[0.0; 10], &mut [0.0; 6])).unwrap();
+    let rec = t
+        .record(0, t.train_data().metrics(Loss::Logistic, &[0.0; 10], &mut [0.0; 6]))
+        .unwrap();
     assert_eq!(rec.test, rec.train);
     let g = grad(&x, &y, &[0.0; 10]);
     let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();

@@ -1,7 +1,8 @@
 //! A step of every algorithm allocates nothing once its buffers exist: the
 //! reduced engine ([`SpanTrainer`]) and the full-space [`Trainer`], for
 //! plain GD, SGD with a short last batch, momentum and Nesterov with either
-//! decay, SAM, label-noise GD and mixup. Counted with a global allocator;
+//! decay, SAM, label-noise GD and mixup; and the linear model's
+//! [`LinearTrainer`]. Counted with a global allocator;
 //! this file holds one test, so nothing else allocates meanwhile.
 
 // A counting `GlobalAlloc` must be `unsafe` (it forwards to `System`); this
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use gengap_data::{C22Params, DataConfig, rng};
 use gengap_model::CnnConfig;
 use gengap_optim::OptimConfig;
-use gengap_train::{AlgorithmConfig, Dynamics, MiniBatch, Schedule, SpanTrainer, TrainConfig, Trainer};
+use gengap_train::{AlgorithmConfig, Dynamics, LinearTrainer, MiniBatch, Schedule, SpanTrainer, TrainConfig, Trainer};
 
 struct Counting;
 
@@ -153,5 +154,22 @@ fn a_step_allocates_nothing() {
             "full {alg:?} {batch:?} {}",
             opt.name()
         );
+    }
+    // The linear model's step (implicit-bias), with every rule family and a
+    // decaying learning rate.
+    let lin = |split: &gengap_data::Split| gengap_model::LinearData::<f64>::from_split(split).unwrap();
+    for name in ["gd", "adam", "padam", "lion", "sign_gd"] {
+        let o = opt(&format!("name = \"{name}\"\nlr = 0.01"));
+        let mut t = LinearTrainer::new(
+            lin(&ds.train),
+            Some(lin(&ds.test)),
+            vec![0.0; 160],
+            Box::new(o.build::<f64>().unwrap()),
+            gengap_model::Loss::Logistic,
+        )
+        .unwrap()
+        .with_lr_decay(0.5)
+        .unwrap();
+        assert_eq!(allocations(&mut t, 2, 40), 0, "linear {name}");
     }
 }

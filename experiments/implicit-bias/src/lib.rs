@@ -137,10 +137,18 @@ impl Validate for Config {
         }
         for (i, o) in self.optimizer.iter().enumerate() {
             if o.label.is_empty() || self.optimizer[..i].iter().any(|p| p.label == o.label) {
-                return bad("optimizer.label", format!("{:?}", o.label), "must be non-empty and unique");
+                return bad(
+                    "optimizer.label",
+                    format!("{:?}", o.label),
+                    "must be non-empty and unique",
+                );
             }
             if !(0.0..=1.0).contains(&o.lr_decay) {
-                return bad(&format!("optimizer[{i}].lr_decay"), o.lr_decay.to_string(), "must be in [0, 1]");
+                return bad(
+                    &format!("optimizer[{i}].lr_decay"),
+                    o.lr_decay.to_string(),
+                    "must be in [0, 1]",
+                );
             }
             o.config
                 .resolve()
@@ -345,7 +353,9 @@ impl Study for ImplicitBias {
                         reason: e.to_string(),
                     })?;
                     let kkt = solution.kkt(x.view(), &y);
-                    let test_error = test.metrics(Loss::Logistic, &solution.w, &mut vec![0.0; test.n()]).error;
+                    let test_error = test
+                        .metrics(Loss::Logistic, &solution.w, &mut vec![0.0; test.n()])
+                        .error;
                     separators.push(Separator {
                         direction: solution.direction(),
                         solution,

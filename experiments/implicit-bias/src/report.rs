@@ -199,7 +199,9 @@ pub(crate) fn report(cfg: &Config, sh: &Shared, rows: &[(Cell, Run)], ctx: &Ctx)
             let last: Vec<CurvePoint> = runs.iter().map(|r| counted(r)).collect();
             let m = |f: fn(&CurvePoint) -> f64| mean(last.iter().map(f));
             let margins = [m(|p| p.margin_l2), m(|p| p.margin_linf), m(|p| p.margin_l1)];
-            let best = (0..3).filter(|&k| margins[k].is_finite()).max_by(|&a, &b| margins[a].total_cmp(&margins[b]));
+            let best = (0..3)
+                .filter(|&k| margins[k].is_finite())
+                .max_by(|&a, &b| margins[a].total_cmp(&margins[b]));
             let tends = best.filter(|&k| margins[k] >= cfg.tends_to_at);
             let k = tends.unwrap_or(0);
             limits.push(Limit {
@@ -264,7 +266,8 @@ pub(crate) fn report(cfg: &Config, sh: &Shared, rows: &[(Cell, Run)], ctx: &Ctx)
         };
         let drawn: Vec<_> = sh.drawn.iter().filter(|x| x.data == di).collect();
         let steps = (d.steps + 1) as f64;
-        let level = |label: &str, v: f64, color: usize| Series::line(label, vec![1.0, steps], vec![v, v], color).dashed();
+        let level =
+            |label: &str, v: f64, color: usize| Series::line(label, vec![1.0, steps], vec![v, v], color).dashed();
         let mut err = series(|p| p.test_error);
         err.push(level(
             "ℓ2 max-margin",

@@ -9,17 +9,30 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let bad = vec![
         (good.replace("seeds = 1", "seeds = 0"), "seeds"),
         (good.replace("seeds = 1", "seeds = 1\nseedz = 2"), "seedz"),
-        (good.replace("records_per_decade = 4", "records_per_decade = 0"), "records_per_decade"),
+        (
+            good.replace("records_per_decade = 4", "records_per_decade = 0"),
+            "records_per_decade",
+        ),
         (good.replace("steps = 100000", "steps = 0"), "steps"),
         (good.replace("lr_decay = 0.5", "lr_decay = 1.5"), "lr_decay"),
         (good.replace("lr = 5.0", "lr = inf"), "lr"),
-        (good.replace("label = \"signGD\"", "label = \"Adam\""), "optimizer.label"),
-        (good.replace("label = \"gaussian\"", "label = \"Gauss ian\""), "data[0].label"),
+        (
+            good.replace("label = \"signGD\"", "label = \"Adam\""),
+            "optimizer.label",
+        ),
+        (
+            good.replace("label = \"gaussian\"", "label = \"Gauss ian\""),
+            "data[0].label",
+        ),
         (good.replace("n = 8,", "n = 0,"), "n"),
-        (good.replace("name = \"sign_gd\"", "name = \"sign_gd_typo\""), "sign_gd_typo"),
+        (
+            good.replace("name = \"sign_gd\"", "name = \"sign_gd_typo\""),
+            "sign_gd_typo",
+        ),
         // More points than dimensions with flipped labels: not separable (found in the setup).
         (
-            good.replace("d = 200, n = 8,", "d = 2, n = 200,").replace("p_flip = 0.0", "p_flip = 0.3"),
+            good.replace("d = 200, n = 8,", "d = 2, n = 200,")
+                .replace("p_flip = 0.0", "p_flip = 0.3"),
             "not linearly separable",
         ),
     ];
@@ -70,10 +83,16 @@ fn gd_tends_to_the_l2_and_adam_to_the_linf_max_margin_direction() {
     let gd = row("GD");
     assert!(num(gd, "cos_l2") >= 0.999, "GD cos with the l2 direction: {gd:?}");
     assert_eq!(gd[col("tends_to")], "l2");
-    assert!(num(gd, "gap_decade_ratio") < 1.0, "GD's l2 margin gap still closes: {gd:?}");
+    assert!(
+        num(gd, "gap_decade_ratio") < 1.0,
+        "GD's l2 margin gap still closes: {gd:?}"
+    );
     for label in ["Adam", "signGD"] {
         let r = row(label);
-        assert!(num(r, "cos_linf") >= 0.999, "{label} cos with the linf direction: {r:?}");
+        assert!(
+            num(r, "cos_linf") >= 0.999,
+            "{label} cos with the linf direction: {r:?}"
+        );
         assert_eq!(r[col("tends_to")], "linf");
         assert!(num(r, "cos_l2") < 0.6, "{label} is far from the l2 direction: {r:?}");
     }

@@ -13,6 +13,10 @@
 //! each round gengap and then numpy at that size, and report medians (a
 //! ratio as the median of the rounds' ratios, with their range).
 //!
+//! A second table times the linear model's step (`LinearTrainer`, the
+//! implicit-bias study's) at one thread against its own numpy peer
+//! (`crates/train/bench/numpy_linear.py`), `4·n·D` flops per step.
+//!
 //! Flops per step are counted as `16·n·m·d` (P = 2: two GEMMs of `2·(nP)·(2m)·d`).
 //! The GEMM peak is a square `1024³` GEMM of the same precision and thread
 //! count, measured in the same run.
@@ -27,6 +31,8 @@ use gengap_optim::{OptimConfig, Optimizer};
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
 
+#[path = "common/linear_bench.rs"]
+mod linear_bench;
 #[path = "common/timing.rs"]
 mod timing;
 use timing::{median, median_sorted, time};
@@ -354,6 +360,7 @@ fn main() {
         }
         if threads == thread_counts[0] {
             print_coupling(budget);
+            linear_bench::print_linear(budget, python.as_deref(), rounds).unwrap_or_else(|e| fail(&e));
         }
         print_table(&info, threads, peak, &rows, peer_label.as_deref(), rounds);
     }
