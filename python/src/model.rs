@@ -33,7 +33,14 @@ fn batch(
     y: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Array2<f64>, Batch<f64>)> {
     let w = f64_array("W", w, 2)?;
-    let w = w.as_array().into_dimensionality::<Ix2>().map_err(err)?.to_owned();
+    // Copied into C order: a Fortran-ordered `W` (e.g. `W.T`) is read by
+    // index, never by memory order.
+    let w = w
+        .as_array()
+        .into_dimensionality::<Ix2>()
+        .map_err(err)?
+        .as_standard_layout()
+        .into_owned();
     let xa = f64_array("x", x, 3)?;
     let x3 = xa.as_array().into_dimensionality::<Ix3>().map_err(err)?;
     let (n, p, d) = x3.dim();
@@ -135,7 +142,13 @@ fn evaluate<'py>(
 pub fn weights(name: &str, w: &Bound<'_, PyAny>, rows: usize, d: usize) -> PyResult<Array2<f64>> {
     let a = f64_array(name, w, 2)?;
     check_shape(name, a.shape(), &[rows, d])?;
-    Ok(a.as_array().into_dimensionality::<Ix2>().map_err(err)?.to_owned())
+    // In C order whatever the input's layout (a Fortran-ordered `W0` once
+    // reached a "standard layout" panic).
+    Ok(a.as_array()
+        .into_dimensionality::<Ix2>()
+        .map_err(err)?
+        .as_standard_layout()
+        .into_owned())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -33,7 +33,17 @@ impl PyOptimizer {
         let ndim = arr.ndim();
         let g = f64_array("g", g, ndim)?;
         crate::convert::check_shape("g", g.shape(), arr.shape())?;
-        let g = g.as_slice().map_err(|_| value_error("`g` must be C-contiguous"))?;
+        // `w` is updated in place in memory order, so it must be C-ordered; a
+        // Fortran-ordered (e.g. `W.T`) or strided one is refused, never
+        // misread. `g` of any layout is read by index (copied to C order).
+        if !arr.is_c_contiguous() {
+            return Err(value_error(
+                "`w` must be C-contiguous (it is updated in place): pass np.ascontiguousarray(w) and read the result from it",
+            ));
+        }
+        let g = g.as_array();
+        let g = g.as_standard_layout();
+        let g = g.as_slice().expect("standard layout is contiguous");
         let mut rw = arr
             .try_readwrite()
             .map_err(|_| value_error("`w` must be writable and not borrowed elsewhere"))?;

@@ -112,3 +112,24 @@ def test_lion_and_adabelief_match_numpy():
         s = b2 * s + (1 - b2) * (g - m) ** 2 + eps
         ref = ref - lr / (1 - b1**t) * m / (np.sqrt(s) / np.sqrt(1 - b2**t) + eps)
         np.testing.assert_allclose(w, ref, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("name", ["gd", "adam", "sign_gd"])
+def test_fortran_ordered_arrays_are_read_by_index_or_refused(name):
+    """A Fortran-ordered `g` (e.g. `G.T`) is read by index: the step equals the
+    C-ordered one; a Fortran-ordered or strided `w` (updated in place) is
+    refused with a ValueError, never updated in memory order."""
+    w0 = np.arange(6.0).reshape(2, 3) / 7.0
+    g = np.array([[1.0, -2.0, 0.5], [0.3, -0.1, 4.0]])
+    g_fortran = np.asfortranarray(g)
+    assert not g_fortran.flags["C_CONTIGUOUS"]
+    a, b = w0.copy(), w0.copy()
+    gengap.optim.make({"name": name, "lr": 0.1}).step(a, g)
+    gengap.optim.make({"name": name, "lr": 0.1}).step(b, g_fortran)
+    np.testing.assert_array_equal(a, b)
+    opt = gengap.optim.make({"name": name, "lr": 0.1})
+    for w in (np.asfortranarray(w0.copy()), w0.copy().T.copy().T, np.zeros((2, 6))[:, ::2]):
+        before = w.copy()
+        with pytest.raises(ValueError, match="C-contiguous"):
+            opt.step(w, g)
+        np.testing.assert_array_equal(w, before)

@@ -103,3 +103,16 @@ def test_span_engine_arguments_are_checked(z23):
         gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=3, algorithm={"kind": "label_noise_gd", "p": 2.0})
     with pytest.raises(ValueError, match="unknown"):
         gengap.train(z23, {"name": "gd", "lr": 0.1}, steps=3, algorithm={"kind": "sam", "rho": 0.1, "radius": 1})
+
+
+def test_a_fortran_ordered_w0_is_read_by_index(z23):
+    """`train(w0=W.T.copy().T)` (Fortran order) starts from the same weights as
+    the C-ordered `W`: same bits, no panic."""
+    run = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=5, record_every=5)
+    w0 = run["W0"]
+    fortran = np.asfortranarray(w0)
+    assert not fortran.flags["C_CONTIGUOUS"]
+    a = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=5, record_every=5, w0=w0)
+    b = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=5, record_every=5, w0=fortran)
+    np.testing.assert_array_equal(a["W"], b["W"])
+    np.testing.assert_array_equal(a["W"], run["W"])
