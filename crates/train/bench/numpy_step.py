@@ -9,6 +9,11 @@ and Adam is PyTorch's form (bias-corrected, eps outside the square root).
 Run by `step-bench --peer-python PY` (through `cargo xtask bench --peer numpy`),
 which sets OPENBLAS_NUM_THREADS and reads the JSON this prints on stdout.
 Usage: python numpy_step.py BUDGET d,n,m [d,n,m ...]
+
+`python numpy_step.py linear BUDGET D,n [D,n ...]` times instead the full-batch
+GD and Adam steps of logistic regression <w, x> (docs/theory.md#the-linear-model)
+for step-bench's linear-model table: two BLAS matrix-vector products and
+preallocated buffers, Adam in PyTorch's form.
 """
 
 import json
@@ -99,10 +104,55 @@ def adam_step(model, lr, b1=0.9, b2=0.999, eps=1e-8):
     return step
 
 
+def linear_steps(dim, n):
+    """The GD and Adam steps of logistic regression on n points in R^dim."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, dim)) / np.sqrt(dim)
+    y = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    w = np.zeros(dim)
+    z = np.empty(n)
+    c = np.empty(n)
+    g = np.empty(dim)
+    m = np.zeros(dim)
+    v = np.zeros(dim)
+    t = [0]
+
+    def grad():
+        np.dot(x, w, out=z)
+        np.multiply(z, y, out=z)
+        # l'(z) = -1/(1 + e^z), times y/n
+        np.exp(z, out=c)
+        np.add(c, 1.0, out=c)
+        np.divide(-y / n, c, out=c)
+        np.dot(c, x, out=g)
+
+    def gd():
+        grad()
+        w[:] -= 1e-3 * g
+
+    def adam():
+        grad()
+        t[0] += 1
+        m[:] = 0.9 * m + 0.1 * g
+        v[:] = 0.999 * v + 0.001 * g * g
+        mh = m / (1 - 0.9 ** t[0])
+        vh = v / (1 - 0.999 ** t[0])
+        w[:] -= 1e-3 * mh / (np.sqrt(vh) + 1e-8)
+
+    return gd, adam
+
+
 def main():
-    budget = float(sys.argv[1])
+    linear = sys.argv[1] == "linear"
+    args = sys.argv[2:] if linear else sys.argv[1:]
+    budget = float(args[0])
     rows = []
-    for spec in sys.argv[2:]:
+    for spec in args[1:]:
+        if linear:
+            dim, n = (int(v) for v in spec.split(","))
+            gd, adam = linear_steps(dim, n)
+            rows.append({"dim": dim, "n": n, "gd": timed(budget, gd), "adam": timed(budget, adam)})
+            continue
         d, n, m = (int(v) for v in spec.split(","))
         for prec, dtype in (("f64", np.float64), ("f32", np.float32)):
             model = Model(d, n, m, dtype, np.random.default_rng(7))

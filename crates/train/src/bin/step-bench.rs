@@ -15,7 +15,7 @@
 //!
 //! A second table times the linear model's step (`LinearTrainer`, the
 //! implicit-bias study's) at one thread against its own numpy peer
-//! (`crates/train/bench/numpy_linear.py`), `4·n·D` flops per step.
+//! (`numpy_step.py linear`), `4·n·D` flops per step.
 //!
 //! Flops per step are counted as `16·n·m·d` (P = 2: two GEMMs of `2·(nP)·(2m)·d`).
 //! The GEMM peak is a square `1024³` GEMM of the same precision and thread
@@ -178,18 +178,16 @@ enum PeerError {
     NoRows,
 }
 
-fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, usize)]) -> Result<Peer, PeerError> {
-    let script = include_str!("../../bench/numpy_step.py");
-    let mut cmd = std::process::Command::new(python);
-    cmd.arg("-").arg(budget.to_string());
-    for (d, n, m) in sizes {
-        cmd.arg(format!("{d},{n},{m}"));
-    }
+/// Run the numpy peer `crates/train/bench/numpy_step.py` (piped on stdin)
+/// with `args` at `threads` OpenBLAS threads; its JSON output.
+fn run_script(python: &str, threads: usize, args: &[String]) -> Result<serde_json::Value, PeerError> {
     let io = |source| PeerError::Io {
         python: python.to_string(),
         source,
     };
-    let mut child = cmd
+    let mut child = std::process::Command::new(python)
+        .arg("-")
+        .args(args)
         .env("OPENBLAS_NUM_THREADS", threads.to_string())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -202,18 +200,28 @@ fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, u
         .stdin
         .take()
         .expect("piped")
-        .write_all(script.as_bytes())
+        .write_all(include_str!("../../bench/numpy_step.py").as_bytes())
         .map_err(io)?;
     let out = child.wait_with_output().map_err(io)?;
     if !out.status.success() {
         return Err(PeerError::Status(out.status));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let label = format!(
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The peer's label: `numpy <version>, <its BLAS>`.
+fn peer_label(v: &serde_json::Value) -> String {
+    format!(
         "numpy {}, {}",
         v["numpy"].as_str().unwrap_or("?"),
         v["blas"].as_str().unwrap_or("?")
-    );
+    )
+}
+
+fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, usize)]) -> Result<Peer, PeerError> {
+    let mut args = vec![budget.to_string()];
+    args.extend(sizes.iter().map(|(d, n, m)| format!("{d},{n},{m}")));
+    let v = run_script(python, threads, &args)?;
     let times = v["rows"]
         .as_array()
         .ok_or(PeerError::NoRows)?
@@ -225,7 +233,10 @@ fn run_peer(python: &str, threads: usize, budget: f64, sizes: &[(usize, usize, u
             ((u("d"), u("n"), u("m"), prec), (f("gd"), f("adam")))
         })
         .collect();
-    Ok(Peer { label, times })
+    Ok(Peer {
+        label: peer_label(&v),
+        times,
+    })
 }
 
 fn fail(msg: &str) -> ! {
@@ -360,7 +371,7 @@ fn main() {
         }
         if threads == thread_counts[0] {
             print_coupling(budget);
-            linear_bench::print_linear(budget, python.as_deref(), rounds).unwrap_or_else(|e| fail(&e));
+            linear_bench::print_linear(budget, python.as_deref(), rounds).unwrap_or_else(|e| fail(&e.to_string()));
         }
         print_table(&info, threads, peak, &rows, peer_label.as_deref(), rounds);
     }

@@ -1,10 +1,9 @@
 //! `step-bench`'s linear-model table: one full-batch GD and one Adam step of
 //! logistic regression `⟨w, x⟩` (`gengap_train::LinearTrainer`, the
 //! implicit-bias study's step), one thread, against the numpy peer
-//! `crates/train/bench/numpy_linear.py` measured in the same run.
+//! (`crates/train/bench/numpy_step.py linear`) measured in the same run.
 
 use std::hint::black_box;
-use std::io::Write;
 
 use gengap_model::{LinearData, Loss};
 use gengap_optim::OptimConfig;
@@ -12,6 +11,7 @@ use gengap_train::{Dynamics, LinearTrainer};
 use ndarray::Array2;
 
 use super::timing::{median, time};
+use super::{PeerError, peer_label, run_script};
 
 /// `(D, n)` of the table.
 const SIZES: [(usize, usize); 3] = [(200, 8), (1000, 20), (10_000, 100)];
@@ -39,32 +39,14 @@ fn step(dim: usize, n: usize, opt: &str, budget: f64) -> f64 {
     })
 }
 
-/// numpy's `(GD, Adam)` seconds per step at each size, or why not.
-fn peer(python: &str, budget: f64) -> Result<(String, Vec<(f64, f64)>), String> {
-    let mut cmd = std::process::Command::new(python);
-    cmd.arg("-").arg(budget.to_string());
-    for (d, n) in SIZES {
-        cmd.arg(format!("{d},{n}"));
-    }
-    let mut child = cmd
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {python}: {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(include_str!("../../../bench/numpy_linear.py").as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("the numpy linear peer failed ({})", out.status));
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let rows = v["rows"].as_array().ok_or("the numpy linear peer printed no rows")?;
-    let times = rows
+/// numpy's label and `(GD, Adam)` seconds per step at each size.
+fn peer(python: &str, budget: f64) -> Result<(String, Vec<(f64, f64)>), PeerError> {
+    let mut args = vec!["linear".to_string(), budget.to_string()];
+    args.extend(SIZES.iter().map(|(d, n)| format!("{d},{n}")));
+    let v = run_script(python, 1, &args)?;
+    let times = v["rows"]
+        .as_array()
+        .ok_or(PeerError::NoRows)?
         .iter()
         .map(|r| {
             (
@@ -73,11 +55,11 @@ fn peer(python: &str, budget: f64) -> Result<(String, Vec<(f64, f64)>), String> 
             )
         })
         .collect();
-    Ok((format!("numpy {}", v["numpy"].as_str().unwrap_or("?")), times))
+    Ok((peer_label(&v), times))
 }
 
 /// Print the table (medians over `rounds`, each round gengap then numpy).
-pub fn print_linear(budget: f64, python: Option<&str>, rounds: usize) -> Result<(), String> {
+pub fn print_linear(budget: f64, python: Option<&str>, rounds: usize) -> Result<(), PeerError> {
     let threads = gengap_model::BlasInfo::current().threads;
     gengap_model::set_blas_threads(1);
     let mut ours = vec![vec![]; SIZES.len()];
