@@ -80,21 +80,37 @@ impl MarginNorm {
     }
 }
 
+/// The margins `y_i⟨w, x_i⟩` of every row of `x`.
+fn margins<'a>(w: &'a [f64], x: ArrayView2<'a, f64>, y: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    (0..x.nrows()).map(move |i| y[i] * x.row(i).iter().zip(w).map(|(a, b)| a * b).sum::<f64>())
+}
+
 /// `min_i y_i⟨w, x_i⟩` (the unnormalized margin; rows of `x` are the points).
 pub fn min_margin(w: &[f64], x: ArrayView2<f64>, y: &[f64]) -> f64 {
-    x.outer_iter()
-        .zip(y)
-        .map(|(xi, &yi)| yi * xi.iter().zip(w).map(|(a, b)| a * b).sum::<f64>())
-        .fold(f64::INFINITY, f64::min)
+    smallest(margins(w, x, y))
+}
+
+/// The smallest of `margins`, NaN if any is NaN (`f64::min` would skip it, so
+/// an overflowed run would read as a finite margin); `+inf` for none.
+pub fn smallest(margins: impl IntoIterator<Item = f64>) -> f64 {
+    margins.into_iter().fold(f64::INFINITY, |a, m| {
+        if a.is_nan() || m.is_nan() { f64::NAN } else { a.min(m) }
+    })
 }
 
 /// `γ_p(w) = min_i y_i⟨w, x_i⟩ / ‖w‖_p`; NaN for `w = 0` or a non-finite `w`.
 pub fn normalized_margin(w: &[f64], x: ArrayView2<f64>, y: &[f64], norm: MarginNorm) -> f64 {
+    normalize(min_margin(w, x, y), w, norm)
+}
+
+/// `min_margin / ‖w‖_p` for a smallest margin already computed (e.g. by
+/// `gengap_model::LinearData::margins`); NaN for `w = 0` or a non-finite `w`.
+pub fn normalize(min_margin: f64, w: &[f64], norm: MarginNorm) -> f64 {
     let n = norm.norm(w);
     if !(n.is_finite() && n > 0.0) {
         return f64::NAN;
     }
-    min_margin(w, x, y) / n
+    min_margin / n
 }
 
 /// `⟨a, b⟩ / (‖a‖₂‖b‖₂)`; NaN if either is zero.
@@ -247,13 +263,9 @@ pub fn max_margin(x: ArrayView2<f64>, y: &[f64], norm: MarginNorm) -> Result<Max
         CscMatrix::zeros((cols, cols))
     };
     let mut q = vec![0.0; cols];
-    for v in &mut q[d..] {
-        *v = 1.0;
-    }
+    q[d..].fill(1.0);
     let mut b = vec![0.0; rows];
-    for v in &mut b[..n] {
-        *v = -1.0;
-    }
+    b[..n].fill(-1.0);
     let cones: [SupportedConeT<f64>; 1] = [NonnegativeConeT(rows)];
     let settings = DefaultSettingsBuilder::default()
         .verbose(false)
@@ -319,11 +331,7 @@ impl MaxMargin {
 
     /// The KKT residuals of this solution on the data it was solved for.
     pub fn kkt(&self, x: ArrayView2<f64>, y: &[f64]) -> Kkt {
-        let margins: Vec<f64> = x
-            .outer_iter()
-            .zip(y)
-            .map(|(xi, &yi)| yi * xi.iter().zip(&self.w).map(|(a, b)| a * b).sum::<f64>())
-            .collect();
+        let margins: Vec<f64> = margins(&self.w, x, y).collect();
         let primal = margins.iter().fold(0.0f64, |a, m| a.max(1.0 - m));
         let complementarity = margins
             .iter()

@@ -72,6 +72,18 @@ impl Activation {
         }
     }
 
+    /// The degree `q` of positive homogeneity, `σ(c·z) = c^q·σ(z)` for
+    /// `c > 0`, so that the network is homogeneous in `W`,
+    /// `f(c·W, x) = c^q·f(W, x)`: `q` for ReLU^q, 1 for ReLU, leaky ReLU and
+    /// the identity; `None` for the Huberized ReLU (not homogeneous).
+    pub fn homogeneity(&self) -> Option<f64> {
+        match *self {
+            Activation::ReluPow { q } => Some(q),
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Linear => Some(1.0),
+            Activation::HuberRelu { .. } => None,
+        }
+    }
+
     /// The slope on the negative half-line: `s` for leaky ReLU, 1 for the
     /// identity, `None` for the ReLU family (slope 0 there).
     fn leak(&self) -> Option<f64> {

@@ -25,6 +25,12 @@ pub struct TrainConfig {
     /// Record the signal–noise decomposition summaries (costs a GEMM with the basis). Default false.
     #[serde(default)]
     pub decompose: bool,
+    /// Record the network's normalized margin `min_i y_i f(W, x_i) / ‖W‖_F^q`
+    /// ([`crate::Record::normalized_margin`]; a homogeneous activation only,
+    /// costs one forward pass per record). Default false (and then not
+    /// written, so configs without it serialize, hash and journal as before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub margin: bool,
     /// Arithmetic of the weights, gradients and optimizer state: `f64`
     /// (default) or `f32` (1.3–1.6× faster per step at paper sizes, see
     /// docs/performance.md). The decomposition (always in f64) then sees f32
@@ -59,7 +65,7 @@ pub enum Precision {
 
 impl Default for TrainConfig {
     /// 1000 steps, no loss target, a record every 10 steps, no
-    /// decomposition, f64.
+    /// decomposition, no margin, f64.
     fn default() -> Self {
         TrainConfig {
             max_steps: 1000,
@@ -67,6 +73,7 @@ impl Default for TrainConfig {
             target_error: None,
             record: Schedule::default(),
             decompose: false,
+            margin: false,
             precision: Precision::default(),
             batch: None,
             algorithm: AlgorithmConfig::Plain,

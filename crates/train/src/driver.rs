@@ -65,6 +65,12 @@ pub struct Record {
     pub grad_norm: f64,
     /// Decomposition summaries, when recorded.
     pub summary: Option<Summary>,
+    /// The normalized margin `min_i y_i f(W, x_i) / ‖W‖_F^q` of a network
+    /// homogeneous of degree `q` in `W` (`[train] margin = true`,
+    /// `docs/theory.md#the-networks-normalized-margin`); `None` when not
+    /// recorded (a non-finite value is written as null and read back as `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized_margin: Option<f64>,
 }
 
 /// The result of a run.
@@ -254,6 +260,7 @@ mod tests {
                 test: train,
                 grad_norm: self.w.abs(),
                 summary: None,
+                normalized_margin: None,
             })
         }
     }
@@ -319,6 +326,7 @@ mod tests {
                 test: train,
                 grad_norm: 0.0,
                 summary: None,
+                normalized_margin: None,
             })
         }
     }

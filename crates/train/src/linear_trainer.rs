@@ -5,7 +5,7 @@
 //! of Zhang, Zou, Cao, NeurIPS 2024, `η_t = Θ(t^{−a})`, `a ∈ (0, 1]`).
 
 use gengap_model::{LinearData, Loss, Metrics, Real};
-use gengap_optim::{OptimError, Optimizer};
+use gengap_optim::Optimizer;
 
 use crate::{Dynamics, Record, TrainError};
 
@@ -119,6 +119,12 @@ impl<T: Real> LinearTrainer<T> {
         self.step
     }
 
+    /// The training margins `y_i⟨w, x_i⟩` at the current weights, as the last
+    /// [`Dynamics::evaluate`] computed them (what an observer sees).
+    pub fn margins(&self) -> &[T] {
+        &self.margins
+    }
+
     /// The training set.
     pub fn train_data(&self) -> &LinearData<T> {
         &self.train
@@ -144,10 +150,8 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
     fn advance(&mut self) -> Result<(), TrainError> {
         if self.decay != 0.0 {
             let lr = self.lr_at(self.step);
-            // A learning rate that underflowed to 0 is not a valid step.
-            self.opt
-                .set_learning_rate(lr)
-                .map_err(|e: OptimError| TrainError::from(e))?;
+            // A learning rate that underflowed to 0 is refused, not stepped.
+            self.opt.set_learning_rate(lr)?;
         }
         self.opt.step(&mut self.w, &self.grad)?;
         self.step += 1;
@@ -169,6 +173,7 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
             test,
             grad_norm,
             summary: None,
+            normalized_margin: None,
         })
     }
 }

@@ -27,6 +27,7 @@ impl Dynamics for ReducedGd {
             test: self.test_metrics(),
             grad_norm: self.grad_norm(),
             summary: None,
+            normalized_margin: None,
         })
     }
 }

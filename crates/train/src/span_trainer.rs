@@ -106,6 +106,13 @@ impl SpanTrainer {
                 reason: "the reduced engine computes in f64",
             });
         }
+        if cfg.margin {
+            return Err(TrainError::InvalidParam {
+                field: "margin",
+                value: "true".into(),
+                reason: "the normalized margin is recorded by the full-space trainer only",
+            });
+        }
         Ok(SpanTrainer {
             point: problem.start(),
             ws: problem.workspace(),
@@ -228,6 +235,7 @@ impl Dynamics for SpanTrainer {
             test: self.problem.test_metrics(&self.point, &mut self.ws),
             grad_norm: self.problem.grad_norm(&self.grad),
             summary,
+            normalized_margin: None,
         })
     }
 }

@@ -42,6 +42,7 @@ fn to_target() -> TrainConfig {
         target_error: None,
         record: Schedule::Every(50),
         decompose: false,
+        margin: false,
         precision: Precision::F64,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
@@ -62,6 +63,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
         target_error: None,
         record: Schedule::Every(7),
         decompose: true,
+        margin: false,
         precision: Precision::F64,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
@@ -99,6 +101,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
         target_error: None,
         record: Schedule::Every(300),
         decompose: true,
+        margin: false,
         precision,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
@@ -228,4 +231,59 @@ fn overflowing_outputs_are_diverged_not_a_zero_loss() {
         assert!(!last.train.loss.is_finite(), "η = {lr:e}: {last:?}");
         assert!(crate::best_by_train_loss(&[&run.record]).is_none());
     }
+}
+
+/// `[train] margin = true` records `min_i y_i f(W, x_i) / ‖W‖_F^q`: equal to
+/// the same quantity computed here from the model's forward pass at the
+/// final weights; unchanged when `W` is scaled (the network is homogeneous of
+/// degree q = 3 in `W`); refused for the Huberized ReLU and by the reduced engine.
+#[test]
+fn the_normalized_margin_is_recorded_and_scale_invariant() {
+    use gengap_model::{Activation, Batch, Cnn, Workspace};
+    let (ds, model) = toy();
+    let cfg = TrainConfig {
+        margin: true,
+        record: Schedule::Every(20),
+        ..TrainConfig::steps(100)
+    };
+    let opt = || Box::new(OptimConfig::gd(0.5).build::<f64>().unwrap());
+    let (run, w) = Trainer::new(&ds, &model, w0(&model), opt(), cfg.clone())
+        .unwrap()
+        .run(&mut [])
+        .unwrap();
+    assert!(run.records.iter().all(|r| r.normalized_margin.is_some()));
+    let cnn = Cnn::<f64>::new(&model).unwrap();
+    let b = Batch::from_split(&ds.train);
+    let mut ws = Workspace::for_batch(&b, model.m);
+    let f = cnn.forward(&w, &b, &mut ws).unwrap().to_owned();
+    let smallest = (0..b.n()).map(|i| b.y[i] * f[i]).fold(f64::INFINITY, f64::min);
+    let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let got = run.last().unwrap().normalized_margin.unwrap();
+    assert!((got - smallest / norm.powi(3)).abs() <= 1e-12 * got.abs(), "{got}");
+    // Scale invariance at step 0: W and 3W have the same normalized margin.
+    let at_start = |w: Array2<f64>| {
+        let mut t = Trainer::new(&ds, &model, w, opt(), cfg.clone()).unwrap();
+        let met = t.evaluate().unwrap();
+        t.record(0, met).unwrap().normalized_margin.unwrap()
+    };
+    let (a, b3) = (at_start(w0(&model)), at_start(w0(&model) * 3.0));
+    assert!((a - b3).abs() <= 1e-12 * a.abs(), "{a} vs {b3}");
+    // Not recorded unless asked; refused where it cannot be computed.
+    let (plain, _) = Trainer::new(&ds, &model, w0(&model), opt(), TrainConfig::steps(5))
+        .unwrap()
+        .run(&mut [])
+        .unwrap();
+    assert!(plain.records.iter().all(|r| r.normalized_margin.is_none()));
+    let huber = CnnConfig {
+        activation: Activation::HuberRelu { q: 3.0, h: 0.1 },
+        ..model
+    };
+    assert!(matches!(
+        Trainer::new(&ds, &huber, w0(&huber), opt(), cfg.clone()),
+        Err(TrainError::InvalidParam { field: "margin", .. })
+    ));
+    assert!(matches!(
+        SpanTrainer::new(&ds, &model, w0(&model).view(), &OptimConfig::gd(0.5), cfg),
+        Err(TrainError::InvalidParam { field: "margin", .. })
+    ));
 }

@@ -38,6 +38,7 @@ fn cfg(steps: u64, batch: Option<MiniBatch>, precision: Precision) -> TrainConfi
         target_error: None,
         record: Schedule::Every(7),
         decompose: false,
+        margin: false,
         precision,
         batch,
         algorithm: AlgorithmConfig::Plain,
@@ -189,6 +190,7 @@ fn a_run_resumed_from_a_mid_epoch_checkpoint_is_the_uninterrupted_run() {
         });
         let whole_cfg = TrainConfig {
             decompose: true,
+            margin: false,
             algorithm,
             ..cfg(30, mb, precision)
         };

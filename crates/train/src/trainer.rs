@@ -54,6 +54,8 @@ pub struct Trainer<T: Real> {
     opt: Box<dyn Optimizer<T> + Send>,
     cfg: TrainConfig,
     recorder: Option<DecompositionRecorder>,
+    /// `[train] margin`: the degree `q` of the network's homogeneity.
+    margin_degree: Option<f64>,
     /// Mini-batch buffers and cursor (`None`: full batch).
     batches: Option<Batches<T>>,
     /// The step of `w`.
@@ -111,6 +113,17 @@ impl<T: Real> Trainer<T> {
         if let Some(mb) = cfg.batch {
             mb.validate(train.n())?;
         }
+        let margin_degree = match (cfg.margin, model.activation.homogeneity()) {
+            (false, _) => None,
+            (true, Some(q)) => Some(q),
+            (true, None) => {
+                return Err(TrainError::InvalidParam {
+                    field: "margin",
+                    value: "true".into(),
+                    reason: "the normalized margin needs a homogeneous activation (not huber_relu)",
+                });
+            }
+        };
         let gradient: Option<Box<dyn StepGradient<T>>> =
             (!cfg.algorithm.is_plain()).then(|| Box::new(BuiltinGradient(cfg.algorithm)) as Box<dyn StepGradient<T>>);
         let full_batch = cfg.batch.is_none_or(|mb| mb.is_full(train.n()));
@@ -130,6 +143,7 @@ impl<T: Real> Trainer<T> {
             opt,
             cfg,
             recorder,
+            margin_degree,
             batches: None,
             step: 0,
             watching: vec![],
@@ -223,6 +237,18 @@ impl<T: Real> Trainer<T> {
             || t >= self.cfg.max_steps
             || self.cfg.record.fires(t)
             || self.watching.iter().any(|s| s.fires(t))
+    }
+
+    /// `min_i y_i f(W, x_i) / ‖W‖_F^q` on the training set, for a network
+    /// homogeneous of degree `q` in `W` (`docs/theory.md#the-networks-normalized-margin`;
+    /// Lyu & Li, ICLR 2020). One forward pass, in the training workspace
+    /// (which the next step does not read).
+    fn normalized_margin(&mut self, q: f64) -> Result<f64, TrainError> {
+        let f = self.cnn.forward(&self.w, &self.train, &mut self.ws_train)?;
+        let smallest =
+            gengap_analysis::margin::smallest(f.iter().zip(self.train.y.iter()).map(|(f, y)| (*f * *y).to_f64c()));
+        let norm = self.w.iter().map(|v| v.to_f64c().powi(2)).sum::<f64>().sqrt();
+        Ok(smallest / norm.powf(q))
     }
 
     /// Current weights.
@@ -345,12 +371,17 @@ impl<T: Real> Dynamics for Trainer<T> {
         let test = self.cnn.evaluate(&self.w, &self.test, &mut self.ws_test)?;
         let grad = self.batches.as_ref().map_or(&self.grad, |b| &b.grad_all);
         let grad_norm = grad.iter().map(|g| g.to_f64c().powi(2)).sum::<f64>().sqrt();
+        let normalized_margin = match self.margin_degree {
+            Some(q) => Some(self.normalized_margin(q)?),
+            None => None,
+        };
         Ok(Record {
             step,
             train,
             test,
             grad_norm,
             summary: None,
+            normalized_margin,
         })
     }
 }

@@ -158,6 +158,8 @@ struct CurveRow {
     max_rho_bar: Option<f64>,
     min_rho: Option<f64>,
     residual: Option<f64>,
+    /// `min_i y_i f(W, x_i) / ‖W‖_F^q` (empty for a non-homogeneous activation).
+    normalized_margin: Option<f64>,
 }
 
 /// A row of `lambda_sweep.csv`.
@@ -196,10 +198,13 @@ impl Comparison {
             Which::Adam => &cfg.adam,
         };
         match cell.lambda {
+            // The main runs also record the normalized margin where the
+            // network is homogeneous in `W` (Lyu & Li, ICLR 2020).
             None => (
                 base.clone(),
                 TrainConfig {
                     decompose: true,
+                    margin: cfg.model.activation.homogeneity().is_some(),
                     ..cfg.train.clone()
                 },
             ),
@@ -325,6 +330,7 @@ fn report(
                 max_rho_bar: s.map(|s| s.max_rho_bar),
                 min_rho: s.map(|s| s.min_rho),
                 residual: s.map(|s| s.residual),
+                normalized_margin: rec.normalized_margin,
             });
         }
     }
@@ -427,7 +433,7 @@ fn report(
             .dashed(),
         );
     }
-    let panels = vec![
+    let mut panels = vec![
         two("Training loss", "L_S(W)", true, |r| r.train.loss),
         two("Test error", "error", false, |r| r.test.error),
         Panel::Line(LinePlot {
@@ -446,7 +452,19 @@ fn report(
             |r| r.summary.map_or(f64::NAN, |s| s.residual),
         ),
     ];
-    render(&ctx.figure(fig), (2, 2), (620, 420), &panels)?;
+    if runs[..2]
+        .iter()
+        .any(|r| r.records.iter().any(|x| x.normalized_margin.is_some()))
+    {
+        panels.push(two(
+            "Normalized margin (Lyu & Li 2020)",
+            "min_i y_i f(W, x_i) / ‖W‖_F^q",
+            false,
+            |r| r.normalized_margin.unwrap_or(f64::NAN),
+        ));
+    }
+    let grid = if panels.len() > 4 { (2, 3) } else { (2, 2) };
+    render(&ctx.figure(fig), grid, (620, 420), &panels)?;
 
     let lam: Vec<f64> = cfg.lambda_sweep.lambdas.clone();
     let pick = |label: &str, field: fn(&Record) -> f64| -> Vec<f64> {

@@ -25,12 +25,11 @@
 //! the test error beside those of the separators. Each data set and seed is
 //! drawn once in the setup, so every optimizer sees the same points.
 
-use gengap::analysis::margin::{Kkt, MarginNorm, MaxMargin, cosine, max_margin, normalized_margin};
+use gengap::analysis::margin::{Kkt, MarginNorm, MaxMargin, cosine, max_margin, normalize, smallest};
 use gengap::data::DataConfig;
 use gengap::lab::config::check_name;
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{LinearData, Loss, nonfinite};
-use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
 use gengap::train::{LinearTrainer, Observer, Record, Schedule, Status, Stop, TrainError, Watch, drive};
 use serde::{Deserialize, Serialize};
@@ -194,10 +193,6 @@ pub struct Drawn {
     pub train: LinearData<f64>,
     /// Test points.
     pub test: LinearData<f64>,
-    /// `X` (`n × D`) and `y`, for the margins.
-    pub x: Array2<f64>,
-    /// Labels.
-    pub y: Vec<f64>,
     /// `ℓ2`, `ℓ∞`, `ℓ1` (the order of [`MarginNorm::ALL`]).
     pub separators: Vec<Separator>,
 }
@@ -292,12 +287,13 @@ struct Observe<'a> {
 impl Observer<LinearTrainer<f64>> for Observe<'_> {
     fn observe(&mut self, t: &LinearTrainer<f64>, rec: &Record) -> Result<(), TrainError> {
         let w = t.weights();
-        let d = self.drawn;
+        // The trainer's margins at these weights (computed by its evaluate).
+        let smallest = smallest(t.margins().iter().copied());
         let mut cos = [f64::NAN; 3];
         let mut margin = [f64::NAN; 3];
-        for (k, s) in d.separators.iter().enumerate() {
+        for (k, s) in self.drawn.separators.iter().enumerate() {
             cos[k] = cosine(w, &s.direction);
-            margin[k] = normalized_margin(w, d.x.view(), &d.y, s.solution.norm) / s.solution.margin;
+            margin[k] = normalize(smallest, w, s.solution.norm) / s.solution.margin;
         }
         self.points.push(CurvePoint {
             step: rec.step,
@@ -343,16 +339,15 @@ impl Study for ImplicitBias {
                 let ds = d.config.generate(r)?;
                 let train = LinearData::<f64>::from_split(&ds.train)?;
                 let test = LinearData::<f64>::from_split(&ds.test)?;
-                let x = train.points().to_owned();
-                let y = train.labels().to_vec();
+                let (x, y) = (train.points(), train.labels());
                 let mut separators = vec![];
                 for norm in MarginNorm::ALL {
-                    let solution = max_margin(x.view(), &y, norm).map_err(|e| StudyError::Invalid {
+                    let solution = max_margin(x, y, norm).map_err(|e| StudyError::Invalid {
                         key: format!("data[{di}] ({})", d.label),
                         value: format!("seed {seed}"),
                         reason: e.to_string(),
                     })?;
-                    let kkt = solution.kkt(x.view(), &y);
+                    let kkt = solution.kkt(x, y);
                     let test_error = test
                         .metrics(Loss::Logistic, &solution.w, &mut vec![0.0; test.n()])
                         .error;
@@ -368,8 +363,6 @@ impl Study for ImplicitBias {
                     seed,
                     train,
                     test,
-                    x,
-                    y,
                     separators,
                 });
             }
