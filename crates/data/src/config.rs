@@ -78,6 +78,29 @@ impl DataConfig {
             DataConfig::WeakStrong(p) => p.n,
         }
     }
+    /// Fresh test samples.
+    pub fn n_test(&self) -> usize {
+        match self {
+            DataConfig::C22(p) => p.n_test,
+            DataConfig::Z23(p) => p.n_test,
+            DataConfig::NoisyMnist(p) => p.n_test,
+            DataConfig::Xor(p) => p.n_test,
+            DataConfig::ModerateD(p) => p.n_test,
+            DataConfig::WeakStrong(p) => p.n_test,
+        }
+    }
+
+    /// Patches per sample `P` (a flattened sample has `P·d` coordinates).
+    pub fn patches(&self) -> usize {
+        match self {
+            DataConfig::C22(_) | DataConfig::Xor(_) => 2,
+            DataConfig::Z23(p) => p.patches,
+            DataConfig::NoisyMnist(p) => p.patches,
+            DataConfig::ModerateD(_) => 1,
+            DataConfig::WeakStrong(_) => 3,
+        }
+    }
+
     /// Patch dimension `d`.
     pub fn d(&self) -> usize {
         match self {

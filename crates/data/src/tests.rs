@@ -837,3 +837,42 @@ fn weak_strong_data_has_the_stated_structure() {
     .unwrap();
     assert_eq!((cfg.n(), cfg.d()), (10, 50));
 }
+
+/// `DataConfig::{n, n_test, d, patches}` are the shapes the model generates.
+#[test]
+fn config_sizes_are_the_generated_shapes() {
+    let configs = [
+        DataConfig::C22(c22()),
+        DataConfig::Z23(Z23Params {
+            d: 40,
+            n: 6,
+            n_test: 7,
+            s: 10,
+            patches: 3,
+            ..Default::default()
+        }),
+        DataConfig::Xor(XorParams {
+            d: 30,
+            n: 6,
+            n_test: 4,
+            ..Default::default()
+        }),
+        DataConfig::ModerateD(ModerateDParams {
+            d: 30,
+            n: 6,
+            n_test: 4,
+            ..Default::default()
+        }),
+        DataConfig::WeakStrong(WeakStrongParams {
+            d: 30,
+            n: 6,
+            n_test: 4,
+            ..Default::default()
+        }),
+    ];
+    for c in configs {
+        let ds = c.generate(&mut rng::stream(3, 0)).unwrap();
+        assert_eq!(ds.train.x.dim(), (c.n(), c.patches(), c.d()), "{c:?}");
+        assert_eq!(ds.test.x.dim(), (c.n_test(), c.patches(), c.d()), "{c:?}");
+    }
+}

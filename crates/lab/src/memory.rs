@@ -147,19 +147,11 @@ pub fn check(est: &MemoryEstimate) -> Result<(), MemoryError> {
 
 /// The sizes of a data config: `(d, n, n_test, patches)` and the key of each.
 fn sizes(data: &DataConfig) -> [(&'static str, u128); 4] {
-    let (n, n_test, patches) = match data {
-        DataConfig::C22(p) => (p.n, p.n_test, 2),
-        DataConfig::Z23(p) => (p.n, p.n_test, p.patches),
-        DataConfig::NoisyMnist(p) => (p.n, p.n_test, p.patches),
-        DataConfig::Xor(p) => (p.n, p.n_test, 2),
-        DataConfig::ModerateD(p) => (p.n, p.n_test, 1),
-        DataConfig::WeakStrong(p) => (p.n, p.n_test, 3),
-    };
     [
         ("d", data.d() as u128),
-        ("n", n as u128),
-        ("n_test", n_test as u128),
-        ("patches", patches as u128),
+        ("n", data.n() as u128),
+        ("n_test", data.n_test() as u128),
+        ("patches", data.patches() as u128),
     ]
 }
 

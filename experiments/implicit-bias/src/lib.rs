@@ -125,7 +125,7 @@ impl Validate for Config {
             d.config
                 .validate()
                 .map_err(|e| LabError::from(e).at(format!("data[{i}].config")))?;
-            let (n, dim) = shape(&d.config);
+            let (n, dim) = (d.config.n(), d.config.patches() * d.config.d());
             if n.saturating_mul(dim) > 50_000_000 {
                 return bad(
                     &format!("data[{i}].config"),
@@ -154,18 +154,6 @@ impl Validate for Config {
                 .map_err(|e| LabError::from(e).at(format!("optimizer[{i}].config")))?;
         }
         Ok(())
-    }
-}
-
-/// `(n, D)` of a data model's flattened training set (upper bound for MNIST).
-fn shape(c: &DataConfig) -> (usize, usize) {
-    match c {
-        DataConfig::C22(p) => (p.n, p.d * 2),
-        DataConfig::Z23(p) => (p.n, p.d * p.patches),
-        DataConfig::NoisyMnist(p) => (p.n, 784 * p.patches),
-        DataConfig::Xor(p) => (p.n, p.d * 2),
-        DataConfig::ModerateD(p) => (p.n, p.d),
-        DataConfig::WeakStrong(p) => (p.n, p.d * 3),
     }
 }
 
