@@ -177,6 +177,33 @@ pub enum SweepError {
         /// The journal.
         path: PathBuf,
     },
+    /// A line was written by another sweep (another config, seed, binary or
+    /// kernel): the journal was renamed or copied.
+    #[error(
+        "journal {path}, line {line}: written by another sweep (`{found}`, this sweep is `{expected}`): the file was renamed or copied from another config, seed or build. Move it back or delete it to run this sweep"
+    )]
+    Foreign {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The identity on the line.
+        found: String,
+        /// This sweep's identity.
+        expected: String,
+    },
+    /// Two shard journals hold the same cell with different results.
+    #[error(
+        "cell {cell} is in {first} and in {second} with different results: two runs of the same sweep disagree. Delete the cell's line from the journal you do not trust (`grep -n '\"cell\":{cell},'` finds it)"
+    )]
+    Conflict {
+        /// The cell.
+        cell: usize,
+        /// The first journal holding it.
+        first: PathBuf,
+        /// The other one.
+        second: PathBuf,
+    },
     /// Merging found cells that no shard has finished.
     #[error("{missing} of {cells} cells are in no journal (first: cell {first}); run the missing shards first")]
     Missing {
@@ -189,25 +216,32 @@ pub enum SweepError {
     },
 }
 
-/// One journal line: the cell, its result, and a checksum of both.
+/// One journal line: the cell, the sweep it belongs to, its result, and a
+/// checksum of all three.
 #[derive(Serialize, serde::Deserialize)]
 struct Line {
     cell: usize,
-    /// FNV-1a of the JSON of `(cell, result)`, as 16 hex digits.
+    /// The sweep's identity (the journal's stem, a fingerprint of config,
+    /// seed, cell count, binary and kernel), checked on every read, so a
+    /// renamed or copied journal is never resumed or merged as this sweep's.
+    #[serde(default)]
+    id: String,
+    /// FNV-1a of the JSON of `(id, cell, result)`, as 16 hex digits.
     sum: String,
     result: serde_json::Value,
 }
 
-fn line_sum(cell: usize, result: &serde_json::Value) -> String {
-    format!("{:016x}", fingerprint(&(cell, result)))
+fn line_sum(id: &str, cell: usize, result: &serde_json::Value) -> String {
+    format!("{:016x}", fingerprint(&(id, cell, result)))
 }
 
-/// The journal line (with its newline) of cell `k`'s result.
-fn encode_line<R: Serialize>(k: usize, result: &R) -> Vec<u8> {
+/// The journal line (with its newline) of cell `k`'s result in sweep `id`.
+fn encode_line<R: Serialize>(id: &str, k: usize, result: &R) -> Vec<u8> {
     let value = serde_json::to_value(result).expect("results serialize");
     let mut line = serde_json::to_vec(&Line {
         cell: k,
-        sum: line_sum(k, &value),
+        id: id.to_string(),
+        sum: line_sum(id, k, &value),
         result: value,
     })
     .expect("journal lines serialize");
@@ -215,11 +249,15 @@ fn encode_line<R: Serialize>(k: usize, result: &R) -> Vec<u8> {
     line
 }
 
+/// A journal's records by cell, each with its line's checksum.
+type Records<R> = BTreeMap<usize, (R, String)>;
+
 /// Read a journal: the complete lines' records, and the byte length of the
 /// complete part (a final line without its newline is what a kill mid-write
-/// leaves, and is dropped). Every line's checksum is verified; a cell that
-/// appears twice must have the same result both times.
-fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>, u64), SweepError> {
+/// leaves, and is dropped). Every line's checksum is verified and its sweep
+/// must be `id`; a cell that appears twice must have the same result both
+/// times. The checksums come back with the records, for [`merge`].
+fn read_journal<R: DeserializeOwned>(path: &Path, id: &str) -> Result<(Records<R>, u64), SweepError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
@@ -243,7 +281,15 @@ fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>,
             msg,
         };
         let l: Line = serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
-        if line_sum(l.cell, &l.result) != l.sum {
+        if l.id != id {
+            return Err(SweepError::Foreign {
+                path: path.into(),
+                line: i + 1,
+                found: l.id,
+                expected: id.into(),
+            });
+        }
+        if line_sum(id, l.cell, &l.result) != l.sum {
             return Err(SweepError::Checksum {
                 path: path.into(),
                 line: i + 1,
@@ -263,17 +309,19 @@ fn read_journal<R: DeserializeOwned>(path: &Path) -> Result<(BTreeMap<usize, R>,
         }
         seen.insert(l.cell, (i + 1, l.sum.clone()));
         let r: R = serde_json::from_value(l.result).map_err(|e| corrupt(e.to_string()))?;
-        out.insert(l.cell, r);
+        out.insert(l.cell, (r, l.sum));
     }
     Ok((out, complete as u64))
 }
 
 /// Run the cells of `shard` (out of the range `cells`) that `journal` does not hold
 /// yet, appending each result as it finishes; return every result of the
-/// shard (old and new) by cell. See the module docs.
+/// shard (old and new) by cell. Every line carries the sweep's identity `id`
+/// (and a line of another sweep is refused). See the module docs.
 pub fn run_journaled<R, F>(
     label: &str,
     seed: u64,
+    id: &str,
     cells: std::ops::Range<usize>,
     shard: Shard,
     journal: &Path,
@@ -302,7 +350,8 @@ where
         std::fs::TryLockError::WouldBlock => SweepError::Locked { path: journal.into() },
         std::fs::TryLockError::Error(e) => io(e),
     })?;
-    let (mut done, complete) = read_journal::<R>(journal)?;
+    let (done, complete) = read_journal::<R>(journal, id)?;
+    let mut done: BTreeMap<usize, R> = done.into_iter().map(|(c, (r, _))| (c, r)).collect();
     done.retain(|&c, _| cells.contains(&c) && shard.owns(c));
     // Drop a partial last line left by a kill.
     file.set_len(complete).map_err(io)?;
@@ -321,7 +370,7 @@ where
     }
     let new: Vec<Result<(usize, R), SweepError>> = run_list(label, seed, &todo, |k, r| {
         let result = f(k, r);
-        let line = encode_line(k, &result);
+        let line = encode_line(id, k, &result);
         let mut fh = file.lock().expect("journal lock");
         fh.write_all(&line).and_then(|_| fh.sync_data()).map_err(io)?;
         Ok((k, result))
@@ -333,13 +382,28 @@ where
     Ok(done)
 }
 
-/// Join the journals of all shards into the results of cells `0..cells`, in
-/// cell order — the same as one unsharded run. Fails if a cell is missing.
-pub fn merge<R: DeserializeOwned>(journals: &[PathBuf], cells: usize) -> Result<Vec<R>, SweepError> {
-    let mut all = BTreeMap::new();
+/// Join the journals of all shards of sweep `id` into the results of cells
+/// `0..cells`, in cell order — the same as one unsharded run. Fails if a cell
+/// is missing, or if two journals hold one cell with different results.
+pub fn merge<R: DeserializeOwned>(journals: &[PathBuf], id: &str, cells: usize) -> Result<Vec<R>, SweepError> {
+    let mut all: BTreeMap<usize, (R, String, &PathBuf)> = BTreeMap::new();
     for j in journals {
-        let (m, _) = read_journal::<R>(j)?;
-        all.extend(m);
+        let (m, _) = read_journal::<R>(j, id)?;
+        for (c, (r, sum)) in m {
+            match all.get(&c) {
+                Some((_, s, first)) if *s != sum => {
+                    return Err(SweepError::Conflict {
+                        cell: c,
+                        first: first.to_path_buf(),
+                        second: j.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    all.insert(c, (r, sum, j));
+                }
+            }
+        }
     }
     let missing: Vec<usize> = (0..cells).filter(|c| !all.contains_key(c)).collect();
     if let Some(&first) = missing.first() {
@@ -349,7 +413,7 @@ pub fn merge<R: DeserializeOwned>(journals: &[PathBuf], cells: usize) -> Result<
             first,
         });
     }
-    Ok(all.into_iter().filter(|(c, _)| *c < cells).map(|(_, v)| v).collect())
+    Ok(all.into_iter().filter(|(c, _)| *c < cells).map(|(_, v)| v.0).collect())
 }
 
 /// The shard journals `<stem>.shard-*-of-*.jsonl` next to `stem`, sorted.

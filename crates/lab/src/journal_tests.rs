@@ -62,7 +62,7 @@ fn same(a: &[Res], b: &[Res]) -> bool {
 #[test]
 fn killed_then_resumed_equals_uninterrupted() {
     let d = tmp("resume");
-    let whole: Vec<Res> = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("a.jsonl"), cell)
+    let whole: Vec<Res> = run_journaled("t", 9, "sweep", 0..40, Shard::ALL, &d.join("a.jsonl"), cell)
         .unwrap()
         .into_values()
         .collect();
@@ -75,7 +75,7 @@ fn killed_then_resumed_equals_uninterrupted() {
     cut.push_str(&lines[15][..lines[15].len() / 2]);
     std::fs::write(d.join("b.jsonl"), &cut).unwrap();
     let calls = AtomicUsize::new(0);
-    let resumed: Vec<Res> = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+    let resumed: Vec<Res> = run_journaled("t", 9, "sweep", 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
         calls.fetch_add(1, Ordering::Relaxed);
         cell(k, r)
     })
@@ -89,7 +89,7 @@ fn killed_then_resumed_equals_uninterrupted() {
     assert!(again.ends_with('\n'));
     // A rerun of a finished sweep runs nothing.
     calls.store(0, Ordering::Relaxed);
-    let _ = run_journaled("t", 9, 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
+    let _ = run_journaled("t", 9, "sweep", 0..40, Shard::ALL, &d.join("b.jsonl"), |k, r| {
         calls.fetch_add(1, Ordering::Relaxed);
         cell(k, r)
     })
@@ -101,10 +101,18 @@ fn killed_then_resumed_equals_uninterrupted() {
 #[test]
 fn three_shards_merged_equal_one_and_threads_do_not_matter() {
     let d = tmp("shards");
-    let one: Vec<Res> = run_journaled("t", 4, 0..31, Shard::ALL, &journal_path(&d, "s", Shard::ALL), cell)
-        .unwrap()
-        .into_values()
-        .collect();
+    let one: Vec<Res> = run_journaled(
+        "t",
+        4,
+        "sweep",
+        0..31,
+        Shard::ALL,
+        &journal_path(&d, "s", Shard::ALL),
+        cell,
+    )
+    .unwrap()
+    .into_values()
+    .collect();
     for k in 0..3 {
         let sh = Shard { index: k, count: 3 };
         let threads = 1 + k % 2;
@@ -113,19 +121,19 @@ fn three_shards_merged_equal_one_and_threads_do_not_matter() {
             .build()
             .unwrap()
             .install(|| {
-                run_journaled("t", 4, 0..31, sh, &journal_path(&d, "s", sh), cell).unwrap();
+                run_journaled("t", 4, "sweep", 0..31, sh, &journal_path(&d, "s", sh), cell).unwrap();
             });
     }
     let shards = shard_journals(&d, "s");
     assert_eq!(shards.len(), 3);
-    assert!(same(&one, &merge::<Res>(&shards, 31).unwrap()));
+    assert!(same(&one, &merge::<Res>(&shards, "sweep", 31).unwrap()));
     assert!(matches!(
-        merge::<Res>(&shards[..2], 31),
+        merge::<Res>(&shards[..2], "sweep", 31),
         Err(SweepError::Missing { .. })
     ));
     std::fs::write(d.join("bad.jsonl"), "{\"cell\": 1}\n").unwrap();
     assert!(matches!(
-        merge::<Res>(&[d.join("bad.jsonl")], 1),
+        merge::<Res>(&[d.join("bad.jsonl")], "sweep", 1),
         Err(SweepError::Corrupt { line: 1, .. })
     ));
     assert_eq!("2/4".parse::<Shard>().unwrap(), Shard { index: 2, count: 4 });
@@ -140,7 +148,7 @@ fn three_shards_merged_equal_one_and_threads_do_not_matter() {
 fn edited_duplicated_or_cut_lines_are_refused_with_a_way_to_recover() {
     let d = tmp("tamper");
     let j = d.join("t.jsonl");
-    let good: Vec<Res> = run_journaled("t", 3, 0..6, Shard::ALL, &j, cell)
+    let good: Vec<Res> = run_journaled("t", 3, "sweep", 0..6, Shard::ALL, &j, cell)
         .unwrap()
         .into_values()
         .collect();
@@ -148,7 +156,7 @@ fn edited_duplicated_or_cut_lines_are_refused_with_a_way_to_recover() {
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let rerun = |body: &str| {
         std::fs::write(&j, body).unwrap();
-        run_journaled::<Res, _>("t", 3, 0..6, Shard::ALL, &j, cell)
+        run_journaled::<Res, _>("t", 3, "sweep", 0..6, Shard::ALL, &j, cell)
     };
     // An edit that keeps the line valid JSON: the checksum catches it.
     let line2 = lines.iter().position(|l| l.contains("\"bits\":")).unwrap();
@@ -163,7 +171,7 @@ fn edited_duplicated_or_cut_lines_are_refused_with_a_way_to_recover() {
     );
     assert!(e.to_string().contains(&format!("sed -i '{}d'", line2 + 1)), "{e}");
     // The same cell twice with different results: refused, naming both lines.
-    let other = encode_line(0, &cell(1, &mut CellRng::new(3, 1)));
+    let other = encode_line("sweep", 0, &cell(1, &mut CellRng::new(3, 1)));
     let dup = format!("{}\n{}", lines.join("\n"), String::from_utf8(other).unwrap());
     let e = rerun(&dup).unwrap_err();
     let first0 = lines.iter().position(|l| l.starts_with("{\"cell\":0,")).unwrap() + 1;
@@ -195,7 +203,7 @@ fn a_second_run_on_the_same_journal_is_refused_while_the_first_holds_it() {
     let holder = std::fs::OpenOptions::new().create(true).append(true).open(&j).unwrap();
     holder.lock().unwrap();
     let calls = AtomicUsize::new(0);
-    let e = run_journaled("t", 1, 0..4, Shard::ALL, &j, |k, r| {
+    let e = run_journaled("t", 1, "sweep", 0..4, Shard::ALL, &j, |k, r| {
         calls.fetch_add(1, Ordering::Relaxed);
         cell(k, r)
     })
@@ -204,6 +212,54 @@ fn a_second_run_on_the_same_journal_is_refused_while_the_first_holds_it() {
     assert!(e.to_string().contains("in use by another run"), "{e}");
     assert_eq!(calls.load(Ordering::Relaxed), 0, "no cell ran");
     drop(holder);
-    assert_eq!(run_journaled("t", 1, 0..4, Shard::ALL, &j, cell).unwrap().len(), 4);
+    assert_eq!(
+        run_journaled("t", 1, "sweep", 0..4, Shard::ALL, &j, cell)
+            .unwrap()
+            .len(),
+        4
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// A journal renamed from another sweep (another config, seed or build) is
+/// refused, not resumed; two shard journals that disagree on a cell are
+/// refused at the merge (both journals named), not merged silently.
+#[test]
+fn foreign_journals_and_disagreeing_shards_are_refused() {
+    let d = tmp("identity");
+    let j = d.join("a.jsonl");
+    run_journaled("t", 3, "sweep-2023", 0..4, Shard::ALL, &j, cell).unwrap();
+    let calls = AtomicUsize::new(0);
+    let e = run_journaled("t", 3, "sweep-2022", 0..4, Shard::ALL, &j, |k, r| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        cell(k, r)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e, SweepError::Foreign { line: 1, found, expected, .. } if found == "sweep-2023" && expected == "sweep-2022"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("renamed or copied"), "{e}");
+    assert_eq!(calls.load(Ordering::Relaxed), 0, "no cell ran");
+    assert!(matches!(
+        merge::<Res>(std::slice::from_ref(&j), "sweep-2022", 4),
+        Err(SweepError::Foreign { .. })
+    ));
+    // Two shards of one sweep, one of them holding cell 1 with another result.
+    let (a, b) = (d.join("s0.jsonl"), d.join("s1.jsonl"));
+    std::fs::write(&a, encode_line("s", 1, &cell(1, &mut CellRng::new(3, 1)))).unwrap();
+    std::fs::write(&b, encode_line("s", 1, &cell(2, &mut CellRng::new(3, 2)))).unwrap();
+    let e = merge::<Res>(&[a.clone(), b.clone()], "s", 2).unwrap_err();
+    assert!(
+        matches!(&e, SweepError::Conflict { cell: 1, first, second } if *first == a && *second == b),
+        "{e}"
+    );
+    // The same result in both is harmless (cell 0 is missing, so the merge
+    // stops there, after the duplicate was accepted).
+    std::fs::write(&b, encode_line("s", 1, &cell(1, &mut CellRng::new(3, 1)))).unwrap();
+    assert!(matches!(
+        merge::<Res>(&[a, b], "s", 2),
+        Err(SweepError::Missing { first: 0, .. })
+    ));
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -363,11 +363,11 @@ fn execute<S: Study>(
         if journals.is_empty() {
             return Err(LabError::NoShards { dir, stem });
         }
-        journal::merge(&journals, n1)?
+        journal::merge(&journals, &stem, n1)?
     } else {
         let shard = shard.unwrap_or(Shard::ALL);
         let path = journal::journal_path(&dir, &stem, shard);
-        let done = journal::run_journaled(&label, seed, 0..n1, shard, &path, |k, r| one(k, r, &cells, 0))?;
+        let done = journal::run_journaled(&label, seed, &stem, 0..n1, shard, &path, |k, r| one(k, r, &cells, 0))?;
         if shard != Shard::ALL {
             eprintln!(
                 "{label}: shard {}/{} done ({} cells in {}); run with --merge once every shard has finished",
@@ -396,6 +396,7 @@ fn execute<S: Study>(
         let done = journal::run_journaled(
             &format!("{label} follow-up"),
             seed,
+            &stem2,
             n1..n1 + n2,
             Shard::ALL,
             &path,
