@@ -135,6 +135,35 @@ pub fn check_positive(key: &str, value: f64) -> Result<(), LabError> {
     }
 }
 
+/// The most cells a grid may have ([`check_grid`]): a journal line and a
+/// result row each, and a grid this size already takes days.
+pub const MAX_CELLS: u128 = 10_000_000;
+
+/// Refuse a grid whose axes `(key, length)` multiply to more than `max`
+/// cells, before anything is allocated for it (a count of 1e12 once aborted
+/// the binary with a failed allocation): the error names the longest axis.
+///
+/// ```
+/// use gengap_lab::config::{MAX_CELLS, check_grid};
+/// assert!(check_grid(&[("n", 10), ("mu_count", 30), ("seeds", 5)], MAX_CELLS).is_ok());
+/// let e = check_grid(&[("n", 10), ("mu_count", 1_000_000_000_000), ("seeds", 5)], MAX_CELLS)
+///     .unwrap_err()
+///     .to_string();
+/// assert!(e.contains("`mu_count` = 1000000000000") && e.contains("cells"), "{e}");
+/// ```
+pub fn check_grid(axes: &[(&str, usize)], max: u128) -> Result<(), LabError> {
+    let cells = axes.iter().fold(1u128, |a, &(_, len)| a.saturating_mul(len as u128));
+    if cells <= max {
+        return Ok(());
+    }
+    let (key, len) = axes.iter().max_by_key(|(_, len)| *len).copied().unwrap_or(("cells", 0));
+    Err(LabError::invalid(
+        key,
+        len,
+        format!("the grid would have {cells} cells, more than {max}"),
+    ))
+}
+
 /// The result file `base` of a config named `name`: `base` itself for the
 /// study's `default` name, `<name>_<base>` otherwise, so a second config
 /// (a `large.toml`) writes beside the first instead of over it.

@@ -28,7 +28,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, Direction, NoiseKind, rng};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Metrics, OutputScale, nonfinite};
@@ -176,6 +176,21 @@ impl Validate for Config {
         if self.mu.count < 2 {
             return bad("mu.count", self.mu.count.to_string(), "must be >= 2");
         }
+        // Each cell runs the whole ‖μ‖ row and holds its results.
+        if self.mu.count > 1_000_000 {
+            return bad("mu.count", self.mu.count.to_string(), "must be <= 1e6");
+        }
+        if self.test_samples > 10_000_000 {
+            return bad("test_samples", self.test_samples.to_string(), "must be <= 1e7");
+        }
+        check_grid(
+            &[
+                ("noise", self.noise.len()),
+                ("d.count", self.d.count),
+                ("seeds", self.seeds),
+            ],
+            MAX_CELLS,
+        )?;
         if !(self.mu.first.is_finite() && self.mu.first >= 0.0) {
             return bad("mu.first", self.mu.first.to_string(), "must be finite and >= 0");
         }

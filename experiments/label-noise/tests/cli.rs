@@ -9,6 +9,21 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let bad = vec![
         (good.replace("p_flip = 0.1", "p_flip = 0.5"), "p_flip"),
         (good.replace("seeds = 2", "seeds = 2\nseedz = 2"), "seedz"),
+        (
+            good.replace(
+                "mu = { first = 0.0, step = 2.0, count = 6 }",
+                "mu = { first = 0.0, step = 2.0, count = 1000000000000 }",
+            ),
+            "`mu.count` = 1000000000000",
+        ),
+        (
+            good.replace("test_samples = 400", "test_samples = 1000000000000"),
+            "test_samples",
+        ),
+        (
+            good.replace("seeds = 2", "seeds = 1000000000000"),
+            "`seeds` = 1000000000000: the grid would have",
+        ),
         (good.replace("lr = 0.1", "lr = -0.1"), "lr"),
         (
             good.replace("n = 20", "n = 2000000000"),

@@ -15,7 +15,7 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
@@ -112,6 +112,10 @@ impl Grid {
         if self.seeds == 0 {
             return bad("seeds", "0".into(), "must be >= 1");
         }
+        let keys = ["qs", "n", "mu_count", "seeds"].map(|k| format!("{t}.{k}"));
+        let lens = [self.qs.len(), self.n.len(), self.mu_count, self.seeds];
+        let axes: Vec<(&str, usize)> = keys.iter().map(String::as_str).zip(lens).collect();
+        check_grid(&axes, MAX_CELLS)?;
         if self.qs.is_empty() || self.qs.iter().any(|q| !q.is_finite() || *q < 1.0) {
             return bad(
                 "qs",
@@ -185,8 +189,12 @@ impl Validate for Config {
             return Err(LabError::invalid("threshold", self.threshold, "must be in (0, 0.5)"));
         }
         check_name(&self.name)?;
-        if self.test_samples == 0 {
-            return Err(LabError::invalid("test_samples", 0, "must be >= 1"));
+        if !(1..=10_000_000).contains(&self.test_samples) {
+            return Err(LabError::invalid(
+                "test_samples",
+                self.test_samples,
+                "must be in 1..=1e7",
+            ));
         }
         self.main.validate("main")?;
         if let Some(l) = &self.large {

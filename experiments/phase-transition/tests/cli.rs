@@ -11,6 +11,15 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             "`main.d` = 10000000000000: the run needs an estimated",
         ),
         (good.replace("seeds = 1", "seeds = 1\nseedz = 2"), "seedz"),
+        // A cell count that once aborted the binary with a failed allocation.
+        (
+            good.replace("mu_count = 3", "mu_count = 1000000000000"),
+            "`main.mu_count` = 1000000000000: the grid would have",
+        ),
+        (
+            good.replace("test_samples = 500", "test_samples = 1000000000000"),
+            "test_samples",
+        ),
         (good.replace("n = [10, 20]", "n = [0, 20]"), "main.n"),
         (good.replace("lr = 0.05", "lr = -0.05"), "main.lr"),
         (good.replace("lr = 0.05", "lr = nan"), "main.lr"),

@@ -25,7 +25,7 @@
 
 use gengap::analysis::{ReducedGd, xor_patterns};
 use gengap::data::{DataConfig, NoiseKind, XorParams, rng};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, OutputScale, nonfinite};
@@ -135,6 +135,18 @@ impl Validate for Config {
         if self.a_count < 2 {
             return bad("a_count", self.a_count.to_string(), "must be >= 2");
         }
+        if self.test_samples > 10_000_000 {
+            return bad("test_samples", self.test_samples.to_string(), "must be <= 1e7");
+        }
+        check_grid(
+            &[
+                ("cos_angles", self.cos_angles.len() + 1),
+                ("n", self.n.len()),
+                ("a_count", self.a_count),
+                ("seeds", self.seeds),
+            ],
+            MAX_CELLS,
+        )?;
         if self.max_steps == 0 {
             return bad("max_steps", "0".into(), "must be >= 1");
         }

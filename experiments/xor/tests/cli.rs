@@ -9,6 +9,14 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let bad = vec![
         (good.replace("p_flip = 0.1", "p_flip = 0.7"), "p_flip"),
         (good.replace("seeds = 1", "seeds = 1\nseedz = 2"), "seedz"),
+        (
+            good.replace("test_samples = 400", "test_samples = 1000000000000"),
+            "test_samples",
+        ),
+        (
+            good.replace("a_count = 4", "a_count = 1000000000000"),
+            "`a_count` = 1000000000000: the grid would have",
+        ),
         (good.replace("lr = 0.2", "lr = -0.2"), "lr"),
         (
             good.replace("cos_angles = [0.0, 0.6]", "cos_angles = [0.0, 1.0]"),
