@@ -313,10 +313,11 @@ impl Grid {
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
         let (steps, outcome) = (run.steps, run.status);
         let train_loss = run.last().expect("the last step is recorded").train.loss;
-        let test_error = if outcome == Status::Diverged {
-            f64::NAN
-        } else {
-            red.gaussian_test_error(g.sigma_p, test_samples, r)
+        // A diverged run counts as every prediction wrong (`Status::scored`),
+        // in the CSV, the means and the heatmap alike.
+        let test_error = match outcome {
+            Status::Diverged => outcome.scored(f64::NAN),
+            _ => outcome.scored(red.gaussian_test_error(g.sigma_p, test_samples, r)),
         };
         let dec = red.decomposition();
         if keep.is_on() {

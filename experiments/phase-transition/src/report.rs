@@ -99,7 +99,7 @@ pub(crate) fn report(
                 notes.push(format!("cells short of the loss target: {not_conv}"));
             }
             if diverged > 0 {
-                notes.push(format!("grey: a run diverged ({diverged} runs)"));
+                notes.push(format!("{diverged} runs diverged (counted as test error 1)"));
             }
             Panel::Heat(Heatmap {
                 title: format!("GD test error, ReLU^{}  (d = {}, {} seeds/cell)", ft.q, g.d, g.seeds),

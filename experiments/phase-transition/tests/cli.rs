@@ -82,3 +82,27 @@ fn help_exits_zero_and_outputs_are_checked_first() {
         true,
     );
 }
+
+/// A step so large that every run diverges: each cell's test error is
+/// written as 1 (every prediction wrong), never NaN, and the figure names
+/// the diverged cells.
+#[test]
+fn diverged_cells_count_as_test_error_one() {
+    let dir = gengap_lab::testing::scratch("phase-transition-diverged");
+    let cfg = include_str!("../quick.toml").replace("lr = 0.05", "lr = 1e300");
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_phase-transition"), &dir, &cfg);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(dir.join("results/phase-transition/main_cells.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |h: &str| head.iter().position(|c| *c == h).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col("outcome")], "diverged", "{r:?}");
+        assert_eq!(r[col("test_error")], "1.0", "{r:?}");
+    }
+    let svg = std::fs::read_to_string(dir.join("figures/phase_transition.svg")).unwrap();
+    assert!(svg.contains("diverged"), "the figure names the diverged cells");
+    std::fs::remove_dir_all(dir).ok();
+}
