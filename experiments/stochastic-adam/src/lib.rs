@@ -459,7 +459,8 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
             status: r.status,
             train_loss: last.train.loss,
             train_error: last.train.error,
-            test_error: last.test.error,
+            // A diverged run counts as every prediction wrong.
+            test_error: r.status.scored(last.test.error),
         }
     };
     let mut grid = vec![];
@@ -528,6 +529,15 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
                     .collect()
             })
             .collect();
+        let diverged = grid
+            .iter()
+            .filter(|g| g.optimizer == which.label() && g.status == Status::Diverged)
+            .count();
+        let notes = if diverged > 0 {
+            vec![format!("{diverged} runs diverged (test error 1, loss grey)")]
+        } else {
+            vec![]
+        };
         Panel::Heat(Heatmap {
             title: format!("{} {title} ({} epochs)", which.label(), cfg.epochs),
             x_label: format!("batch size B (n = {n})"),
@@ -539,10 +549,19 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
             log_y: true,
             range,
             colorbar_label: label.into(),
+            notes,
             ..Default::default()
         })
     };
-    let log_loss = |g: &GridRow| g.train_loss.max(1e-12).log10();
+    // A diverged run's loss is drawn grey (NaN), never as the colour of the
+    // smallest loss (`NaN.max(1e-12)` is 1e-12).
+    let log_loss = |g: &GridRow| {
+        if g.status == Status::Diverged || !g.train_loss.is_finite() {
+            f64::NAN
+        } else {
+            g.train_loss.max(1e-12).log10()
+        }
+    };
     let panels = vec![
         heat(Which::Adam, "test error", |g| g.test_error, (0.0, 0.5), "test error"),
         heat(Which::AdamW, "test error", |g| g.test_error, (0.0, 0.5), "test error"),

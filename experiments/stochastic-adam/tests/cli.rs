@@ -84,3 +84,27 @@ fn the_same_steps_control_continues_the_full_batch_run() {
     assert!(table.lines().skip(1).all(|l| l.contains(",200,")), "{table}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A step so large that every run diverges: the grid CSV counts each as test
+/// error 1, and the heatmaps name the diverged runs instead of painting
+/// their loss in the colour of the smallest loss.
+#[test]
+fn diverged_runs_count_as_errors_and_are_named_on_the_figure() {
+    let dir = scratch("stochastic-adam-diverged");
+    let cfg = include_str!("../quick.toml").replace("lr = 1e-3", "lr = 1e300");
+    let (ok, err) = run(env!("CARGO_BIN_EXE_stochastic-adam"), &dir, &cfg);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(dir.join("results/stochastic-adam/grid.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |h: &str| head.iter().position(|c| *c == h).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col("status")], "diverged", "{r:?}");
+        assert_eq!(r[col("test_error")], "1.0", "{r:?}");
+    }
+    let svg = std::fs::read_to_string(dir.join("figures/stochastic_adam.svg")).unwrap();
+    assert!(svg.contains("runs diverged"), "the heatmaps name the diverged runs");
+    std::fs::remove_dir_all(dir).ok();
+}
