@@ -245,7 +245,8 @@ fn row(c: &Cell, r: &RunRecord) -> Row {
         status: r.status,
         train_loss: last.train.loss,
         train_error: last.train.error,
-        test_error: last.test.error,
+        // A diverged run counts as every prediction wrong.
+        test_error: r.status.scored(last.test.error),
         signal_inner: last.summary.map(|s| s.signal_inner),
         noise_inner: last.summary.map(|s| s.noise_inner),
     }
@@ -276,6 +277,25 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
         }
     }
     ctx.write_rows("chosen.csv", &chosen)?;
+    // Diverged runs are never chosen while any learning rate of the group
+    // trains; a group where every one diverged is plotted (test error 1) and
+    // named on every panel.
+    let diverged = all.iter().filter(|r| r.status == Status::Diverged).count();
+    let mut notes = vec![];
+    if diverged > 0 {
+        notes.push(format!("{diverged} of {} runs diverged (never chosen)", all.len()));
+    }
+    let lost: Vec<String> = chosen
+        .iter()
+        .filter(|r| r.status == Status::Diverged)
+        .map(|r| format!("{} ε = {:e}", r.optimizer, r.eps))
+        .collect();
+    if !lost.is_empty() {
+        notes.push(format!(
+            "diverged at every learning rate (test error 1): {}",
+            lost.join(", ")
+        ));
+    }
 
     let panel = |title: &str, y: &str, field: fn(&Row) -> f64| {
         let series = cfg
@@ -298,6 +318,7 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
             y_label: y.into(),
             log_x: true,
             series,
+            notes: notes.clone(),
             ..Default::default()
         })
     };
