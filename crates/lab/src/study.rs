@@ -470,7 +470,9 @@ fn select_blas_kernel(flag: Option<gengap_model::KernelPolicy>) -> Result<String
     }?;
     Ok(match choice {
         KernelChoice::Ignored { wanted, running } => {
-            format!("OpenBLAS ignored OPENBLAS_CORETYPE={wanted} (not a DYNAMIC_ARCH build?) and ran {running}")
+            format!(
+                "OpenBLAS did not run OPENBLAS_CORETYPE={wanted} (an unknown name, or not a DYNAMIC_ARCH build) and ran {running}"
+            )
         }
         KernelChoice::User(k) => format!("OpenBLAS kernel {k}, the user's OPENBLAS_CORETYPE"),
         KernelChoice::Selected(k) | KernelChoice::Detected(k) => format!("OpenBLAS kernel {k}"),

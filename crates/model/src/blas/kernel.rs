@@ -200,9 +200,24 @@ pub enum KernelChoice {
 
 /// Who chose the running kernel, for [`super::BlasInfo::chosen_by`].
 pub(crate) fn chosen_by() -> String {
-    match (std::env::var_os(CORETYPE), std::env::var(MARKER)) {
-        (Some(_), Ok(policy)) => format!("gengap:{policy}"),
-        (Some(_), Err(_)) => "user".into(),
+    who_chose(
+        std::env::var(CORETYPE).ok().as_deref(),
+        std::env::var(MARKER).ok().as_deref(),
+        &blas_kernel(),
+    )
+}
+
+/// `gengap:<policy>` or `user` when the running kernel is the one
+/// `OPENBLAS_CORETYPE` names; `openblas` when it is unset, or when OpenBLAS
+/// did not honour it (an unknown name such as `bogus` falls back to its own
+/// detection, which must not be recorded as the user's choice).
+fn who_chose(coretype: Option<&str>, policy: Option<&str>, running: &str) -> String {
+    match (coretype, policy) {
+        (Some(c), _) if !c.eq_ignore_ascii_case(running) => {
+            format!("openblas (OPENBLAS_CORETYPE={c} not honoured)")
+        }
+        (Some(_), Some(policy)) => format!("gengap:{policy}"),
+        (Some(_), None) => "user".into(),
         (None, _) => "openblas".into(),
     }
 }
@@ -233,8 +248,14 @@ pub fn select_kernel(policy: KernelPolicy) -> Result<KernelChoice, BlasError> {
             KernelChoice::Ignored { wanted, running }
         });
     }
-    if std::env::var_os(CORETYPE).is_some() {
-        return Ok(KernelChoice::User(running));
+    if let Ok(wanted) = std::env::var(CORETYPE) {
+        // The user's value is left alone; a name OpenBLAS did not honour is
+        // reported as such, not as the user's kernel.
+        return Ok(if running.eq_ignore_ascii_case(&wanted) {
+            KernelChoice::User(running)
+        } else {
+            KernelChoice::Ignored { wanted, running }
+        });
     }
     let Some(kernel) = policy.target(&running, &cpu_kernels()) else {
         return Ok(KernelChoice::Detected(running));
@@ -279,6 +300,24 @@ fn reexec(_: Kernel, _: KernelPolicy) -> Result<KernelChoice, BlasError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coretype_openblas_did_not_honour_is_not_recorded_as_chosen() {
+        assert_eq!(who_chose(None, None, "Haswell"), "openblas");
+        assert_eq!(who_chose(Some("Haswell"), None, "Haswell"), "user");
+        assert_eq!(
+            who_chose(Some("haswell"), Some("portable"), "Haswell"),
+            "gengap:portable"
+        );
+        assert_eq!(
+            who_chose(Some("bogus"), None, "Cooperlake"),
+            "openblas (OPENBLAS_CORETYPE=bogus not honoured)"
+        );
+        assert_eq!(
+            who_chose(Some("Haswell"), Some("portable"), "Cooperlake"),
+            "openblas (OPENBLAS_CORETYPE=Haswell not honoured)"
+        );
+    }
 
     #[test]
     fn levels_and_targets() {
