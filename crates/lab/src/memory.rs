@@ -51,6 +51,30 @@ impl MemoryEstimate {
         self
     }
 
+    /// `k` copies at once, where `k` is the config value `key` (e.g.
+    /// `seeds`): the estimate then names `key` when `k` is larger than the
+    /// value it named (the same rule as for the sizes: the largest value
+    /// is the one to change), so `seeds = 1e12` is blamed on `seeds`, not on
+    /// `data.d = 200`.
+    ///
+    /// ```
+    /// use gengap_lab::memory::MemoryEstimate;
+    /// let e = MemoryEstimate { key: "data.d".into(), value: "200".into(), bytes: 1000 };
+    /// let many = e.clone().times_by("seeds", 1_000_000_000_000);
+    /// assert_eq!((many.key.as_str(), many.value.as_str()), ("seeds", "1000000000000"));
+    /// assert_eq!(many.bytes, 1000 * 1_000_000_000_000);
+    /// assert_eq!(e.times_by("seeds", 3).key, "data.d");
+    /// ```
+    pub fn times_by(self, key: &str, k: usize) -> MemoryEstimate {
+        let named: u128 = self.value.parse().unwrap_or(0);
+        let mut e = self.times(k);
+        if k as u128 > named {
+            e.key = key.to_string();
+            e.value = k.to_string();
+        }
+        e
+    }
+
     /// Prefix the key with a table name (`data.d` → `tasks.c22.data.d`).
     pub fn under(mut self, prefix: &str) -> MemoryEstimate {
         self.key = format!("{prefix}.{}", self.key);

@@ -170,7 +170,7 @@ impl Validate for TableConfig {
             .map(|(name, t)| {
                 memory::dataset(&t.data)
                     .under(&format!("tasks.{name}"))
-                    .times(self.seeds)
+                    .times_by("seeds", self.seeds)
             })
             .reduce(MemoryEstimate::plus)?;
         let train = self

@@ -12,6 +12,11 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         ),
         (good.replace("seeds = 2", "seeds = 2\nsees = 1"), "sees"),
         (good.replace("seeds = 2", "seeds = 0"), "seeds"),
+        // The memory check names the key that makes the estimate absurd.
+        (
+            good.replace("seeds = 2", "seeds = 1000000000000"),
+            "`seeds` = 1000000000000",
+        ),
         // Duplicates would be pooled into one mean: a repeated rate, a repeated label.
         (
             good.replace("lrs = { c22 = [0.005, 0.01, 0.02]", "lrs = { c22 = [0.01, 0.01, 0.02]"),
