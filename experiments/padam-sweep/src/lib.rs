@@ -103,7 +103,21 @@ impl Validate for Config {
         }
         for &p in &self.ps {
             for &k in &self.lr_factors {
-                self.padam(p, self.centre(p) * k)
+                let lr = self.centre(p) * k;
+                if !(lr.is_finite() && lr > 0.0) {
+                    // Name the rate that took it out of range, not the derived `lr`.
+                    let (key, v) = if self.lr_adam.ln().abs() >= self.lr_sgd.ln().abs() {
+                        ("lr_adam", self.lr_adam)
+                    } else {
+                        ("lr_sgd", self.lr_sgd)
+                    };
+                    return Err(LabError::invalid(
+                        key,
+                        format!("{v:e}"),
+                        format!("the grid's rate η₀(p = {p})·{k} = {lr:e} must be finite and > 0"),
+                    ));
+                }
+                self.padam(p, lr)
                     .resolve()
                     .map_err(|e| LabError::from(e).at(format!("p = {p}:")))?;
             }

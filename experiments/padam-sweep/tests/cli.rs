@@ -14,6 +14,8 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
         (good.replace("n = 30", "n = 0"), "`n` = 0"),
         (good.replace("lr_sgd = 0.5", "lr_sgd = -0.5"), "lr_sgd"),
         (good.replace("lr_adam = 1e-4", "lr_adam = nan"), "lr_adam"),
+        // A finite rate whose grid overflows: the error names it, not the derived `lr` = inf.
+        (good.replace("lr_adam = 1e-4", "lr_adam = 1e300"), "`lr_adam` = 1e300"),
         (good.replace("[model]", "[model"), "config"),
     ];
     check_cli(
