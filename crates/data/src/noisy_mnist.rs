@@ -72,12 +72,15 @@ impl NoisyMnistParams {
         })?;
         let mut pool: Vec<(usize, f64)> = m.of_digit(self.digits[0]).into_iter().map(|i| (i, 1.0)).collect();
         pool.extend(m.of_digit(self.digits[1]).into_iter().map(|i| (i, -1.0)));
-        if pool.len() < self.n + self.n_test {
-            return Err(invalid(
-                "n_test",
-                self.n + self.n_test,
-                "n + n_test exceeds the digits available",
-            ));
+        if pool.len() < self.n.saturating_add(self.n_test) {
+            // Name the key the user wrote (the larger of the two), with its
+            // own value, not the sum under `n_test`.
+            let (key, v) = if self.n >= self.n_test {
+                ("n", self.n)
+            } else {
+                ("n_test", self.n_test)
+            };
+            return Err(invalid(key, v, "n + n_test exceeds the digits available"));
         }
         let perm = rng::permutation(rng, pool.len());
         let pick: Vec<(usize, f64)> = perm.iter().map(|&k| pool[k]).collect();

@@ -27,6 +27,9 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
             good.replace("[compare.train]", "[compare.train]\nmax_stepz = 3"),
             "max_stepz",
         ),
+        // More digits than the cache holds: found in the setup, named by the
+        // key the user wrote (it said `n_test` = n + n_test), nothing written.
+        (good.replacen("n = 12", "n = 100000", 1), "`n` = 100000"),
         (good.replace("n = 12\n", "n = 0\n"), "`n` = 0"),
         (good.replace("lr = 0.05", "lr = -0.05"), "`lr` = -0.05"),
         (good.replace("lr = 0.05", "lr = nan"), "`lr` = NaN"),
