@@ -17,6 +17,9 @@ fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
         (good.replace("lr = 0.1", "lr = -0.1"), "`lr` = -0.1"),
         (good.replace("noise_sigma = 0.3", "noise_sigma = nan"), "noise_sigma"),
         (good.replace("digit = 3", "digit = 3 3"), "config"),
+        // Found in the setup (the cache holds one 3): one line, and no empty
+        // `out/update-geometry/` left behind.
+        (good.replace("index = 0", "index = 100000000"), "`index` = 100000000"),
     ];
     check_cli(
         env!("CARGO_BIN_EXE_update-geometry"),
