@@ -2,15 +2,15 @@
 //! reduced engine ([`SpanTrainer`]) and the full-space [`Trainer`], for
 //! plain GD, SGD with a short last batch, momentum and Nesterov with either
 //! decay, SAM, label-noise GD and mixup; and the linear model's
-//! [`LinearTrainer`]. Counted with a global allocator;
-//! this file holds one test, so nothing else allocates meanwhile.
+//! [`LinearTrainer`]. Counted with a global allocator, on the stepping
+//! thread only.
 
 // A counting `GlobalAlloc` must be `unsafe` (it forwards to `System`); this
 // test binary is the only place the workspace allows it.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use gengap_data::{C22Params, DataConfig, rng};
 use gengap_model::CnnConfig;
@@ -19,23 +19,34 @@ use gengap_train::{AlgorithmConfig, Dynamics, LinearTrainer, MiniBatch, Schedule
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+// Counted per thread: only the allocations of the thread that steps the
+// dynamics. (A global counter also saw the test harness's own thread, which
+// can still be allocating when the test starts on a loaded machine: a CI run
+// counted 4 allocations that were not the step's.) No step spawns threads.
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the thread-locals may already be gone while a thread exits.
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        count();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        count();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -52,13 +63,13 @@ fn allocations<D: Dynamics>(d: &mut D, warm: usize, steps: usize) -> usize {
     for _ in 0..warm {
         step(d);
     }
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|on| on.set(true));
     for _ in 0..steps {
         step(d);
     }
-    COUNTING.store(false, Ordering::Relaxed);
-    ALLOCATIONS.load(Ordering::Relaxed)
+    COUNTING.with(|on| on.set(false));
+    ALLOCATIONS.with(Cell::get)
 }
 
 #[test]
