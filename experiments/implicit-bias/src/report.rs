@@ -260,7 +260,12 @@ pub(crate) fn report(cfg: &Config, sh: &Shared, rows: &[(Cell, Run)], ctx: &Ctx)
                         .map_or(vec![], |r| r.curve[..len].iter().map(|p| (p.step + 1) as f64).collect());
                     let y: Vec<f64> = (0..len).map(|k| mean(runs.iter().map(|r| f(&r.curve[k])))).collect();
                     let s = Series::line(o.label.clone(), x, y, oi);
-                    if oi >= 8 { s.dashed() } else { s }
+                    // Eight colours: solid, then dashed, then with markers.
+                    match oi / 8 {
+                        0 => s,
+                        1 => s.dashed(),
+                        _ => s.with_markers(),
+                    }
                 })
                 .collect()
         };
