@@ -5,7 +5,8 @@
 //! schedules (argmin's `Executor` with observers).
 //!
 //! Each iteration: evaluate the training metrics at `W⁽ᵗ⁾` (and prepare the
-//! step); stop if the loss is not finite ([`Status::Diverged`]), the loss or
+//! step); stop if the loss is not finite or the weights left the
+//! floating-point range ([`Dynamics::healthy`]) ([`Status::Diverged`]), the loss or
 //! the error is at most its target ([`Status::Converged`]) or `t = max_steps` ([`Status::MaxSteps`]);
 //! record and observe if the schedules say so (always at the last step);
 //! otherwise step to `W⁽ᵗ⁺¹⁾`. The run therefore ends at the first iterate
@@ -137,6 +138,21 @@ pub trait Dynamics {
     fn advance(&mut self) -> Result<(), TrainError>;
     /// The record at the current weights, whose training metrics are `train`.
     fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError>;
+    /// Whether the weights are still in floating-point range: their squared
+    /// norm (or, in the reduced engine, that of the coordinates and inner
+    /// products) is finite. Weights beyond ~1e154 can fit the training set
+    /// with a finite (even zero) loss while every quadratic quantity derived
+    /// from them — a norm, a Gram product, a population error — overflows;
+    /// the driver counts such a run as diverged (`docs/reproducibility.md`).
+    /// Checked after every [`Dynamics::evaluate`]. Default: always healthy.
+    fn healthy(&self) -> bool {
+        true
+    }
+}
+
+/// Whether `Σ v²` is finite (computed in `T`): the weights are in range.
+pub(crate) fn squares_finite<T: gengap_model::Real>(values: impl Iterator<Item = T>) -> bool {
+    values.fold(T::zero(), |a, v| a + v * v).is_finite()
 }
 
 /// Sees the dynamics and the record at the steps of its schedule.
@@ -198,7 +214,7 @@ pub fn drive_from<D: Dynamics>(
     let mut step = first;
     loop {
         let met = dynamics.evaluate()?;
-        let status = if !met.loss.is_finite() {
+        let status = if !met.loss.is_finite() || !dynamics.healthy() {
             Some(Status::Diverged)
         } else if stop.met(&met) {
             Some(Status::Converged)
@@ -303,6 +319,41 @@ mod tests {
         .unwrap();
         assert_eq!(run.status, Status::Diverged);
         assert!(run.steps < 100 && !run.last().unwrap().train.loss.is_finite());
+    }
+
+    /// A loss that stays finite while the weights leave the range.
+    struct Escaping(f64);
+
+    impl Dynamics for Escaping {
+        fn evaluate(&mut self) -> Result<Metrics, TrainError> {
+            Ok(Metrics { loss: 0.0, error: 0.0 })
+        }
+        fn advance(&mut self) -> Result<(), TrainError> {
+            self.0 *= 1e100;
+            Ok(())
+        }
+        fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
+            Ok(Record {
+                step,
+                train,
+                test: train,
+                grad_norm: 0.0,
+                summary: None,
+                normalized_margin: None,
+            })
+        }
+        fn healthy(&self) -> bool {
+            squares_finite([self.0].into_iter())
+        }
+    }
+
+    #[test]
+    fn weights_out_of_range_are_diverged_even_at_a_finite_loss() {
+        // 1 → 1e100 → 1e200: 1e200² overflows at step 2, where the run ends.
+        let run = drive(&mut Escaping(1.0), Stop::steps(10), Schedule::Every(1), &mut []).unwrap();
+        assert_eq!((run.status, run.steps), (Status::Diverged, 2));
+        assert!(squares_finite([1e150f64, 1e150].into_iter()) && !squares_finite([1e155f64].into_iter()));
+        assert!(!squares_finite([3e19f32].into_iter()), "f32 squares overflow in f32");
     }
 
     /// Counts steps; its training error is `1/(t + 1)`.

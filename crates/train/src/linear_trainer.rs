@@ -158,6 +158,11 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
         Ok(())
     }
 
+    /// `‖w‖²` finite, in the run's precision.
+    fn healthy(&self) -> bool {
+        crate::driver::squares_finite(self.w.iter().copied())
+    }
+
     fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
         let test = match &self.test {
             Some(t) => t.metrics(self.loss, &self.w, &mut self.test_margins),

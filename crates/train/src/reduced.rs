@@ -17,6 +17,11 @@ impl Dynamics for ReducedGd {
         Ok(())
     }
 
+    /// The coordinates' and inner products' squares sum to a finite value.
+    fn healthy(&self) -> bool {
+        self.point().in_range()
+    }
+
     /// Test metrics through the cross-Gram (NaN when built from blocked
     /// products, which have no test split); no decomposition summary (the
     /// exact decomposition is [`ReducedGd::decomposition`]).

@@ -207,6 +207,11 @@ impl Dynamics for SpanTrainer {
         Ok(self.met)
     }
 
+    /// The coordinates' and inner products' squares sum to a finite value.
+    fn healthy(&self) -> bool {
+        self.point.in_range()
+    }
+
     fn advance(&mut self) -> Result<(), TrainError> {
         let n = self.problem.n();
         let rows = self.batches.as_mut().map(|(mb, c)| c.advance(n, *mb));

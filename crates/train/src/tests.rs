@@ -287,3 +287,29 @@ fn the_normalized_margin_is_recorded_and_scale_invariant() {
         Err(TrainError::InvalidParam { field: "margin", .. })
     ));
 }
+
+/// GD at lr 1e200: the outputs stay finite long enough for the loss to read 0
+/// while the weights' squares overflow; the run is diverged, in full space
+/// and in the reduced engine alike, never converged.
+#[test]
+fn weights_beyond_range_make_a_run_diverged() {
+    // ReLU (degree 1): the outputs of 1e200-sized weights are still finite.
+    let (ds, model) = toy();
+    let model = CnnConfig {
+        activation: gengap_model::Activation::Relu,
+        ..model
+    };
+    let cfg = TrainConfig {
+        target_loss: Some(1e-3),
+        ..TrainConfig::steps(50)
+    };
+    let opt = Box::new(OptimConfig::gd(1e200).build::<f64>().unwrap());
+    let (full, _) = Trainer::new(&ds, &model, w0(&model), opt, cfg.clone())
+        .unwrap()
+        .run(&mut [])
+        .unwrap();
+    assert_eq!(full.status, Status::Diverged, "{:?}", full.last());
+    let mut red = SpanTrainer::new(&ds, &model, w0(&model).view(), &OptimConfig::gd(1e200), cfg).unwrap();
+    let reduced = drive(&mut red, Stop::to_loss(50, 1e-3), Schedule::End, &mut []).unwrap();
+    assert_eq!(reduced.status, Status::Diverged, "{:?}", reduced.last());
+}

@@ -367,6 +367,11 @@ impl<T: Real> Dynamics for Trainer<T> {
         Ok(())
     }
 
+    /// `‖W‖_F²` finite, in the run's precision.
+    fn healthy(&self) -> bool {
+        crate::driver::squares_finite(self.w.iter().copied())
+    }
+
     fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
         let test = self.cnn.evaluate(&self.w, &self.test, &mut self.ws_test)?;
         let grad = self.batches.as_ref().map_or(&self.grad, |b| &b.grad_all);

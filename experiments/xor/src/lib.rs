@@ -314,12 +314,13 @@ impl Study for Xor {
         let stop = Stop::to_loss(cfg.max_steps, cfg.target_loss);
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
         let train = run.last().expect("the last step is recorded").train;
+        // A diverged run counts as every prediction wrong (`Status::scored`).
         let test_error = if run.status == Status::Diverged {
-            f64::NAN
+            run.status.scored(f64::NAN)
         } else {
             let clean =
                 red.population_error_for(&xor_patterns(), NoiseKind::Orthogonal, cfg.sigma_p, normals.view())?;
-            ReducedGd::with_label_flips(clean, cfg.p_flip)
+            run.status.scored(ReducedGd::with_label_flips(clean, cfg.p_flip))
         };
         Ok(Point {
             net: c.net,

@@ -79,3 +79,26 @@ fn the_linear_baseline_is_at_chance_and_relu_is_not() {
     assert!(checked.0 > 0 && checked.1 > 0, "{checked:?}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// GD at lr 1e200 fits the training set in one step with a loss of 0 while
+/// the weights leave the floating-point range: every cell is diverged and
+/// counts as test error 1 (it was "converged" with a test error of 0.9,
+/// computed from overflowed quantities).
+#[test]
+fn weights_beyond_range_are_diverged_not_converged() {
+    let dir = gengap_lab::testing::scratch("xor-huge-lr");
+    let cfg = include_str!("../quick.toml").replace("lr = 0.2", "lr = 1e200");
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_xor"), &dir, &cfg);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(dir.join("results/xor/cells.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |h: &str| head.iter().position(|c| *c == h).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col("outcome")], "diverged", "{r:?}");
+        assert_eq!(r[col("test_error")], "1.0", "{r:?}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -52,6 +52,20 @@ impl SpanPoint {
             .all(|v| v.is_finite())
     }
 
+    /// Whether the sum of the squares of every coordinate and inner product
+    /// is finite: the point is in floating-point range, so its norms and
+    /// every quadratic quantity of it (a population error) can be computed.
+    /// (False for a point that [`SpanPoint::is_finite`] accepts with entries
+    /// beyond ~1e154.)
+    pub fn in_range(&self) -> bool {
+        self.alpha
+            .iter()
+            .chain(&self.theta_t)
+            .chain(&self.inner_t)
+            .fold(0.0f64, |a, v| a + v * v)
+            .is_finite()
+    }
+
     /// `self ← other` (same problem), allocation-free.
     pub fn assign(&mut self, other: &SpanPoint) {
         self.alpha.assign(&other.alpha);
