@@ -76,8 +76,17 @@ impl Validate for Config {
     }
 }
 
+/// `cos(a, b)`, computed on `a/max|a|` and `b/max|b|` (the cosine does not
+/// depend on the scale): an update of size 1e160 (Adam at a huge step) would
+/// otherwise overflow `‖a‖²` and report 0 instead of its true direction.
+/// NaN if either vector is zero or not finite.
 fn cos(a: &[f64], b: &[f64]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let scaled = |v: &[f64]| {
+        let m = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        v.iter().map(|x| x / m).collect::<Vec<f64>>()
+    };
+    let (a, b) = (scaled(a), scaled(b));
+    let dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
     let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
     dot / (na * nb)

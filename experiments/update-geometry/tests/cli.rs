@@ -44,6 +44,21 @@ fn cosines_meet_the_claim_and_bad_configs_fail_cleanly() {
     assert!(get("cos_gd_x") > 0.999999, "GD update is a multiple of x");
     assert!(get("cos_adam_sign_x") > 0.99, "Adam update is ≈ sign(x)");
     assert!(get("cos_adam_x") < 0.95 && get("cos_gd_sign_x") < 0.95);
+    // A huge Adam step: the update is ≈ 1e160·sign(x) and its cosine with
+    // sign(x) is still ≈ 1 (its squared norm overflowed, and the cosine read 0).
+    let huge = scratch("update-geometry-huge");
+    let big = good.replace(
+        "adam = { name = \"adam\", lr = 1e-5 }",
+        "adam = { name = \"adam\", lr = 1e160 }",
+    );
+    assert_ne!(big, good);
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_update-geometry"), &huge, &big);
+    assert!(ok, "{err}");
+    let rec = std::fs::read_to_string(huge.join("results/update-geometry/record.json")).unwrap();
+    let i = rec.find("\"cos_adam_sign_x\": ").unwrap() + "\"cos_adam_sign_x\": ".len();
+    let c: f64 = rec[i..].split([',', '\n']).next().unwrap().trim().parse().unwrap();
+    assert!(c > 0.99, "cos(Adam, sign x) at lr 1e160 = {c}");
+    std::fs::remove_dir_all(huge).ok();
     std::fs::remove_dir_all(cache).ok();
     std::fs::remove_dir_all(d).ok();
 }
