@@ -340,11 +340,12 @@ fn horizon(
     run: (Status, u64, Metrics),
 ) -> Result<Horizon, StudyError> {
     let (outcome, steps, train) = run;
+    // A diverged run counts as every prediction wrong (`Status::scored`).
     let test_error = if outcome == Status::Diverged {
-        f64::NAN
+        outcome.scored(f64::NAN)
     } else {
         let clean = red.population_error(noise, cfg.sigma_p, normals.view())?;
-        ReducedGd::with_label_flips(clean, cfg.p_flip)
+        outcome.scored(ReducedGd::with_label_flips(clean, cfg.p_flip))
     };
     Ok(Horizon {
         outcome,

@@ -135,3 +135,25 @@ fn the_grid_csv_has_kous_layout_and_the_expected_corners() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// GD at lr 1e200: each run's weights leave floating-point range after one
+/// step (it read "converged" with test error 0.9); every run is diverged and
+/// counts as test error 1.
+#[test]
+fn weights_beyond_range_are_diverged_with_test_error_one() {
+    let dir = gengap_lab::testing::scratch("label-noise-huge-lr");
+    let cfg = include_str!("../quick.toml").replace("lr = 0.1", "lr = 1e200");
+    let (ok, err) = gengap_lab::testing::run(env!("CARGO_BIN_EXE_label-noise"), &dir, &cfg);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(dir.join("results/label-noise/runs.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |h: &str| head.iter().position(|c| *c == h).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col("outcome")], "diverged", "{r:?}");
+        assert_eq!(r[col("test_error")], "1.0", "{r:?}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
