@@ -67,8 +67,9 @@ pub fn load_config<C: DeserializeOwned + Validate>(path: &Path) -> Result<C, Lab
 /// come from a file, e.g. from Python, passes a made-up name in the folder
 /// it should be read from).
 pub fn parse_config<C: DeserializeOwned + Validate>(text: &str, path: &Path) -> Result<C, LabError> {
-    let text = text.to_string();
-    let mut cfg: C = toml::from_str(&text).map_err(|e| {
+    // The key path of a type or value error (`tasks.z23.data.d`), which the
+    // TOML parser's own message does not give.
+    let located = |e: toml::de::Error, key: Option<(String, Option<String>)>| {
         let location = e
             .span()
             .map(|s| {
@@ -80,8 +81,17 @@ pub fn parse_config<C: DeserializeOwned + Validate>(text: &str, path: &Path) -> 
         LabError::Toml {
             path: path.to_path_buf(),
             location,
+            key: key.map(|(key, value)| Box::new(crate::error::TomlKey { key, value })),
             message: e.message().trim().replace('\n', " "),
         }
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| located(e, None))?;
+    let mut cfg: C = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = (!key.is_empty() && key != ".").then_some(key);
+        let e = e.into_inner();
+        let key = key.map(|k| key_with_value(text, &k, e.message()));
+        located(e, key)
     })?;
     let in_config = |e: LabError| LabError::Config {
         path: path.to_path_buf(),
@@ -97,6 +107,78 @@ pub fn parse_config<C: DeserializeOwned + Validate>(text: &str, path: &Path) -> 
         crate::memory::check(&est).map_err(|e| in_config(e.into()))?;
     }
     Ok(cfg)
+}
+
+/// The key an error at `path` (as `serde_path_to_error` prints it:
+/// `a.b[0].c`) is about, and its value as written (one line, at most 80
+/// characters).
+///
+/// Two refinements, since serde loses the path inside an internally tagged
+/// enum (an optimizer or data table, read whole before its `kind` is known):
+/// when `path` names a table and the message is serde's `invalid type:
+/// <what> <value>`, the one leaf of that table holding that value is named
+/// instead; and the value is printed (one line) so that messages which do
+/// not quote it (`wanted string or table`) still show what was written.
+fn key_with_value(text: &str, path: &str, message: &str) -> (String, Option<String>) {
+    let Ok(root) = text.parse::<toml::Table>() else {
+        return (path.to_string(), None);
+    };
+    // `a.b[0].c` → ["a", "b", "0", "c"].
+    let parts: Vec<String> = path
+        .replace('[', ".")
+        .replace(']', "")
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut at = toml::Value::Table(root);
+    for p in &parts {
+        let next = match &at {
+            toml::Value::Table(t) => t.get(p).cloned(),
+            toml::Value::Array(a) => p.parse::<usize>().ok().and_then(|i| a.get(i).cloned()),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return (path.to_string(), None),
+        }
+    }
+    let mut key = path.to_string();
+    if let (toml::Value::Table(t), Some(wanted)) = (&at, unexpected_value(message)) {
+        let hits: Vec<(&String, &toml::Value)> = t.iter().filter(|(_, v)| **v == wanted).collect();
+        if let [(k, v)] = hits[..] {
+            key = format!("{path}.{k}");
+            at = v.clone();
+        }
+    }
+    let shown = at.to_string().replace('\n', " ");
+    let shown = if shown.chars().count() > 80 {
+        format!("{}…", shown.chars().take(80).collect::<String>())
+    } else {
+        shown
+    };
+    (key, Some(shown))
+}
+
+/// The value in serde's `invalid type: string "oops", expected f64` (a
+/// string, integer, float or boolean), as TOML.
+fn unexpected_value(message: &str) -> Option<toml::Value> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let (what, value) = rest.split_once(' ')?;
+    let value = value.split(", expected").next()?.trim();
+    let inner = || value.trim_matches('`');
+    match what {
+        "string" => serde_json::from_str::<String>(value).ok().map(toml::Value::String),
+        "integer" => inner().parse().ok().map(toml::Value::Integer),
+        "floating" => value
+            .strip_prefix("point ")
+            .and_then(|v| v.trim_matches('`').parse().ok())
+            .map(toml::Value::Float),
+        "boolean" => inner().parse().ok().map(toml::Value::Boolean),
+        _ => None,
+    }
 }
 
 /// A config's `name` (the stem of its figures and, when not the default,
@@ -132,6 +214,30 @@ pub fn check_positive(key: &str, value: f64) -> Result<(), LabError> {
         Ok(())
     } else {
         Err(LabError::invalid(key, value, "must be finite and > 0"))
+    }
+}
+
+/// A step count (`max_steps`, `steps`, `epochs`): `1 ≤ value ≤`
+/// [`gengap_train::MAX_STEPS`] (`10⁹`; the reason is stated there). A count
+/// near `10¹⁴` used to pass and run until killed; it is refused here, naming
+/// the key and the value.
+///
+/// ```
+/// use gengap_lab::config::check_steps;
+/// assert!(check_steps("max_steps", 20_000).is_ok());
+/// let e = check_steps("max_steps", 100_000_000_000_000).unwrap_err().to_string();
+/// assert!(e.contains("`max_steps` = 100000000000000"), "{e}");
+/// assert!(check_steps("epochs", 0).is_err());
+/// ```
+pub fn check_steps(key: &str, value: u64) -> Result<(), LabError> {
+    if (1..=gengap_train::MAX_STEPS).contains(&value) {
+        Ok(())
+    } else {
+        Err(LabError::invalid(
+            key,
+            value,
+            "must be in [1, 1e9] (gengap_train::MAX_STEPS: 1e9 steps are days at paper sizes)",
+        ))
     }
 }
 
@@ -221,10 +327,68 @@ mod tests {
             ("n = 3\nlr = nan", "`lr` = NaN"),
             ("n = 3\nlr = ", ":2:"),
             ("n = 3", "lr"),
+            ("n = \"oops\"\nlr = 0.1", "`n` = \"oops\": invalid type"),
         ] {
             let e = load(src).unwrap_err().to_string();
             assert!(e.contains(want), "{src:?}: {e}");
             assert!(!e.contains('\n'), "one line: {e}");
         }
+    }
+
+    /// An internally tagged enum (an optimizer table) is read whole before
+    /// its tag, so serde's path stops at the table: the leaf holding the
+    /// rejected value is found and named. An externally tagged enum's
+    /// message quotes no value: the value written is shown.
+    #[test]
+    fn errors_inside_tagged_enums_name_the_leaf_and_the_value() {
+        #[allow(dead_code)]
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+        enum Opt {
+            Adam { lr: f64, eps: f64 },
+        }
+        #[allow(dead_code)]
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Every {
+            Every(u64),
+            End,
+        }
+        #[allow(dead_code)]
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Cfg {
+            opt: Opt,
+            record: Every,
+        }
+        impl Validate for Cfg {
+            fn validate(&self) -> Result<(), LabError> {
+                Ok(())
+            }
+        }
+        let parse = |t: &str| {
+            parse_config::<Cfg>(t, Path::new("c.toml"))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let ok = "record = \"end\"\n[opt]\nkind = \"adam\"\nlr = 0.1\neps = 1e-8\n";
+        assert!(parse_config::<Cfg>(ok, Path::new("c.toml")).is_ok());
+        let e = parse(&ok.replace("lr = 0.1", "lr = \"oops\""));
+        assert!(
+            e.contains("`opt.lr` = \"oops\": invalid type: string \"oops\", expected f64"),
+            "{e}"
+        );
+        let e = parse(&ok.replace("eps = 1e-8", "eps = true"));
+        assert!(e.contains("`opt.eps` = true: "), "{e}");
+        let e = parse(&ok.replace("record = \"end\"", "record = 7"));
+        assert!(e.contains("`record` = 7: "), "{e}");
+        // Two leaves with the value: the table is named, not a guess.
+        let e = parse(
+            &ok.replace("lr = 0.1", "lr = \"x\"")
+                .replace("eps = 1e-8", "eps = \"x\""),
+        );
+        assert!(e.contains("`opt` = "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 }

@@ -56,12 +56,15 @@ pub enum LabError {
     },
     /// The config file is not valid TOML for this experiment (syntax, unknown
     /// key, wrong type); `location` is `:line:column` where known.
-    #[error("config {path}{location}: {message}")]
+    #[error("config {path}{location}: {}{message}", key.as_deref().map(TomlKey::prefix).unwrap_or_default())]
     Toml {
         /// The file.
         path: PathBuf,
         /// `:line:column`, or empty.
         location: String,
+        /// The key the error is about and the value written there, where
+        /// known: a wrong type or value names its key.
+        key: Option<Box<TomlKey>>,
         /// The parser's message, on one line.
         message: String,
     },
@@ -360,5 +363,24 @@ mod tests {
         );
         let located = LabError::invalid("n", 0, "must be >= 1").at("[tasks.c22.data]");
         assert_eq!(located.to_string(), "[tasks.c22.data] `n` = 0: must be >= 1");
+    }
+}
+
+/// Where in a config a TOML error is ([`LabError::Toml`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TomlKey {
+    /// The dotted key path (`tasks.z23.data.d`, `optimizers[0].lrs.c22`).
+    pub key: String,
+    /// The value written there, as TOML on one line (shortened), where known.
+    pub value: Option<String>,
+}
+
+impl TomlKey {
+    /// `` `key` = value: `` (or `` `key`: ``), put before the parser's message.
+    fn prefix(&self) -> String {
+        match &self.value {
+            Some(v) => format!("`{}` = {v}: ", self.key),
+            None => format!("`{}`: ", self.key),
+        }
     }
 }

@@ -47,7 +47,7 @@ pub use arrays::{Arrays, Output};
 pub use cli::Cli;
 pub use config::{Validate, load_config, parse_config, resolve_dir};
 pub use ctx::Ctx;
-pub use error::{CellError, CellStage, CliError, LabError, StudyError};
+pub use error::{CellError, CellStage, CliError, LabError, StudyError, TomlKey};
 pub use journal::Shard;
 pub use shared::DataAndInit;
 pub use streams::{CellRng, SetupRng};
