@@ -121,7 +121,7 @@ impl PyReducedGd {
                 size: b.0 as usize,
                 drop_last: false,
             }),
-            ..TrainConfig::steps(u64::MAX)
+            ..TrainConfig::steps(gengap::train::MAX_STEPS)
         };
         let inner = SpanTrainer::new(&ds.inner, &cfg, w0.view(), &opt, tc)
             .map_err(err)?

@@ -8,7 +8,7 @@ use crate::{AlgorithmConfig, MiniBatch, Schedule, Stop, TrainError};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Maximum number of steps (≥ 1).
+    /// Maximum number of steps (`1 ≤ max_steps ≤` [`MAX_STEPS`]).
     pub max_steps: u64,
     /// Stop once the training loss is ≤ this (optional, > 0).
     #[serde(default)]
@@ -52,6 +52,14 @@ pub struct TrainConfig {
     pub algorithm: AlgorithmConfig,
 }
 
+/// The most steps one run may be asked for: `10⁹`. The smallest step here
+/// (the reduced engine at the quick sizes) takes about a microsecond, so
+/// `10⁹` steps are a quarter of an hour of one core at the very least and
+/// days at paper sizes; the largest committed config asks for `10⁶`. A
+/// count above it (`10¹²`, `10¹⁴`) is a typo, refused when the config is
+/// read instead of running until killed (`docs/reproducibility.md`).
+pub const MAX_STEPS: u64 = 1_000_000_000;
+
 /// Floating-point precision of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -92,11 +100,11 @@ impl TrainConfig {
 
     /// Check ranges.
     pub fn validate(&self) -> Result<(), TrainError> {
-        if self.max_steps == 0 {
+        if self.max_steps == 0 || self.max_steps > MAX_STEPS {
             return Err(TrainError::InvalidParam {
                 field: "max_steps",
-                value: "0".into(),
-                reason: "must be >= 1",
+                value: self.max_steps.to_string(),
+                reason: "must be in [1, 1e9] (gengap_train::MAX_STEPS)",
             });
         }
         if !self.record.is_valid() {

@@ -54,7 +54,7 @@ pub use algorithm::{
     AlgorithmConfig, GradientOracle, SpanAlgorithm, SpanSgd, SpanStep, SpanUpdate, StepGradient, flip_labels,
     mixup_pairs,
 };
-pub use config::{Precision, TrainConfig};
+pub use config::{MAX_STEPS, Precision, TrainConfig};
 pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive, drive_from};
 pub use linear_trainer::LinearTrainer;
 pub use minibatch::{BatchCursor, MiniBatch};

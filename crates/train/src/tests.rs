@@ -132,6 +132,25 @@ fn invalid_train_config_is_rejected() {
     assert!(TrainConfig { max_steps: 0, ..cfg(1) }.validate().is_err());
     assert!(
         TrainConfig {
+            max_steps: crate::MAX_STEPS,
+            ..cfg(1)
+        }
+        .validate()
+        .is_ok()
+    );
+    let absurd = TrainConfig {
+        max_steps: 100_000_000_000_000,
+        ..cfg(1)
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        absurd.contains("max_steps") && absurd.contains("100000000000000"),
+        "{absurd}"
+    );
+    assert!(
+        TrainConfig {
             record: Schedule::Every(0),
             ..cfg(1)
         }

@@ -144,7 +144,7 @@ fn a_step_allocates_nothing() {
             record: Schedule::End,
             batch: batch.map(|size| MiniBatch { size, drop_last: false }),
             algorithm: alg,
-            ..TrainConfig::steps(u64::MAX)
+            ..TrainConfig::steps(gengap_train::MAX_STEPS)
         };
         let mut red = SpanTrainer::new(&ds, &model, w0.view(), &opt, cfg.clone())
             .unwrap()

@@ -68,9 +68,7 @@ impl Validate for CompareConfig {
                 "each must be finite and >= 0",
             ));
         }
-        if self.lambda_sweep.max_steps == 0 {
-            return Err(LabError::invalid("lambda_sweep.max_steps", 0, "must be >= 1"));
-        }
+        gengap::lab::config::check_steps("lambda_sweep.max_steps", self.lambda_sweep.max_steps)?;
         Ok(())
     }
 

@@ -93,9 +93,7 @@ impl Grid {
         check_positive(&format!("{t}.sigma0"), self.sigma0)?;
         check_positive(&format!("{t}.lr"), self.lr)?;
         check_positive(&format!("{t}.target_loss"), self.target_loss)?;
-        if self.max_steps == 0 {
-            return bad("max_steps", "0".into(), "must be >= 1");
-        }
+        gengap::lab::config::check_steps(&format!("{t}.max_steps"), self.max_steps)?;
         if self.n.is_empty() || self.n.contains(&0) {
             return bad("n", format!("{:?}", self.n), "must be a non-empty list of values >= 1");
         }

@@ -150,9 +150,7 @@ impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         DataConfig::Z23(self.data.clone()).validate()?;
         self.model.validate()?;
-        if self.epochs == 0 {
-            return Err(LabError::invalid("epochs", 0, "must be >= 1"));
-        }
+        gengap::lab::config::check_steps("epochs", self.epochs)?;
         if self.curve_records == 0 {
             return Err(LabError::invalid("curve_records", 0, "must be >= 1"));
         }

@@ -60,9 +60,7 @@ impl Validate for Config {
                 "must be finite and >= 0",
             ));
         }
-        if self.steps == 0 {
-            return Err(LabError::invalid("steps", 0, "must be >= 1"));
-        }
+        gengap::lab::config::check_steps("steps", self.steps)?;
         for o in [&self.gd, &self.adam] {
             o.resolve()
                 .map_err(|e| LabError::from(e).at(format!("[{}]", o.name())))?;

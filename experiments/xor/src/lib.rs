@@ -147,9 +147,7 @@ impl Validate for Config {
             ],
             MAX_CELLS,
         )?;
-        if self.max_steps == 0 {
-            return bad("max_steps", "0".into(), "must be >= 1");
-        }
+        gengap::lab::config::check_steps("max_steps", self.max_steps)?;
         if self.n.is_empty() || self.n.iter().any(|&n| n == 0 || n > 100_000) {
             return bad(
                 "n",

@@ -106,7 +106,7 @@ fn main() {
                 let cfg = TrainConfig {
                     record: Schedule::End,
                     algorithm: *alg,
-                    ..TrainConfig::steps(u64::MAX)
+                    ..TrainConfig::steps(gengap_train::MAX_STEPS)
                 };
                 let built = opt.build::<f64>().unwrap_or_else(|e| fail(&e.to_string()));
                 let mut full = Trainer::new(&ds, &model, w0.clone(), Box::new(built), cfg.clone())
