@@ -96,12 +96,14 @@ impl Validate for Config {
         if let Err(gengap::data::DataError::InvalidParam { field, value, reason }) = data.validate() {
             return bad(&format!("data.{field}"), value, reason);
         }
-        if self.data.d > 1_000_000 || self.data.n > 100_000 || self.data.n_test > 1_000_000 {
-            return bad(
-                "data.d",
-                self.data.d.to_string(),
-                "d <= 1e6, n <= 1e5 and n_test <= 1e6",
-            );
+        for (key, value, max) in [
+            ("data.d", self.data.d, 1_000_000),
+            ("data.n", self.data.n, 100_000),
+            ("data.n_test", self.data.n_test, 1_000_000),
+        ] {
+            if value > max {
+                return bad(key, value.to_string(), "d <= 1e6, n <= 1e5 and n_test <= 1e6");
+            }
         }
         if !(1..=1_000).contains(&self.m) {
             return bad("m", self.m.to_string(), "must be in 1..=1000");

@@ -119,6 +119,9 @@ impl Validate for Config {
         if self.epsilons.is_empty() {
             return Err(LabError::invalid("epsilons", "[]", "must not be empty"));
         }
+        if let Some(e) = self.epsilons.iter().find(|e| !(e.is_finite() && **e >= 0.0)) {
+            return Err(LabError::invalid("epsilons", e, "each ε must be finite and >= 0"));
+        }
         for (k, v) in [("lr_adam", self.lr_adam), ("lr_sgd", self.lr_sgd)] {
             check_positive(k, v)?;
         }

@@ -8,7 +8,7 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
     let bad = vec![
         (
             good.replace("epsilons = [1e-8, 1e-2, 1.0]", "epsilons = [1e-8, -1.0]"),
-            "`eps` = -1.0",
+            "`epsilons` = -1: each ε must be finite and >= 0",
         ),
         (
             good.replace("epsilons = [1e-8, 1e-2, 1.0]", "epsilons = []"),

@@ -133,6 +133,14 @@ impl Validate for Config {
                     "the flattened training set must have at most 5e7 entries",
                 );
             }
+            let n_test = d.config.n_test();
+            if n_test.saturating_mul(dim) > 50_000_000 {
+                return bad(
+                    &format!("data[{i}].config.n_test"),
+                    n_test.to_string(),
+                    "the flattened test set (n_test·P·d) must have at most 5e7 entries",
+                );
+            }
         }
         for (i, o) in self.optimizer.iter().enumerate() {
             if o.label.is_empty() || self.optimizer[..i].iter().any(|p| p.label == o.label) {

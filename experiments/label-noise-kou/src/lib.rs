@@ -280,6 +280,10 @@ impl Validate for Config {
                 "must have one value per reference.d",
             );
         }
+        // A row no run can reach (d beyond the 1e7 any grid here allows) is a typo.
+        if let Some(d) = self.reference.d.iter().find(|d| !(1..=10_000_000).contains(*d)) {
+            return bad("reference.d", d.to_string(), "each d must be in [1, 1e7]");
+        }
         if let Some(m) = self.reference.mu_star.iter().find(|m| !(m.is_finite() && **m > 0.0)) {
             return bad("reference.mu_star", m.to_string(), "must be finite and > 0");
         }

@@ -200,11 +200,18 @@ impl Validate for Config {
         // d is held as Gram products only, but one column block of the data
         // is drawn at a time: keep d within what a cell can hold.
         if self.d.first.saturating_add(self.d.step.saturating_mul(self.d.count)) > 10_000_000 {
-            return bad("d.count", self.d.count.to_string(), "the largest d must be <= 1e7");
+            // Name the value to change: the first d if it alone is too
+            // large, else the larger of step and count.
+            let (k, v) = if self.d.first > 10_000_000 {
+                ("d.first", self.d.first)
+            } else if self.d.step >= self.d.count {
+                ("d.step", self.d.step)
+            } else {
+                ("d.count", self.d.count)
+            };
+            return bad(k, v.to_string(), "the largest d must be <= 1e7");
         }
-        if self.steps == 0 {
-            return bad("steps", "0".into(), "must be >= 1");
-        }
+        gengap::lab::config::check_steps("steps", self.steps)?;
         if self.noise.is_empty() {
             return bad("noise", "[]".into(), "name at least one noise kind");
         }
@@ -213,6 +220,7 @@ impl Validate for Config {
         }
         if let Some(i) = &self.interpolate {
             check_positive("interpolate.target_loss", i.target_loss)?;
+            gengap::lab::config::check_steps("interpolate.max_steps", i.max_steps)?;
             if i.max_steps < self.steps {
                 return bad(
                     "interpolate.max_steps",
@@ -235,10 +243,20 @@ impl Validate for Config {
         let block = d_max.min(gengap::data::GRAM_BLOCK as u128);
         let rows = (self.n + 1 + 2 * self.m) as u128;
         let bytes = 8 * (2 * rows * block + 8 * rows * rows + (self.test_samples as u128) * 4 * self.m as u128);
-        let (key, value) = if self.n as u128 > block {
-            ("n", self.n.to_string())
-        } else {
+        // The largest of the sizes is the one to change (`m = 1e12` is
+        // blamed on `m`, not on `test_samples = 400`).
+        let (key, value) = [
+            ("n", self.n as u128),
+            ("m", self.m as u128),
+            ("test_samples", self.test_samples as u128),
+        ]
+        .into_iter()
+        .fold(("n", 0u128), |best, kv| if kv.1 > best.1 { kv } else { best });
+        let (key, value) = if key == "n" && (self.n as u128) <= block {
+            // n alone matters through the Gram block only above it.
             ("test_samples", self.test_samples.to_string())
+        } else {
+            (key, value.to_string())
         };
         Some(
             MemoryEstimate {

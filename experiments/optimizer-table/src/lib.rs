@@ -119,7 +119,19 @@ impl Validate for TableConfig {
             {
                 return Err(LabError::invalid("batch_fraction", f, "must be in (0, 1]").at(at));
             }
+            // Its own `lr` is replaced by the grid's, but a NaN or an
+            // infinite one is still an invalid optimizer, not a silent no-op.
+            e.optimizer
+                .resolve()
+                .map_err(|err| LabError::from(err).at(format!("optimizers[{i}].optimizer:")))?;
             for (task, lrs) in &e.lrs {
+                if let Some(lr) = lrs.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
+                    return Err(LabError::invalid(
+                        format!("optimizers[{i}].lrs.{task}"),
+                        lr,
+                        "every learning rate must be finite and > 0",
+                    ));
+                }
                 if !self.tasks.contains_key(task) {
                     return Err(LabError::invalid(format!("lrs.{task}"), format!("{lrs:?}"), "names no task").at(at));
                 }

@@ -31,7 +31,7 @@ fn quick_config_runs_and_bad_configs_fail_cleanly() {
                 "lrs = { c22 = [0.005, 0.01, 0.02]",
                 "lrs = { c22 = [-0.005, 0.01, 0.02]",
             ),
-            "`lr` = -0.005",
+            "`optimizers[12].lrs.c22` = -0.005: every learning rate must be finite and > 0",
         ),
         (good.replace("mu_norm = 8.0", "mu_norm = nan"), "mu_norm"),
         (good.replace("[[optimizers]]", "[[optimizers]"), "config"),

@@ -91,6 +91,9 @@ impl Validate for Config {
         if self.ps.is_empty() {
             return Err(LabError::invalid("ps", "[]", "must not be empty"));
         }
+        if let Some(p) = self.ps.iter().find(|p| !p.is_finite()) {
+            return Err(LabError::invalid("ps", p, "each p must be finite"));
+        }
         for (k, v) in [("lr_sgd", self.lr_sgd), ("lr_adam", self.lr_adam)] {
             check_positive(k, v)?;
         }
