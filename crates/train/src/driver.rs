@@ -74,6 +74,37 @@ pub struct Record {
     pub normalized_margin: Option<f64>,
 }
 
+impl Record {
+    /// Whether every quantity the driver recorded is a number in range: the
+    /// training loss and error, the gradient norm and (when recorded) the
+    /// normalized margin finite, and the test metrics finite or both NaN
+    /// (a dynamics without a test split). A record that fails this is an
+    /// overflow that reads as a value, and the driver ends the run as
+    /// [`Status::Diverged`] (`docs/reproducibility.md#numeric-health`). The
+    /// decomposition summaries are filled in after the run by their
+    /// recorder and are not part of it (their residual is `0/0` at `W⁽⁰⁾`).
+    ///
+    /// ```
+    /// use gengap_model::Metrics;
+    /// use gengap_train::Record;
+    /// let m = Metrics { loss: 0.5, error: 0.1 };
+    /// let none = Metrics { loss: f64::NAN, error: f64::NAN };
+    /// let r = Record { step: 3, train: m, test: none, grad_norm: 1.0, summary: None, normalized_margin: None };
+    /// assert!(r.in_range());
+    /// assert!(!Record { grad_norm: f64::INFINITY, ..r }.in_range());
+    /// assert!(!Record { test: Metrics { loss: f64::INFINITY, error: 0.2 }, ..r }.in_range());
+    /// assert!(!Record { normalized_margin: Some(f64::NAN), ..r }.in_range());
+    /// ```
+    pub fn in_range(&self) -> bool {
+        let test_absent = self.test.loss.is_nan() && self.test.error.is_nan();
+        self.train.loss.is_finite()
+            && self.train.error.is_finite()
+            && self.grad_norm.is_finite()
+            && (test_absent || (self.test.loss.is_finite() && self.test.error.is_finite()))
+            && self.normalized_margin.is_none_or(f64::is_finite)
+    }
+}
+
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -214,7 +245,7 @@ pub fn drive_from<D: Dynamics>(
     let mut step = first;
     loop {
         let met = dynamics.evaluate()?;
-        let status = if !met.loss.is_finite() || !dynamics.healthy() {
+        let mut status = if !met.loss.is_finite() || !dynamics.healthy() {
             Some(Status::Diverged)
         } else if stop.met(&met) {
             Some(Status::Converged)
@@ -223,15 +254,22 @@ pub fn drive_from<D: Dynamics>(
         } else {
             None
         };
-        let end = status.is_some();
+        let mut end = status.is_some();
         let keep = end || record.fires(step);
         let observe = end || watchers.iter().any(|w| w.schedule.fires(step));
         if keep || observe {
             let rec = dynamics.record(step, met)?;
+            // A recorded quantity out of range (an overflowed gradient norm,
+            // test loss or margin) ends the run as diverged, whatever the
+            // training loss says.
+            if status != Some(Status::Diverged) && !rec.in_range() {
+                status = Some(Status::Diverged);
+                end = true;
+            }
             for w in watchers.iter_mut().filter(|w| end || w.schedule.fires(step)) {
                 w.observer.observe(dynamics, &rec)?;
             }
-            if keep {
+            if keep || end {
                 records.push(rec);
             }
         }
@@ -345,6 +383,87 @@ mod tests {
         fn healthy(&self) -> bool {
             squares_finite([self.0].into_iter())
         }
+    }
+
+    /// Finite loss and weights; its recorded gradient norm is `10^(100 t)`,
+    /// which overflows at t = 4, or (with `test`) its test loss does.
+    struct LoudRecord {
+        t: i32,
+        test: bool,
+    }
+
+    impl Dynamics for LoudRecord {
+        fn evaluate(&mut self) -> Result<Metrics, TrainError> {
+            Ok(Metrics { loss: 1.0, error: 0.0 })
+        }
+        fn advance(&mut self) -> Result<(), TrainError> {
+            self.t += 1;
+            Ok(())
+        }
+        fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
+            let big = 10f64.powi(100 * self.t);
+            let (grad_norm, test) = if self.test {
+                (1.0, Metrics { loss: big, error: 0.5 })
+            } else {
+                (
+                    big,
+                    Metrics {
+                        loss: f64::NAN,
+                        error: f64::NAN,
+                    },
+                )
+            };
+            Ok(Record {
+                step,
+                train,
+                test,
+                grad_norm,
+                summary: None,
+                normalized_margin: None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_recorded_quantity_out_of_range_makes_the_run_diverged() {
+        for test in [false, true] {
+            // Recorded every step: the first record out of range (t = 4) ends it.
+            let run = drive(
+                &mut LoudRecord { t: 0, test },
+                Stop::steps(10),
+                Schedule::Every(1),
+                &mut [],
+            )
+            .unwrap();
+            assert_eq!(
+                (run.status, run.steps, run.records.len()),
+                (Status::Diverged, 4, 5),
+                "test: {test}"
+            );
+            // Recorded every 3 steps: seen at t = 6, the first record after it.
+            let run = drive(
+                &mut LoudRecord { t: 0, test },
+                Stop::steps(10),
+                Schedule::Every(3),
+                &mut [],
+            )
+            .unwrap();
+            assert_eq!((run.status, run.steps), (Status::Diverged, 6), "test: {test}");
+            assert!(!run.last().unwrap().in_range());
+        }
+        // A watcher's schedule alone also sees it; the last record is kept.
+        let mut seen = vec![];
+        let mut obs = |r: &Record| seen.push(r.step);
+        let run = drive(
+            &mut LoudRecord { t: 0, test: false },
+            Stop::steps(10),
+            Schedule::End,
+            &mut [Watch::new(&mut obs, Schedule::Every(5))],
+        )
+        .unwrap();
+        assert_eq!((run.status, run.steps), (Status::Diverged, 5));
+        assert_eq!(run.records.iter().map(|r| r.step).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(seen, vec![0, 5]);
     }
 
     #[test]
