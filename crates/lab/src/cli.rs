@@ -20,6 +20,9 @@ pub struct Cli {
     pub shard: Option<Shard>,
     /// `--merge`: join the shards' journals and report (grid experiments only).
     pub merge: bool,
+    /// `--check`: read and validate the config (keys, values, sizes against
+    /// memory, step counts), print one line and exit; nothing is run or written.
+    pub check: bool,
     /// `--blas-kernel portable|fastest|openblas`: which OpenBLAS kernel to
     /// run (`gengap_model::KernelPolicy`); default: `GENGAP_BLAS_KERNEL`, else
     /// `portable`.
@@ -30,7 +33,7 @@ pub struct Cli {
 pub(crate) fn usage(name: &str, sweeps: bool) -> String {
     let grid = if sweeps { " [--shard k/N | --merge]" } else { "" };
     format!(
-        "usage: {name} [--config FILE] [--out DIR] [--figures DIR]{grid} [--blas-kernel portable|fastest|openblas] [--help]"
+        "usage: {name} [--config FILE] [--out DIR] [--figures DIR]{grid} [--blas-kernel portable|fastest|openblas] [--check] [--help]"
     )
 }
 
@@ -47,6 +50,7 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
         figures: PathBuf::from("docs/figures"),
         shard: None,
         merge: false,
+        check: false,
         blas_kernel: None,
     };
     let usage = usage(name, sweeps);
@@ -90,6 +94,16 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
                     });
                 }
                 cli.merge = true
+            }
+            "--check" => {
+                if cli.check {
+                    return Err(CliError::Repeated {
+                        flag: "--check".into(),
+                        first: "--check".into(),
+                        second: "--check".into(),
+                    });
+                }
+                cli.check = true
             }
             "--blas-kernel" => {
                 let value = val("--blas-kernel")?;

@@ -497,6 +497,12 @@ pub fn main<S: Study>(study: S) {
                     std::process::exit(0);
                 }
             };
+            if cli.check {
+                // Everything a run checks before its first write, and no more.
+                let _: S::Config = load_config(&cli.config)?;
+                println!("{name}: {}: valid", cli.config.display());
+                return Ok(());
+            }
             let kernel = select_blas_kernel(cli.blas_kernel)?;
             let start = std::time::Instant::now();
             let opts = RunOptions {
