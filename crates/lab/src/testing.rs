@@ -206,3 +206,98 @@ pub fn check_cli(bin: &str, tag: &str, good: &str, bad: &[(String, &str)], expec
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Every file under `dir` (recursively) with its bytes, keyed by the path
+/// relative to `dir`; the journal folder left out when `skip_journal`.
+fn snapshot(dir: &Path, skip_journal: bool) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in outputs(dir) {
+        let rel = p.strip_prefix(dir).expect("under dir").to_path_buf();
+        if p.is_file()
+            && rel != Path::new("config.toml")
+            && !(skip_journal && rel.components().any(|c| c.as_os_str() == "journal"))
+        {
+            out.insert(rel, std::fs::read(&p).expect("read an output"));
+        }
+    }
+    out
+}
+
+/// The report-stage fault test: with the sweep's journal complete, the
+/// binary is killed (SIGKILL) at `points` moments spread over its report
+/// stage (reading the journal, writing CSVs, `record.json` and figures),
+/// each time after every result and figure file was deleted. After each
+/// kill, every file present is whole (byte-identical to the reference run's:
+/// atomic writes never leave half a file under its real name); a rerun then
+/// restores every file byte for byte, and no temporary file is left
+/// anywhere under `results/` or `figures/`.
+pub fn check_report_faults(bin: &str, tag: &str, good: &str, points: usize) {
+    let dir = scratch(&format!("{tag}-report-faults"));
+    let (ok, err) = run(bin, &dir, good);
+    assert!(ok, "{err}");
+    // A rerun on the complete journal is the report stage alone: time it.
+    let start = std::time::Instant::now();
+    let (ok, err) = run(bin, &dir, good);
+    let report = start.elapsed();
+    assert!(ok, "{err}");
+    let reference = snapshot(&dir, true);
+    assert!(!reference.is_empty(), "the run wrote result files");
+    let clear = || {
+        for rel in reference.keys() {
+            std::fs::remove_file(dir.join(rel)).ok();
+        }
+    };
+    let mut killed = 0;
+    for i in 1..=points {
+        clear();
+        let at = report.mul_f64(i as f64 / (points + 1) as f64);
+        let mut child = command(bin, &dir, good, &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the binary");
+        std::thread::sleep(at);
+        if child.try_wait().expect("wait").is_none() {
+            child.kill().expect("kill");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        for (rel, bytes) in snapshot(&dir, true) {
+            if rel.file_name().is_some_and(|n| n.to_string_lossy().contains(".tmp")) {
+                continue; // a temporary of the killed run: the rerun removes it
+            }
+            let want = reference
+                .get(&rel)
+                .unwrap_or_else(|| panic!("kill {i}: unexpected file {}", rel.display()));
+            assert!(&bytes == want, "kill {i} at {at:?}: {} is not whole", rel.display());
+        }
+        let (ok, err) = run(bin, &dir, good);
+        assert!(ok, "rerun after kill {i}: {err}");
+        let again = snapshot(&dir, true);
+        assert_eq!(
+            again.keys().collect::<Vec<_>>(),
+            reference.keys().collect::<Vec<_>>(),
+            "kill {i} at {at:?}: the rerun's files differ from the reference run's"
+        );
+        for (rel, bytes) in &again {
+            assert!(
+                bytes == &reference[rel],
+                "kill {i} at {at:?}: {} differs after the rerun",
+                rel.display()
+            );
+        }
+        let stray: Vec<PathBuf> = outputs(&dir)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".tmp")))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "kill {i} at {at:?}: temporary files left after the rerun: {stray:?}"
+        );
+    }
+    assert!(
+        killed * 2 >= points,
+        "only {killed} of {points} runs were killed before they ended"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,7 +1,7 @@
 //! The binary on its quick config, on bad configs (one line, exit 1, no
 //! files), and sharded; the linear baseline fails where ReLU does not.
 
-use gengap_lab::testing::{check_cli, check_shards, run, scratch};
+use gengap_lab::testing::{check_cli, check_report_faults, check_shards, run, scratch};
 
 #[test]
 fn quick_config_runs_and_bad_configs_fail_cleanly() {
@@ -49,6 +49,14 @@ fn shards_merge_to_the_unsharded_csv() {
         include_str!("../quick.toml"),
         &["cells.csv", "means.csv"],
     );
+}
+
+/// Killed at 24 points of its report stage (CSVs, record, three figures),
+/// the study leaves only whole files, and a rerun restores every file byte
+/// for byte with no temporary file left.
+#[test]
+fn a_kill_during_the_report_leaves_whole_files_and_a_rerun_restores_them() {
+    check_report_faults(env!("CARGO_BIN_EXE_xor"), "xor", include_str!("../quick.toml"), 24);
 }
 
 /// On the quick grid every linear-baseline cell is within Monte-Carlo error
