@@ -55,6 +55,7 @@ fn decompose_py<'py>(
     }
     let w0 = weights("W0", w0, rows, d)?;
     let w = weights("W", w, rows, d)?;
+    crate::data::latents("decompose", &ds.inner)?;
     let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
     let out = dec.decompose(w.view()).map_err(err)?;
     decomposition(py, &out, dec.basis())
@@ -97,6 +98,7 @@ impl PyReducedGd {
         seed: Count,
     ) -> PyResult<Self> {
         let ds = dataset(data)?;
+        crate::data::latents("ReducedGD", &ds.inner)?;
         let cfg = model_config(model)?;
         let w0 = weights("W0", w0, 2 * cfg.m, ds.inner.train.d())?;
         let opt = match (lr, optim.filter(|o| !o.is_none())) {

@@ -1,6 +1,6 @@
 //! `gengap.data`: the data models, with every latent part.
 
-use gengap::data::{DataConfig, Dataset, Split, rng};
+use gengap::data::{DataConfig, Dataset, Split, UserSplit, rng};
 use numpy::{IntoPyArray, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -37,7 +37,99 @@ fn split_dict<'py>(py: Python<'py>, s: &Split) -> PyResult<Bound<'py, PyDict>> {
 
 #[pymethods]
 impl PyDataset {
-    /// Which generator made it: `"c22"`, `"z23"` or `"noisy_mnist"`.
+    /// `Dataset.from_arrays(x, y, x_test, y_test, signal=None, noise=None,
+    /// noise_test=None, signal_patch=None, signal_patch_test=None,
+    /// noise_patches=None, noise_patches_test=None) -> Dataset`: your own
+    /// data (`model == "user"`). `x` `(n, P, d)` and `x_test`
+    /// `(n_test, P, d)` are real arrays (float64 is used as is; float32,
+    /// integer and bool arrays and nested lists are converted by a copy;
+    /// any layout), `y`/`y_test` labels in `{-1, +1}`. Without the latent
+    /// parts it trains like any data set; the decomposition and
+    /// `ReducedGD` need them: the signal vector `signal` `(d,)`, and for
+    /// each split the noise vectors `(n, K, d)` and each sample's signal
+    /// patch `(n,)` (the noise then sits in the other patches in ascending
+    /// order, or in the signal patch when `P = 1`, unless `noise_patches`
+    /// `(n, K)` says where). Everything is checked (shapes, labels,
+    /// indices, finite values): a problem is one `ValueError` naming the
+    /// argument or entry (`train.y[3] = 2.5`).
+    #[staticmethod]
+    #[pyo3(signature = (x, y, x_test, y_test, signal = None, noise = None, noise_test = None, signal_patch = None, signal_patch_test = None, noise_patches = None, noise_patches_test = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_arrays(
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        x_test: &Bound<'_, PyAny>,
+        y_test: &Bound<'_, PyAny>,
+        signal: Option<&Bound<'_, PyAny>>,
+        noise: Option<&Bound<'_, PyAny>>,
+        noise_test: Option<&Bound<'_, PyAny>>,
+        signal_patch: Option<&Bound<'_, PyAny>>,
+        signal_patch_test: Option<&Bound<'_, PyAny>>,
+        noise_patches: Option<&Bound<'_, PyAny>>,
+        noise_patches_test: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyDataset> {
+        use crate::convert::{index_array, real_array};
+        use ndarray::{Ix1, Ix2, Ix3};
+        let dims = |e: ndarray::ShapeError| crate::convert::value_error(e);
+        let split = |name: &str,
+                     x: &Bound<'_, PyAny>,
+                     y: &Bound<'_, PyAny>,
+                     noise: Option<&Bound<'_, PyAny>>,
+                     sp: Option<&Bound<'_, PyAny>>,
+                     np: Option<&Bound<'_, PyAny>>|
+         -> PyResult<UserSplit> {
+            let arg = |a: &str| {
+                if name == "train" {
+                    a.to_string()
+                } else {
+                    format!("{a}_test")
+                }
+            };
+            Ok(UserSplit {
+                x: real_array(&arg("x"), x, 3)?
+                    .into_dimensionality::<Ix3>()
+                    .map_err(dims)?,
+                y: real_array(&arg("y"), y, 1)?
+                    .into_dimensionality::<Ix1>()
+                    .map_err(dims)?,
+                noise: some(noise)
+                    .map(|a| {
+                        real_array(&arg("noise"), a, 3)?
+                            .into_dimensionality::<Ix3>()
+                            .map_err(dims)
+                    })
+                    .transpose()?,
+                signal_patch: some(sp)
+                    .map(|a| index_array(&arg("signal_patch"), a, 1).map(|v| v.into_iter().collect()))
+                    .transpose()?,
+                noise_patches: some(np)
+                    .map(|a| {
+                        index_array(&arg("noise_patches"), a, 2)?
+                            .into_dimensionality::<Ix2>()
+                            .map_err(dims)
+                    })
+                    .transpose()?,
+            })
+        };
+        let train = split("train", x, y, noise, signal_patch, noise_patches)?;
+        let test = split(
+            "test",
+            x_test,
+            y_test,
+            noise_test,
+            signal_patch_test,
+            noise_patches_test,
+        )?;
+        let signal = some(signal)
+            .map(|a| real_array("signal", a, 1)?.into_dimensionality::<Ix1>().map_err(dims))
+            .transpose()?;
+        let inner = py.detach(|| Dataset::from_arrays(train, test, signal)).map_err(err)?;
+        Ok(PyDataset { inner })
+    }
+
+    /// Which generator made it: `"c22"`, `"z23"`, `"noisy_mnist"`, `"xor"`,
+    /// `"moderate_d"`, `"weak_strong"`, or `"user"` (`Dataset.from_arrays`).
     #[getter]
     fn model(&self) -> &'static str {
         match self.inner.model {
@@ -47,6 +139,7 @@ impl PyDataset {
             gengap::data::ModelKind::Xor => "xor",
             gengap::data::ModelKind::ModerateD => "moderate_d",
             gengap::data::ModelKind::WeakStrong => "weak_strong",
+            gengap::data::ModelKind::User => "user",
         }
     }
     /// The signal vector (μ for C22, v for Z23), shape `(d,)`.
@@ -140,10 +233,27 @@ fn z23(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyD
 pub fn dataset<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<PyRef<'py, PyDataset>> {
     obj.extract::<PyRef<'py, PyDataset>>().map_err(|_| {
         crate::convert::value_error(format!(
-            "`data` must be a gengap.data.Dataset (from gengap.data.generate/c22/z23), got {}",
+            "`data` must be a gengap.data.Dataset (from gengap.data.generate/c22/z23 or Dataset.from_arrays), got {}",
             obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         ))
     })
+}
+
+/// An optional argument, `None` when left out or given as `None`.
+fn some<'a, 'py>(o: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    o.filter(|o| !o.is_none())
+}
+
+/// A `ValueError` when `what` needs the latent parts `ds` lacks (user data
+/// given without them).
+pub fn latents(what: &str, ds: &Dataset) -> PyResult<()> {
+    if ds.has_latents() {
+        Ok(())
+    } else {
+        Err(crate::convert::value_error(format!(
+            "{what} needs the data set's latent parts (the signal vector and the noise vectors): give `signal`, `noise`, `noise_test`, `signal_patch` and `signal_patch_test` to Dataset.from_arrays"
+        )))
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

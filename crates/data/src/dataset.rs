@@ -19,6 +19,9 @@ pub enum ModelKind {
     ModerateD,
     /// Weak features in every point, strong ones in a fraction (after Lu et al., ICLR 2024).
     WeakStrong,
+    /// Arrays the user brought ([`Dataset::from_arrays`]), with or without
+    /// their latent parts.
+    User,
 }
 
 /// One split (training or test) of a data set, with its latent parts.

@@ -15,6 +15,16 @@ pub enum DataError {
         /// What the valid range is.
         reason: &'static str,
     },
+    /// A data set built from arrays is inconsistent ([`crate::Dataset::validate`]).
+    #[error("invalid data set: `{what}` = {value}: {reason}")]
+    InvalidArray {
+        /// The array, or the entry of it (`train.y[3]`).
+        what: String,
+        /// The rejected value or shape, printed.
+        value: String,
+        /// What is required.
+        reason: String,
+    },
     /// An array of the data set could not be allocated.
     #[error("cannot allocate the {what} ({bytes} bytes): the sizes are too large for this machine's memory")]
     Alloc {
