@@ -136,16 +136,19 @@ impl PyReducedGd {
     #[pyo3(signature = (k = Count(1)))]
     fn step(&mut self, py: Python<'_>, k: Count) -> PyResult<(f64, f64)> {
         let inner = &mut self.inner;
-        py.detach(|| {
+        crate::convert::detach_interruptible(py, || {
             let mut met = None;
-            for _ in 0..k.0 {
+            for step in 0..k.0 {
+                // Ctrl-C between steps: the steps taken so far stay taken.
+                if gengap::train::interrupt::requested() {
+                    return Err(gengap::train::TrainError::Interrupted { step });
+                }
                 let m = inner.evaluate()?;
                 inner.advance()?;
                 met = Some(m);
             }
-            Ok::<_, gengap::train::TrainError>(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
+            Ok(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
         })
-        .map_err(err)
     }
 
     /// Training `(loss, error)` at the current weights.

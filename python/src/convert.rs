@@ -234,3 +234,32 @@ pub fn index_array(name: &str, obj: &Bound<'_, PyAny>, ndim: usize) -> PyResult<
     }
     Ok(a.mapv(|v| v as usize))
 }
+
+/// Run `f` without the GIL, noticing Ctrl-C: the training driver (and any
+/// loop that asks `gengap::train::interrupt::requested`) checks Python's
+/// signals between steps, at most every 50 ms, and stops; the
+/// `KeyboardInterrupt` (or whatever a signal handler raised) is then raised
+/// here, the run's result dropped.
+pub fn detach_interruptible<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, gengap::train::TrainError> + Send,
+{
+    use std::sync::{Arc, Mutex};
+    let caught: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
+    let inside = caught.clone();
+    let check = move || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                *inside.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                true
+            }
+        })
+    };
+    let result = py.detach(move || gengap::train::interrupt::with_interrupt(check, f));
+    if let Some(e) = caught.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    result.map_err(err)
+}

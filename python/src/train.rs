@@ -101,9 +101,9 @@ fn train<'py>(
         _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
     };
     let inner = &ds.inner;
-    let (run, w) = py
-        .detach(|| train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2)))
-        .map_err(err)?;
+    let (run, w) = crate::convert::detach_interruptible(py, || {
+        train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2))
+    })?;
     let out = PyDict::new(py);
     out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
     out.set_item("steps", run.steps)?;

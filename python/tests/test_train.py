@@ -116,3 +116,33 @@ def test_a_fortran_ordered_w0_is_read_by_index(z23):
     b = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=5, record_every=5, w0=fortran)
     np.testing.assert_array_equal(a["W"], b["W"])
     np.testing.assert_array_equal(a["W"], run["W"])
+
+
+def _interrupt_after(seconds):
+    """Send this process SIGINT (Ctrl-C) after `seconds`, from another thread."""
+    import os
+    import signal
+    import threading
+
+    t = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    t.start()
+    return t
+
+
+def test_ctrl_c_stops_a_long_train_and_a_long_reduced_run_within_a_second(z23):
+    import time
+
+    # Without the check both calls run for minutes (2e6 full-space steps, 1e7 reduced ones).
+    calls = [
+        lambda: gengap.train(z23, {"name": "gd", "lr": 1e-3}, model=MODEL, steps=2_000_000, record_every=2_000_000),
+        lambda: gengap.analysis.ReducedGD(z23, gengap.model.init(d=60, seed=1, model=MODEL), 1e-3, model=MODEL).step(10_000_000),
+    ]
+    for call in calls:
+        start = time.monotonic()
+        timer = _interrupt_after(0.3)
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        timer.join()
+        assert time.monotonic() - start < 0.3 + 1.0, "Ctrl-C is noticed between steps"
+    # The next call runs normally.
+    assert gengap.train(z23, {"name": "gd", "lr": 1e-3}, model=MODEL, steps=3)["steps"] == 3

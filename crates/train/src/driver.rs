@@ -280,6 +280,9 @@ pub fn drive_from<D: Dynamics>(
                 records,
             });
         }
+        if crate::interrupt::requested() {
+            return Err(TrainError::Interrupted { step });
+        }
         dynamics.advance()?;
         step += 1;
     }

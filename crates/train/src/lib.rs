@@ -43,6 +43,7 @@ use ndarray::Array2;
 pub mod algorithm;
 mod config;
 mod driver;
+pub mod interrupt;
 mod linear_trainer;
 mod minibatch;
 mod reduced;
@@ -84,6 +85,13 @@ pub enum TrainError {
     /// From the decomposition or the reduced engine.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// The run was stopped from outside between two steps
+    /// ([`interrupt::with_interrupt`], e.g. Ctrl-C in Python).
+    #[error("interrupted at step {step}")]
+    Interrupted {
+        /// The last step taken.
+        step: u64,
+    },
     /// The optimizer's update leaves the span of `{W⁽⁰⁾, signal, noise}`
     /// (a coordinate-wise rule): it cannot run in the reduced engine.
     #[error(
