@@ -20,7 +20,7 @@ OPENBLAS_CORETYPE is set, or GENGAP_BLAS_KERNEL=openblas): see `blas()`.
 import os as _os
 
 
-def _pin_portable_kernel():
+def _pin_portable_kernel() -> None:
     """Ask OpenBLAS for the binaries' portable kernel before it loads.
 
     OpenBLAS reads OPENBLAS_CORETYPE once, when the native module (and with

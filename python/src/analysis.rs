@@ -84,7 +84,10 @@ pub struct PyReducedGd {
 #[pymethods]
 impl PyReducedGd {
     #[new]
-    #[pyo3(signature = (data, w0, lr = None, model = None, weight_decay = 0.0, optim = None, algorithm = None, batch_size = None, seed = Count(0)))]
+    #[pyo3(
+        signature = (data, w0, lr = None, model = None, weight_decay = 0.0, optim = None, algorithm = None, batch_size = None, seed = Count(0)),
+        text_signature = "(data, w0, lr=None, model=None, weight_decay=0.0, optim=None, algorithm=None, batch_size=None, seed=0)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         data: &Bound<'_, PyAny>,
@@ -133,7 +136,7 @@ impl PyReducedGd {
 
     /// `step(k=1) -> (loss, error)`: `k` steps of the algorithm; the training
     /// loss and error at the weights before the last one.
-    #[pyo3(signature = (k = Count(1)))]
+    #[pyo3(signature = (k = Count(1)), text_signature = "($self, k=1)")]
     fn step(&mut self, py: Python<'_>, k: Count) -> PyResult<(f64, f64)> {
         let inner = &mut self.inner;
         crate::convert::detach_interruptible(py, || {

@@ -191,7 +191,7 @@ impl PyDataset {
 /// drawn from `stream(seed, stream)` — the same arrays as
 /// `DataConfig::generate(&mut rng::stream(seed, stream))` in Rust.
 #[pyfunction]
-#[pyo3(signature = (config, seed, stream = Count(0)))]
+#[pyo3(signature = (config, seed, stream = Count(0)), text_signature = "(config, seed, stream=0)")]
 fn generate(py: Python<'_>, config: &Bound<'_, PyAny>, seed: Count, stream: Count) -> PyResult<PyDataset> {
     draw(py, crate::convert::config("data", Some(config))?, seed.0, stream.0)
 }
@@ -212,7 +212,7 @@ fn draw(py: Python<'_>, cfg: DataConfig, seed: u64, stream: u64) -> PyResult<PyD
 /// `p_flip`. `params`: `d`, `n`, `n_test`, `mu_norm`, `sigma_p`, `noise`,
 /// `direction`, `p_flip`; the rest keep the defaults of `C22Params::default()`.
 #[pyfunction]
-#[pyo3(signature = (seed, stream = Count(0), **params))]
+#[pyo3(signature = (seed, stream = Count(0), **params), text_signature = "(seed, stream=0, **params)")]
 fn c22(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
     draw(py, DataConfig::C22(with_defaults("c22", params)?), seed.0, stream.0)
 }
@@ -224,7 +224,7 @@ fn c22(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyD
 /// probability `p_flip`. `params`: `d`, `n`, `n_test`, `v_norm`, `sigma_p`, `s`,
 /// `alpha`, `patches`, `p_flip`; the rest keep `Z23Params::default()`.
 #[pyfunction]
-#[pyo3(signature = (seed, stream = Count(0), **params))]
+#[pyo3(signature = (seed, stream = Count(0), **params), text_signature = "(seed, stream=0, **params)")]
 fn z23(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
     draw(py, DataConfig::Z23(with_defaults("z23", params)?), seed.0, stream.0)
 }

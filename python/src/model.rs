@@ -66,7 +66,7 @@ fn batch(
 /// as `CnnConfig::init` does (the experiments draw `W⁽⁰⁾` after the data from one
 /// setup stream; `train` uses stream 1 of the seed by default).
 #[pyfunction]
-#[pyo3(signature = (d, seed, stream = Count(1), model = None))]
+#[pyo3(signature = (d, seed, stream = Count(1), model = None), text_signature = "(d, seed, stream=1, model=None)")]
 fn init<'py>(
     py: Python<'py>,
     d: Count,

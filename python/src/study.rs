@@ -197,7 +197,10 @@ fn go<S: Study>(
 /// (`pandas.DataFrame(result["rows"])`), or for a shard `{"shard", "cells"}`.
 /// Any error is a `ValueError` whose message is the binary's one error line.
 #[pyfunction]
-#[pyo3(signature = (name, config, out = "results".into(), figures = "docs/figures".into(), shard = None, merge = false, config_path = None))]
+#[pyo3(
+    signature = (name, config, out = "results".into(), figures = "docs/figures".into(), shard = None, merge = false, config_path = None),
+    text_signature = "(name, config, out='results', figures='docs/figures', shard=None, merge=False, config_path=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn run_study(
     py: Python<'_>,

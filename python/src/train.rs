@@ -52,7 +52,10 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// the decomposition summaries, NaN where not recorded). A diverging run is
 /// returned with status `"diverged"`, not raised.
 #[pyfunction]
-#[pyo3(signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None))]
+#[pyo3(
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
     py: Python<'py>,

@@ -1,7 +1,8 @@
 //! `cargo xtask python` and the Python part of `cargo xtask test`: a
 //! virtualenv `target/py-venv` with maturin (from the Python package index),
-//! NumPy and pytest, the `gengap` package built into it from `python/`, then
-//! the pytest suite and the example.
+//! NumPy, pytest and mypy, the `gengap` package built into it from
+//! `python/`, then the pytest suite, the type checks (stubtest, `mypy
+//! --strict`) and the example.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +28,7 @@ pub fn install(release: bool) -> Result<PathBuf, String> {
         ensure_apt(&["python3-venv", "python3-dev"])?;
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
-    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", MATURIN, "numpy", "pytest"]))?;
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", MATURIN, "numpy", "pytest", "mypy"]))?;
     let mut develop = in_venv(&venv, Command::new(venv.join("bin/maturin")));
     develop.args(["develop", "--quiet", "-m", "python/Cargo.toml"]);
     if release {
@@ -65,6 +66,18 @@ pub fn test(bin_dir: &Path) -> Result<(), String> {
     run(in_venv(&venv, Command::new(&python))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
         .env("GENGAP_BIN_DIR", bin_dir)
+        .current_dir(root()))?;
+    // The types: the stubs of the native module match it (stubtest reads
+    // the runtime signatures), and the package and the examples pass
+    // `mypy --strict` against them.
+    run(in_venv(&venv, Command::new(&python))
+        .args(["-m", "mypy.stubtest", "gengap._native"])
+        .current_dir(root()))?;
+    run(in_venv(&venv, Command::new(&python))
+        .args(["-m", "mypy", "--strict", "--no-incremental", "-p", "gengap"])
+        .current_dir(root()))?;
+    run(in_venv(&venv, Command::new(&python))
+        .args(["-m", "mypy", "--strict", "--no-incremental", "python/examples"])
         .current_dir(root()))?;
     run(in_venv(&venv, Command::new(&python))
         .arg("python/examples/adam_vs_gd.py")
