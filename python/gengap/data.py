@@ -9,6 +9,21 @@ stream of the Rust API, so `c22(d=100, n=20, seed=42)` equals
 A `Dataset` has `train` and `test` (dicts of arrays: `x` (n, P, d), `y`
 observed labels in {-1, +1}, `y_clean`, `flipped`, `noise` (n, P-1, d),
 `signal_patch`, `noise_patches`), `signal` (d,), and `d`, `n`, `patches`.
+A `[data]` table given to `generate` is complete, as in a config file; the
+keyword forms `c22(...)`/`z23(...)` take the defaults for what is left out.
+
+Your own arrays become a `Dataset` with `Dataset.from_arrays` (checked;
+the latent parts are optional, and needed only by the decomposition and
+`ReducedGD`):
+
+    >>> import numpy as np, gengap
+    >>> x = np.random.default_rng(0).normal(size=(6, 2, 5))
+    >>> y = np.array([1, -1, 1, 1, -1, -1])
+    >>> ds = gengap.data.Dataset.from_arrays(x, y, x[:3], y[:3])
+    >>> ds
+    Dataset(model="user", n=6, n_test=3, patches=2, d=5)
+    >>> gengap.train(ds, {"name": "gd", "lr": 0.1}, steps=5)["steps"]
+    5
 """
 
 from ._native import Dataset, c22, generate, z23

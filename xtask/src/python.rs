@@ -64,7 +64,19 @@ pub fn test(bin_dir: &Path) -> Result<(), String> {
     let python = install(false)?;
     let venv = venv();
     run(in_venv(&venv, Command::new(&python))
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "python/tests",
+            // The examples of the docstrings and of docs/python.md.
+            "--doctest-modules",
+            "python/gengap",
+            "--doctest-glob=python.md",
+            "docs/python.md",
+        ])
         .env("GENGAP_BIN_DIR", bin_dir)
         .current_dir(root()))?;
     // The types: the stubs of the native module match it (stubtest reads
