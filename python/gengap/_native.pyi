@@ -13,6 +13,7 @@ import numpy.typing as npt
 __version__: str
 __all__ = [
     "__version__",
+    "_panic",
     "blas",
     "set_blas_threads",
     "Dataset",
@@ -160,4 +161,5 @@ def run_study(
     config_path: str | PathLike[str] | None = None,
 ) -> dict[str, Any]: ...
 def blas() -> dict[str, Any]: ...
+def _panic(message: str) -> None: ...
 def set_blas_threads(n: int) -> None: ...

@@ -17,15 +17,17 @@ use crate::optim::optim_config;
 
 /// A decomposition as a dict of arrays, with its summaries.
 fn decomposition<'py>(py: Python<'py>, d: &Decomposition, basis: &Basis) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    out.set_item("gamma", d.gamma.to_pyarray(py))?;
-    out.set_item("rho_bar", d.rho_bar.to_pyarray(py))?;
-    out.set_item("rho", d.rho.to_pyarray(py))?;
-    out.set_item("coef_w0", d.coef_w0.to_pyarray(py))?;
-    out.set_item("residual", d.residual.to_pyarray(py))?;
-    out.set_item("residual_total", d.residual_total)?;
-    out.set_item("summary", to_python(py, &d.summary(basis))?)?;
-    Ok(out)
+    crate::convert::guard(|| {
+        let out = PyDict::new(py);
+        out.set_item("gamma", d.gamma.to_pyarray(py))?;
+        out.set_item("rho_bar", d.rho_bar.to_pyarray(py))?;
+        out.set_item("rho", d.rho.to_pyarray(py))?;
+        out.set_item("coef_w0", d.coef_w0.to_pyarray(py))?;
+        out.set_item("residual", d.residual.to_pyarray(py))?;
+        out.set_item("residual_total", d.residual_total)?;
+        out.set_item("summary", to_python(py, &d.summary(basis))?)?;
+        Ok(out)
+    })
 }
 
 /// `decompose(W, W0, data) -> dict`: the coefficients of
@@ -43,22 +45,24 @@ fn decompose_py<'py>(
     w0: &Bound<'py, PyAny>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let ds = dataset(data)?;
-    let d = ds.inner.train.d();
-    let rows = w0
-        .getattr("shape")
-        .and_then(|s| s.get_item(0))
-        .and_then(|r| r.extract::<usize>())
-        .unwrap_or(0);
-    if rows == 0 || rows % 2 != 0 {
-        return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
-    }
-    let w0 = weights("W0", w0, rows, d)?;
-    let w = weights("W", w, rows, d)?;
-    crate::data::latents("decompose", &ds.inner)?;
-    let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
-    let out = dec.decompose(w.view()).map_err(err)?;
-    decomposition(py, &out, dec.basis())
+    crate::convert::guard(|| {
+        let ds = dataset(data)?;
+        let d = ds.inner.train.d();
+        let rows = w0
+            .getattr("shape")
+            .and_then(|s| s.get_item(0))
+            .and_then(|r| r.extract::<usize>())
+            .unwrap_or(0);
+        if rows == 0 || rows % 2 != 0 {
+            return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
+        }
+        let w0 = weights("W0", w0, rows, d)?;
+        let w = weights("W", w, rows, d)?;
+        crate::data::latents("decompose", &ds.inner)?;
+        let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
+        let out = dec.decompose(w.view()).map_err(err)?;
+        decomposition(py, &out, dec.basis())
+    })
 }
 
 /// The exact reduced-space engine (`gengap::train::SpanTrainer`): any
@@ -100,57 +104,61 @@ impl PyReducedGd {
         batch_size: Option<Count>,
         seed: Count,
     ) -> PyResult<Self> {
-        let ds = dataset(data)?;
-        crate::data::latents("ReducedGD", &ds.inner)?;
-        let cfg = model_config(model)?;
-        let w0 = weights("W0", w0, 2 * cfg.m, ds.inner.train.d())?;
-        let opt = match (lr, optim.filter(|o| !o.is_none())) {
-            (Some(lr), None) => {
-                let wd = if weight_decay == 0.0 {
-                    WeightDecay::None
-                } else {
-                    WeightDecay::L2 { lambda: weight_decay }
-                };
-                OptimConfig::gd(lr).with_weight_decay(wd)
-            }
-            (None, Some(o)) => optim_config(o)?,
-            _ => return Err(value_error("give exactly one of `lr` and `optim`")),
-        };
-        let algorithm: AlgorithmConfig = match algorithm {
-            Some(a) if !a.is_none() => config("algorithm", Some(a))?,
-            _ => AlgorithmConfig::Plain,
-        };
-        let tc = TrainConfig {
-            algorithm,
-            batch: batch_size.map(|b| MiniBatch {
-                size: b.0 as usize,
-                drop_last: false,
-            }),
-            ..TrainConfig::steps(gengap::train::MAX_STEPS)
-        };
-        let inner = SpanTrainer::new(&ds.inner, &cfg, w0.view(), &opt, tc)
-            .map_err(err)?
-            .with_stream(&mut rng::stream(seed.0, 2));
-        Ok(PyReducedGd { inner })
+        crate::convert::guard(|| {
+            let ds = dataset(data)?;
+            crate::data::latents("ReducedGD", &ds.inner)?;
+            let cfg = model_config(model)?;
+            let w0 = weights("W0", w0, 2 * cfg.m, ds.inner.train.d())?;
+            let opt = match (lr, optim.filter(|o| !o.is_none())) {
+                (Some(lr), None) => {
+                    let wd = if weight_decay == 0.0 {
+                        WeightDecay::None
+                    } else {
+                        WeightDecay::L2 { lambda: weight_decay }
+                    };
+                    OptimConfig::gd(lr).with_weight_decay(wd)
+                }
+                (None, Some(o)) => optim_config(o)?,
+                _ => return Err(value_error("give exactly one of `lr` and `optim`")),
+            };
+            let algorithm: AlgorithmConfig = match algorithm {
+                Some(a) if !a.is_none() => config("algorithm", Some(a))?,
+                _ => AlgorithmConfig::Plain,
+            };
+            let tc = TrainConfig {
+                algorithm,
+                batch: batch_size.map(|b| MiniBatch {
+                    size: b.0 as usize,
+                    drop_last: false,
+                }),
+                ..TrainConfig::steps(gengap::train::MAX_STEPS)
+            };
+            let inner = SpanTrainer::new(&ds.inner, &cfg, w0.view(), &opt, tc)
+                .map_err(err)?
+                .with_stream(&mut rng::stream(seed.0, 2));
+            Ok(PyReducedGd { inner })
+        })
     }
 
     /// `step(k=1) -> (loss, error)`: `k` steps of the algorithm; the training
     /// loss and error at the weights before the last one.
     #[pyo3(signature = (k = Count(1)), text_signature = "($self, k=1)")]
     fn step(&mut self, py: Python<'_>, k: Count) -> PyResult<(f64, f64)> {
-        let inner = &mut self.inner;
-        crate::convert::detach_interruptible(py, || {
-            let mut met = None;
-            for step in 0..k.0 {
-                // Ctrl-C between steps: the steps taken so far stay taken.
-                if gengap::train::interrupt::requested() {
-                    return Err(gengap::train::TrainError::Interrupted { step });
+        crate::convert::guard(|| {
+            let inner = &mut self.inner;
+            crate::convert::detach_interruptible(py, || {
+                let mut met = None;
+                for step in 0..k.0 {
+                    // Ctrl-C between steps: the steps taken so far stay taken.
+                    if gengap::train::interrupt::requested() {
+                        return Err(gengap::train::TrainError::Interrupted { step });
+                    }
+                    let m = inner.evaluate()?;
+                    inner.advance()?;
+                    met = Some(m);
                 }
-                let m = inner.evaluate()?;
-                inner.advance()?;
-                met = Some(m);
-            }
-            Ok(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
+                Ok(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
+            })
         })
     }
 
@@ -168,11 +176,13 @@ impl PyReducedGd {
 
     /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S`, shape `(2m, d)`.
     fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let w = self
-            .inner
-            .weights()
-            .ok_or_else(|| value_error("no full-space weights"))?;
-        Ok(w.into_pyarray(py).into_any())
+        crate::convert::guard(|| {
+            let w = self
+                .inner
+                .weights()
+                .ok_or_else(|| value_error("no full-space weights"))?;
+            Ok(w.into_pyarray(py).into_any())
+        })
     }
 
     /// The coordinates `Θ`, shape `(2m, K)` (`K` basis rows: the signal, then the noise vectors).

@@ -3,7 +3,7 @@
 //! shape, and errors (→ `ValueError`, one line).
 
 use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use serde::Serialize;
@@ -262,4 +262,26 @@ where
         return Err(e);
     }
     result.map_err(err)
+}
+
+/// Run the body of a Python entry point so that no Rust panic reaches
+/// Python as PyO3's `PanicException` (a `BaseException`, which `except
+/// Exception` does not catch): a panic becomes a `RuntimeError` naming it as
+/// an internal error. The body of every function and method of the package
+/// that can fail runs through this.
+pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(PyRuntimeError::new_err(format!(
+                "internal error in gengap (a bug; please report it): {}",
+                what.replace('\n', " ")
+            )))
+        }
+    }
 }

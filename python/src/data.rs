@@ -69,63 +69,65 @@ impl PyDataset {
         noise_patches: Option<&Bound<'_, PyAny>>,
         noise_patches_test: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDataset> {
-        use crate::convert::{index_array, real_array};
-        use ndarray::{Ix1, Ix2, Ix3};
-        let dims = |e: ndarray::ShapeError| crate::convert::value_error(e);
-        let split = |name: &str,
-                     x: &Bound<'_, PyAny>,
-                     y: &Bound<'_, PyAny>,
-                     noise: Option<&Bound<'_, PyAny>>,
-                     sp: Option<&Bound<'_, PyAny>>,
-                     np: Option<&Bound<'_, PyAny>>|
-         -> PyResult<UserSplit> {
-            let arg = |a: &str| {
-                if name == "train" {
-                    a.to_string()
-                } else {
-                    format!("{a}_test")
-                }
+        crate::convert::guard(|| {
+            use crate::convert::{index_array, real_array};
+            use ndarray::{Ix1, Ix2, Ix3};
+            let dims = |e: ndarray::ShapeError| crate::convert::value_error(e);
+            let split = |name: &str,
+                         x: &Bound<'_, PyAny>,
+                         y: &Bound<'_, PyAny>,
+                         noise: Option<&Bound<'_, PyAny>>,
+                         sp: Option<&Bound<'_, PyAny>>,
+                         np: Option<&Bound<'_, PyAny>>|
+             -> PyResult<UserSplit> {
+                let arg = |a: &str| {
+                    if name == "train" {
+                        a.to_string()
+                    } else {
+                        format!("{a}_test")
+                    }
+                };
+                Ok(UserSplit {
+                    x: real_array(&arg("x"), x, 3)?
+                        .into_dimensionality::<Ix3>()
+                        .map_err(dims)?,
+                    y: real_array(&arg("y"), y, 1)?
+                        .into_dimensionality::<Ix1>()
+                        .map_err(dims)?,
+                    noise: some(noise)
+                        .map(|a| {
+                            real_array(&arg("noise"), a, 3)?
+                                .into_dimensionality::<Ix3>()
+                                .map_err(dims)
+                        })
+                        .transpose()?,
+                    signal_patch: some(sp)
+                        .map(|a| index_array(&arg("signal_patch"), a, 1).map(|v| v.into_iter().collect()))
+                        .transpose()?,
+                    noise_patches: some(np)
+                        .map(|a| {
+                            index_array(&arg("noise_patches"), a, 2)?
+                                .into_dimensionality::<Ix2>()
+                                .map_err(dims)
+                        })
+                        .transpose()?,
+                })
             };
-            Ok(UserSplit {
-                x: real_array(&arg("x"), x, 3)?
-                    .into_dimensionality::<Ix3>()
-                    .map_err(dims)?,
-                y: real_array(&arg("y"), y, 1)?
-                    .into_dimensionality::<Ix1>()
-                    .map_err(dims)?,
-                noise: some(noise)
-                    .map(|a| {
-                        real_array(&arg("noise"), a, 3)?
-                            .into_dimensionality::<Ix3>()
-                            .map_err(dims)
-                    })
-                    .transpose()?,
-                signal_patch: some(sp)
-                    .map(|a| index_array(&arg("signal_patch"), a, 1).map(|v| v.into_iter().collect()))
-                    .transpose()?,
-                noise_patches: some(np)
-                    .map(|a| {
-                        index_array(&arg("noise_patches"), a, 2)?
-                            .into_dimensionality::<Ix2>()
-                            .map_err(dims)
-                    })
-                    .transpose()?,
-            })
-        };
-        let train = split("train", x, y, noise, signal_patch, noise_patches)?;
-        let test = split(
-            "test",
-            x_test,
-            y_test,
-            noise_test,
-            signal_patch_test,
-            noise_patches_test,
-        )?;
-        let signal = some(signal)
-            .map(|a| real_array("signal", a, 1)?.into_dimensionality::<Ix1>().map_err(dims))
-            .transpose()?;
-        let inner = py.detach(|| Dataset::from_arrays(train, test, signal)).map_err(err)?;
-        Ok(PyDataset { inner })
+            let train = split("train", x, y, noise, signal_patch, noise_patches)?;
+            let test = split(
+                "test",
+                x_test,
+                y_test,
+                noise_test,
+                signal_patch_test,
+                noise_patches_test,
+            )?;
+            let signal = some(signal)
+                .map(|a| real_array("signal", a, 1)?.into_dimensionality::<Ix1>().map_err(dims))
+                .transpose()?;
+            let inner = py.detach(|| Dataset::from_arrays(train, test, signal)).map_err(err)?;
+            Ok(PyDataset { inner })
+        })
     }
 
     /// Which generator made it: `"c22"`, `"z23"`, `"noisy_mnist"`, `"xor"`,
@@ -152,12 +154,12 @@ impl PyDataset {
     /// `signal_patch` `(n,)`, `noise_patches` `(n, P−1)`.
     #[getter]
     fn train<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        split_dict(py, &self.inner.train)
+        crate::convert::guard(|| split_dict(py, &self.inner.train))
     }
     /// The test split, as `train`.
     #[getter]
     fn test<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        split_dict(py, &self.inner.test)
+        crate::convert::guard(|| split_dict(py, &self.inner.test))
     }
     /// Patch dimension `d`.
     #[getter]
@@ -193,7 +195,7 @@ impl PyDataset {
 #[pyfunction]
 #[pyo3(signature = (config, seed, stream = Count(0)), text_signature = "(config, seed, stream=0)")]
 fn generate(py: Python<'_>, config: &Bound<'_, PyAny>, seed: Count, stream: Count) -> PyResult<PyDataset> {
-    draw(py, crate::convert::config("data", Some(config))?, seed.0, stream.0)
+    crate::convert::guard(|| draw(py, crate::convert::config("data", Some(config))?, seed.0, stream.0))
 }
 
 /// Generate from validated parameters, without the GIL.
@@ -214,7 +216,7 @@ fn draw(py: Python<'_>, cfg: DataConfig, seed: u64, stream: u64) -> PyResult<PyD
 #[pyfunction]
 #[pyo3(signature = (seed, stream = Count(0), **params), text_signature = "(seed, stream=0, **params)")]
 fn c22(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
-    draw(py, DataConfig::C22(with_defaults("c22", params)?), seed.0, stream.0)
+    crate::convert::guard(|| draw(py, DataConfig::C22(with_defaults("c22", params)?), seed.0, stream.0))
 }
 
 /// `z23(seed, stream=0, **params) -> Dataset`: the \[Z23\] sparse-signal /
@@ -226,7 +228,7 @@ fn c22(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyD
 #[pyfunction]
 #[pyo3(signature = (seed, stream = Count(0), **params), text_signature = "(seed, stream=0, **params)")]
 fn z23(py: Python<'_>, seed: Count, stream: Count, params: Option<&Bound<'_, PyDict>>) -> PyResult<PyDataset> {
-    draw(py, DataConfig::Z23(with_defaults("z23", params)?), seed.0, stream.0)
+    crate::convert::guard(|| draw(py, DataConfig::Z23(with_defaults("z23", params)?), seed.0, stream.0))
 }
 
 /// The data set argument of the other functions.

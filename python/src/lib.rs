@@ -32,6 +32,7 @@ mod train;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
     m.add_function(wrap_pyfunction!(blas, m)?)?;
     m.add_function(wrap_pyfunction!(set_blas_threads, m)?)?;
     data::register(m)?;
@@ -43,22 +44,32 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// `_panic(message)`: panics inside the guard every entry point runs in,
+/// for the test suite's check that a Rust panic reaches Python as a
+/// `RuntimeError` (not part of the API).
+#[pyfunction]
+fn _panic(message: &str) -> PyResult<()> {
+    convert::guard(|| panic!("{message}"))
+}
+
 /// `blas() -> dict`: the BLAS that runs the GEMMs — library, version,
 /// build configuration, kernel, who chose it, and thread count (what every
 /// `record.json` records under `provenance.blas`).
 #[pyfunction]
 fn blas(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    convert::to_python(py, &gengap::model::BlasInfo::current())
+    crate::convert::guard(|| convert::to_python(py, &gengap::model::BlasInfo::current()))
 }
 
 /// `set_blas_threads(n)`: the number of OpenBLAS threads (the package starts
 /// with 1, as the binaries run; more threads change the last bits).
 #[pyfunction]
 fn set_blas_threads(n: convert::Count) -> PyResult<()> {
-    let n = usize::try_from(n.0).map_err(convert::err)?;
-    if n == 0 {
-        return Err(convert::value_error("invalid value `n` = 0: must be >= 1"));
-    }
-    gengap::set_blas_threads(n);
-    Ok(())
+    crate::convert::guard(|| {
+        let n = usize::try_from(n.0).map_err(convert::err)?;
+        if n == 0 {
+            return Err(convert::value_error("invalid value `n` = 0: must be >= 1"));
+        }
+        gengap::set_blas_threads(n);
+        Ok(())
+    })
 }

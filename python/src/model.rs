@@ -74,10 +74,12 @@ fn init<'py>(
     stream: Count,
     model: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let cfg = model_config(model)?;
-    let d = usize::try_from(d.0).map_err(err)?;
-    let w = cfg.init::<f64, _>(d, &mut rng::stream(seed.0, stream.0)).map_err(err)?;
-    Ok(w.into_pyarray(py).into_any())
+    crate::convert::guard(|| {
+        let cfg = model_config(model)?;
+        let d = usize::try_from(d.0).map_err(err)?;
+        let w = cfg.init::<f64, _>(d, &mut rng::stream(seed.0, stream.0)).map_err(err)?;
+        Ok(w.into_pyarray(py).into_any())
+    })
 }
 
 /// `forward(W, x, model=None) -> f`: the outputs
@@ -91,12 +93,14 @@ fn forward<'py>(
     x: &Bound<'py, PyAny>,
     model: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let cfg = model_config(model)?;
-    let (w, b) = batch(&cfg, w, x, None)?;
-    let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
-    let mut ws = Workspace::for_batch(&b, cfg.m);
-    let f = cnn.forward(&w, &b, &mut ws).map_err(err)?.to_owned();
-    Ok(f.into_pyarray(py).into_any())
+    crate::convert::guard(|| {
+        let cfg = model_config(model)?;
+        let (w, b) = batch(&cfg, w, x, None)?;
+        let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
+        let mut ws = Workspace::for_batch(&b, cfg.m);
+        let f = cnn.forward(&w, &b, &mut ws).map_err(err)?.to_owned();
+        Ok(f.into_pyarray(py).into_any())
+    })
 }
 
 /// `loss_grad(W, x, y, model=None) -> (loss, error, grad)`: the training loss
@@ -112,13 +116,15 @@ fn loss_grad<'py>(
     y: &Bound<'py, PyAny>,
     model: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(f64, f64, Bound<'py, PyAny>)> {
-    let cfg = model_config(model)?;
-    let (w, b) = batch(&cfg, w, x, Some(y))?;
-    let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
-    let mut ws = Workspace::for_batch(&b, cfg.m);
-    let mut grad = Array2::zeros(w.dim());
-    let met = cnn.loss_grad(&w, &b, &mut ws, &mut grad).map_err(err)?;
-    Ok((met.loss, met.error, grad.into_pyarray(py).into_any()))
+    crate::convert::guard(|| {
+        let cfg = model_config(model)?;
+        let (w, b) = batch(&cfg, w, x, Some(y))?;
+        let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
+        let mut ws = Workspace::for_batch(&b, cfg.m);
+        let mut grad = Array2::zeros(w.dim());
+        let met = cnn.loss_grad(&w, &b, &mut ws, &mut grad).map_err(err)?;
+        Ok((met.loss, met.error, grad.into_pyarray(py).into_any()))
+    })
 }
 
 /// `evaluate(W, x, y, model=None) -> (loss, error)`: loss and 0-1 error on a split.
@@ -130,12 +136,14 @@ fn evaluate<'py>(
     y: &Bound<'py, PyAny>,
     model: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(f64, f64)> {
-    let cfg = model_config(model)?;
-    let (w, b) = batch(&cfg, w, x, Some(y))?;
-    let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
-    let mut ws = Workspace::for_batch(&b, cfg.m);
-    let met = cnn.evaluate(&w, &b, &mut ws).map_err(err)?;
-    Ok((met.loss, met.error))
+    crate::convert::guard(|| {
+        let cfg = model_config(model)?;
+        let (w, b) = batch(&cfg, w, x, Some(y))?;
+        let cnn = Cnn::<f64>::new(&cfg).map_err(err)?;
+        let mut ws = Workspace::for_batch(&b, cfg.m);
+        let met = cnn.evaluate(&w, &b, &mut ws).map_err(err)?;
+        Ok((met.loss, met.error))
+    })
 }
 
 /// The weights argument `W` `(2m, d)` as an owned array.

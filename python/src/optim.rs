@@ -22,47 +22,51 @@ impl PyOptimizer {
     /// same shape), by the rule's formula (see `docs/theory.md#optimizers`);
     /// the first step sizes the state.
     fn step(&mut self, w: &Bound<'_, PyAny>, g: &Bound<'_, PyAny>) -> PyResult<()> {
-        let arr = w.cast::<PyArrayDyn<f64>>().map_err(|_| {
-            value_error(format!(
-                "`w` must be a writable float64 NumPy array, got {}",
-                w.getattr("dtype")
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|_| "another type".into())
-            ))
-        })?;
-        let ndim = arr.ndim();
-        let g = f64_array("g", g, ndim)?;
-        crate::convert::check_shape("g", g.shape(), arr.shape())?;
-        // `w` is updated in place in memory order, so it must be C-ordered; a
-        // Fortran-ordered (e.g. `W.T`) or strided one is refused, never
-        // misread. `g` of any layout is read by index (copied to C order).
-        if !arr.is_c_contiguous() {
-            return Err(value_error(
-                "`w` must be C-contiguous (it is updated in place): pass np.ascontiguousarray(w) and read the result from it",
-            ));
-        }
-        let g = g.as_array();
-        let g = g.as_standard_layout();
-        let g = g.as_slice().expect("standard layout is contiguous");
-        let mut rw = arr
-            .try_readwrite()
-            .map_err(|_| value_error("`w` must be writable and not borrowed elsewhere"))?;
-        let w = rw.as_slice_mut().map_err(|_| value_error("`w` must be C-contiguous"))?;
-        self.inner.step(w, g).map_err(err)
+        crate::convert::guard(|| {
+            let arr = w.cast::<PyArrayDyn<f64>>().map_err(|_| {
+                value_error(format!(
+                    "`w` must be a writable float64 NumPy array, got {}",
+                    w.getattr("dtype")
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|_| "another type".into())
+                ))
+            })?;
+            let ndim = arr.ndim();
+            let g = f64_array("g", g, ndim)?;
+            crate::convert::check_shape("g", g.shape(), arr.shape())?;
+            // `w` is updated in place in memory order, so it must be C-ordered; a
+            // Fortran-ordered (e.g. `W.T`) or strided one is refused, never
+            // misread. `g` of any layout is read by index (copied to C order).
+            if !arr.is_c_contiguous() {
+                return Err(value_error(
+                    "`w` must be C-contiguous (it is updated in place): pass np.ascontiguousarray(w) and read the result from it",
+                ));
+            }
+            let g = g.as_array();
+            let g = g.as_standard_layout();
+            let g = g.as_slice().expect("standard layout is contiguous");
+            let mut rw = arr
+                .try_readwrite()
+                .map_err(|_| value_error("`w` must be writable and not borrowed elsewhere"))?;
+            let w = rw.as_slice_mut().map_err(|_| value_error("`w` must be C-contiguous"))?;
+            self.inner.step(w, g).map_err(err)
+        })
     }
 
     /// The state as a dict `{"t": steps, "buffers": {"kind": …, "m": […], …}}`;
     /// `load_state` of it continues the run bit for bit.
     fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_python(py, self.inner.state())
+        crate::convert::guard(|| to_python(py, self.inner.state()))
     }
 
     /// `load_state(state)`: restore a state from `state()`; a state that cannot
     /// belong to this optimizer (other buffers, inconsistent `t`, a negative
     /// second moment) is a `ValueError`.
     fn load_state(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
-        let s: OptState<f64> = config("state", Some(state))?;
-        self.inner.load_state(s).map_err(err)
+        crate::convert::guard(|| {
+            let s: OptState<f64> = config("state", Some(state))?;
+            self.inner.load_state(s).map_err(err)
+        })
     }
 
     /// The rule's name (`"adam"`, `"padam"`, …).
@@ -79,13 +83,13 @@ impl PyOptimizer {
 
     #[setter]
     fn set_lr(&mut self, lr: f64) -> PyResult<()> {
-        self.inner.set_learning_rate(lr).map_err(err)
+        crate::convert::guard(|| self.inner.set_learning_rate(lr).map_err(err))
     }
 
     /// The config it was made from, with every default filled in.
     #[getter]
     fn config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_python(py, &self.cfg)
+        crate::convert::guard(|| to_python(py, &self.cfg))
     }
 
     fn __repr__(&self) -> String {
@@ -99,9 +103,11 @@ impl PyOptimizer {
 /// `ValueError` naming the key and value.
 #[pyfunction]
 fn make(config: &Bound<'_, PyAny>) -> PyResult<PyOptimizer> {
-    let cfg: OptimConfig = crate::convert::config("optim", Some(config))?;
-    let inner = cfg.build::<f64>().map_err(err)?;
-    Ok(PyOptimizer { cfg, inner })
+    crate::convert::guard(|| {
+        let cfg: OptimConfig = crate::convert::config("optim", Some(config))?;
+        let inner = cfg.build::<f64>().map_err(err)?;
+        Ok(PyOptimizer { cfg, inner })
+    })
 }
 
 /// The optimizer config argument of `train`, checked.

@@ -105,8 +105,10 @@ fn studies() -> Vec<&'static str> {
 #[pyfunction]
 #[pyo3(signature = (name, quick = false))]
 fn study_config(name: &str, quick: bool) -> PyResult<&'static str> {
-    let s = STUDIES.iter().find(|s| s.0 == name).ok_or_else(|| unknown(name))?;
-    Ok(if quick { s.2 } else { s.1 })
+    crate::convert::guard(|| {
+        let s = STUDIES.iter().find(|s| s.0 == name).ok_or_else(|| unknown(name))?;
+        Ok(if quick { s.2 } else { s.1 })
+    })
 }
 
 fn unknown(name: &str) -> PyErr {
@@ -212,39 +214,41 @@ fn run_study(
     merge: bool,
     config_path: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
-    if !STUDIES.iter().any(|s| s.0 == name) {
-        return Err(unknown(name));
-    }
-    let text = toml_text(config)?;
-    let origin = config_path.unwrap_or_else(|| PathBuf::from("config.toml"));
-    let shard: Option<Shard> = match shard {
-        Some(s) => Some(s.parse().map_err(|e| line(name, CliError::from(e)))?),
-        None => None,
-    };
-    let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
-    let value = py.detach(|| match name {
-        "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
-        "benign-oscillation" => go(&benign_oscillation::BenignOscillation, t, o, f, shard, merge),
-        "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
-        "implicit-bias" => go(&implicit_bias::ImplicitBias, t, o, f, shard, merge),
-        "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
-        "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
-        "label-noise-kou" => go(&label_noise_kou::LabelNoiseKou, t, o, f, shard, merge),
-        "moderate-d" => go(&moderate_d::ModerateD, t, o, f, shard, merge),
-        "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
-        "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
-        "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
-        "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
-        "sam" => go(&sam::Sam, t, o, f, shard, merge),
-        "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
-        "xor" => go(&xor::Xor, t, o, f, shard, merge),
-        "update-geometry" => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
-        // Every name of STUDIES has an arm above (checked by a pytest test
-        // over the experiments folder); a new one without is refused, never
-        // run as another study.
-        _ => Err(unknown(name)),
-    })?;
-    json_to_python(py, &value.to_string())
+    crate::convert::guard(|| {
+        if !STUDIES.iter().any(|s| s.0 == name) {
+            return Err(unknown(name));
+        }
+        let text = toml_text(config)?;
+        let origin = config_path.unwrap_or_else(|| PathBuf::from("config.toml"));
+        let shard: Option<Shard> = match shard {
+            Some(s) => Some(s.parse().map_err(|e| line(name, CliError::from(e)))?),
+            None => None,
+        };
+        let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
+        let value = py.detach(|| match name {
+            "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
+            "benign-oscillation" => go(&benign_oscillation::BenignOscillation, t, o, f, shard, merge),
+            "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
+            "implicit-bias" => go(&implicit_bias::ImplicitBias, t, o, f, shard, merge),
+            "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
+            "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
+            "label-noise-kou" => go(&label_noise_kou::LabelNoiseKou, t, o, f, shard, merge),
+            "moderate-d" => go(&moderate_d::ModerateD, t, o, f, shard, merge),
+            "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
+            "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
+            "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
+            "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
+            "sam" => go(&sam::Sam, t, o, f, shard, merge),
+            "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
+            "xor" => go(&xor::Xor, t, o, f, shard, merge),
+            "update-geometry" => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
+            // Every name of STUDIES has an arm above (checked by a pytest test
+            // over the experiments folder); a new one without is refused, never
+            // run as another study.
+            _ => Err(unknown(name)),
+        })?;
+        json_to_python(py, &value.to_string())
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -71,49 +71,51 @@ fn train<'py>(
     batch_size: Option<Count>,
     algorithm: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let ds = dataset(data)?;
-    let cnn = model_config(model)?;
-    let opt = optim_config(optim)?;
-    let tc: TrainConfig = match train {
-        Some(t) if !t.is_none() => config("train", Some(t))?,
-        _ => {
-            if record_every.0 == 0 {
-                return Err(value_error(
-                    "invalid training parameter `record_every` = 0: must be >= 1",
-                ));
+    crate::convert::guard(|| {
+        let ds = dataset(data)?;
+        let cnn = model_config(model)?;
+        let opt = optim_config(optim)?;
+        let tc: TrainConfig = match train {
+            Some(t) if !t.is_none() => config("train", Some(t))?,
+            _ => {
+                if record_every.0 == 0 {
+                    return Err(value_error(
+                        "invalid training parameter `record_every` = 0: must be >= 1",
+                    ));
+                }
+                TrainConfig {
+                    record: Schedule::Every(record_every.0),
+                    decompose,
+                    batch: batch_size.map(|b| MiniBatch {
+                        size: b.0 as usize,
+                        drop_last: false,
+                    }),
+                    algorithm: match algorithm {
+                        Some(a) if !a.is_none() => config("algorithm", Some(a))?,
+                        _ => AlgorithmConfig::Plain,
+                    },
+                    ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?.0)
+                }
             }
-            TrainConfig {
-                record: Schedule::Every(record_every.0),
-                decompose,
-                batch: batch_size.map(|b| MiniBatch {
-                    size: b.0 as usize,
-                    drop_last: false,
-                }),
-                algorithm: match algorithm {
-                    Some(a) if !a.is_none() => config("algorithm", Some(a))?,
-                    _ => AlgorithmConfig::Plain,
-                },
-                ..TrainConfig::steps(steps.ok_or_else(|| value_error("give `steps` or a `train` config"))?.0)
-            }
-        }
-    };
-    tc.validate().map_err(err)?;
-    let d = ds.inner.train.d();
-    let w0 = match w0 {
-        Some(w) if !w.is_none() => weights("w0", w, 2 * cnn.m, d)?,
-        _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
-    };
-    let inner = &ds.inner;
-    let (run, w) = crate::convert::detach_interruptible(py, || {
-        train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2))
-    })?;
-    let out = PyDict::new(py);
-    out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
-    out.set_item("steps", run.steps)?;
-    out.set_item("history", history(py, &run)?)?;
-    out.set_item("W", w.into_pyarray(py))?;
-    out.set_item("W0", w0.into_pyarray(py))?;
-    Ok(out)
+        };
+        tc.validate().map_err(err)?;
+        let d = ds.inner.train.d();
+        let w0 = match w0 {
+            Some(w) if !w.is_none() => weights("w0", w, 2 * cnn.m, d)?,
+            _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
+        };
+        let inner = &ds.inner;
+        let (run, w) = crate::convert::detach_interruptible(py, || {
+            train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2))
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
+        out.set_item("steps", run.steps)?;
+        out.set_item("history", history(py, &run)?)?;
+        out.set_item("W", w.into_pyarray(py))?;
+        out.set_item("W0", w0.into_pyarray(py))?;
+        Ok(out)
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -141,3 +141,15 @@ def test_own_arrays_are_converted_by_copy_or_refused_never_misread():
         gengap.data.Dataset.from_arrays(x, y, xt, yt, **{**lat, "signal_patch": -np.ones(6, dtype=int)})
     with pytest.raises(ValueError, match=r"`signal_patch` must be an integer array"):
         gengap.data.Dataset.from_arrays(x, y, xt, yt, **{**lat, "signal_patch": np.zeros(6)})
+
+
+def test_a_rust_panic_is_a_runtime_error_that_except_exception_catches():
+    # gengap._native._panic panics inside the guard every entry point runs in.
+    with pytest.raises(RuntimeError, match=r"internal error in gengap .*: boom"):
+        gengap._native._panic("boom")
+    caught = False
+    try:
+        gengap._native._panic("again")
+    except Exception:
+        caught = True
+    assert caught
