@@ -162,6 +162,62 @@ impl PyReducedGd {
         })
     }
 
+    /// Steps taken so far (by `step` and `run`).
+    #[getter]
+    fn t(&self) -> u64 {
+        self.inner.steps()
+    }
+
+    /// `run(max_steps, target_loss=None, target_error=None, record_every=None)
+    /// -> dict`: continue through the one training driver for at most
+    /// `max_steps` more steps, stopping at the first iterate whose training
+    /// loss is `<= target_loss` or training error `<= target_error` (`0`: at
+    /// interpolation); a record every `record_every` steps (default: the
+    /// first and the last). Returns `{"status", "steps", "history"}` as
+    /// `gengap.train` does (`steps` counts from the engine's first step, like
+    /// `t`); a diverging run is returned with status `"diverged"`. Ctrl-C
+    /// stops it between steps (`KeyboardInterrupt`).
+    #[pyo3(
+        signature = (max_steps, target_loss = None, target_error = None, record_every = None),
+        text_signature = "($self, max_steps, target_loss=None, target_error=None, record_every=None)"
+    )]
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        max_steps: Count,
+        target_loss: Option<f64>,
+        target_error: Option<f64>,
+        record_every: Option<Count>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        crate::convert::guard(|| {
+            let tc = TrainConfig {
+                target_loss,
+                target_error,
+                record: match record_every {
+                    Some(k) => gengap::train::Schedule::Every(k.0),
+                    None => gengap::train::Schedule::End,
+                },
+                ..TrainConfig::steps(max_steps.0)
+            };
+            tc.validate().map_err(err)?;
+            let first = self.inner.steps();
+            let stop = gengap::train::Stop {
+                max_steps: first.saturating_add(max_steps.0),
+                target_loss,
+                target_error,
+            };
+            let inner = &mut self.inner;
+            let run = crate::convert::detach_interruptible(py, || {
+                gengap::train::drive_from(inner, first, stop, tc.record, &mut [])
+            })?;
+            let out = PyDict::new(py);
+            out.set_item("status", to_python(py, &run.status)?)?;
+            out.set_item("steps", run.steps)?;
+            out.set_item("history", crate::train::history(py, &run)?)?;
+            Ok(out)
+        })
+    }
+
     /// Training `(loss, error)` at the current weights.
     fn train_metrics(&mut self) -> (f64, f64) {
         let m = self.inner.train_metrics();

@@ -146,3 +146,23 @@ def test_ctrl_c_stops_a_long_train_and_a_long_reduced_run_within_a_second(z23):
         assert time.monotonic() - start < 0.3 + 1.0, "Ctrl-C is noticed between steps"
     # The next call runs normally.
     assert gengap.train(z23, {"name": "gd", "lr": 1e-3}, model=MODEL, steps=3)["steps"] == 3
+
+
+def test_reduced_run_stops_where_train_stops_and_counts_its_steps(z23):
+    lr = 0.5
+    full = gengap.train(z23, {"name": "gd", "lr": lr}, model=MODEL, seed=3,
+                        train={"max_steps": 2000, "target_loss": 0.05, "record": {"every": 100}})
+    assert full["status"] == "converged", full["status"]
+    red = gengap.analysis.ReducedGD(z23, full["W0"], lr, model=MODEL)
+    assert red.t == 0
+    run = red.run(2000, target_loss=0.05, record_every=100)
+    assert (run["status"], run["steps"], red.t) == ("converged", full["steps"], full["steps"])
+    np.testing.assert_array_equal(run["history"]["step"], full["history"]["step"])
+    np.testing.assert_allclose(run["history"]["train_loss"], full["history"]["train_loss"], rtol=1e-10)
+    np.testing.assert_allclose(red.weights(), full["W"], rtol=0, atol=1e-12)
+    # It goes on from there: step and run count from the engine's first step.
+    red.step(3)
+    more = red.run(2)
+    assert (more["status"], more["steps"], red.t) == ("max_steps", full["steps"] + 5, full["steps"] + 5)
+    with pytest.raises(ValueError, match="target_error"):
+        red.run(10, target_error=2.0)
