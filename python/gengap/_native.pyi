@@ -17,6 +17,7 @@ __all__ = [
     "blas",
     "set_blas_threads",
     "Dataset",
+    "_dataset_from_json",
     "generate",
     "c22",
     "z23",
@@ -26,6 +27,7 @@ __all__ = [
     "evaluate",
     "Optimizer",
     "make",
+    "_optimizer_from_json",
     "train",
     "decompose",
     "ReducedGD",
@@ -76,6 +78,7 @@ class Dataset:
     @property
     def patches(self) -> int: ...
 
+def _dataset_from_json(text: str) -> Dataset: ...
 def generate(config: _Config, seed: int, stream: int = 0) -> Dataset: ...
 def c22(seed: int, stream: int = 0, **params: Any) -> Dataset: ...
 def z23(seed: int, stream: int = 0, **params: Any) -> Dataset: ...
@@ -106,6 +109,7 @@ class Optimizer:
     def config(self) -> dict[str, Any]: ...
 
 def make(config: _Config) -> Optimizer: ...
+def _optimizer_from_json(config: str, state: str) -> Optimizer: ...
 
 # gengap.analysis
 

@@ -176,6 +176,16 @@ impl PyDataset {
     fn patches(&self) -> usize {
         self.inner.train.patches()
     }
+    /// Pickling and `copy`: the whole data set (every latent part, the
+    /// generator's name) as JSON text with floats in their round-trip form,
+    /// checked again by `Dataset::validate` when it is read back.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        crate::convert::guard(|| {
+            let f = py.import("gengap._native")?.getattr("_dataset_from_json")?;
+            Ok((f, (serde_json::to_string(&self.inner).map_err(err)?,)))
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Dataset(model={:?}, n={}, n_test={}, patches={}, d={})",
@@ -241,6 +251,16 @@ pub fn dataset<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<PyRef<'py, PyDat
     })
 }
 
+/// `_dataset_from_json(text)`: what `Dataset.__reduce__` pickles.
+#[pyfunction]
+fn _dataset_from_json(py: Python<'_>, text: &str) -> PyResult<PyDataset> {
+    crate::convert::guard(|| {
+        let inner: Dataset = py.detach(|| serde_json::from_str(text)).map_err(err)?;
+        inner.validate().map_err(err)?;
+        Ok(PyDataset { inner })
+    })
+}
+
 /// An optional argument, `None` when left out or given as `None`.
 fn some<'a, 'py>(o: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
     o.filter(|o| !o.is_none())
@@ -263,5 +283,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(c22, m)?)?;
     m.add_function(wrap_pyfunction!(z23, m)?)?;
+    m.add_function(wrap_pyfunction!(_dataset_from_json, m)?)?;
     Ok(())
 }

@@ -83,7 +83,24 @@ impl PyOptimizer {
 
     #[setter]
     fn set_lr(&mut self, lr: f64) -> PyResult<()> {
-        crate::convert::guard(|| self.inner.set_learning_rate(lr).map_err(err))
+        crate::convert::guard(|| {
+            self.inner.set_learning_rate(lr).map_err(err)?;
+            // `config` (and a pickle) follow the rate set.
+            self.cfg = self.cfg.with_lr(lr);
+            Ok(())
+        })
+    }
+
+    /// Pickling and `copy`: the config and the state, as JSON text (floats
+    /// in their round-trip form), rebuilt by `make` and `load_state`; the
+    /// copy continues the run bit for bit.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String, String))> {
+        crate::convert::guard(|| {
+            let f = py.import("gengap._native")?.getattr("_optimizer_from_json")?;
+            let cfg = serde_json::to_string(&self.cfg).map_err(err)?;
+            let state = serde_json::to_string(self.inner.state()).map_err(err)?;
+            Ok((f, (cfg, state)))
+        })
     }
 
     /// The config it was made from, with every default filled in.
@@ -110,6 +127,18 @@ fn make(config: &Bound<'_, PyAny>) -> PyResult<PyOptimizer> {
     })
 }
 
+/// `_optimizer_from_json(config, state)`: what `Optimizer.__reduce__` pickles.
+#[pyfunction]
+fn _optimizer_from_json(config: &str, state: &str) -> PyResult<PyOptimizer> {
+    crate::convert::guard(|| {
+        let cfg: OptimConfig = serde_json::from_str(config).map_err(err)?;
+        let mut inner = cfg.build::<f64>().map_err(err)?;
+        let s: OptState<f64> = serde_json::from_str(state).map_err(err)?;
+        inner.load_state(s).map_err(err)?;
+        Ok(PyOptimizer { cfg, inner })
+    })
+}
+
 /// The optimizer config argument of `train`, checked.
 pub fn optim_config(obj: &Bound<'_, PyAny>) -> PyResult<OptimConfig> {
     let cfg: OptimConfig = config("optim", Some(obj))?;
@@ -120,5 +149,6 @@ pub fn optim_config(obj: &Bound<'_, PyAny>) -> PyResult<OptimConfig> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOptimizer>()?;
     m.add_function(wrap_pyfunction!(make, m)?)?;
+    m.add_function(wrap_pyfunction!(_optimizer_from_json, m)?)?;
     Ok(())
 }

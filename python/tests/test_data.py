@@ -153,3 +153,29 @@ def test_a_rust_panic_is_a_runtime_error_that_except_exception_catches():
     except Exception:
         caught = True
     assert caught
+
+
+def _train_steps(ds):
+    return gengap.train(ds, {"name": "gd", "lr": 0.1}, steps=4, seed=1)["W"]
+
+
+def test_a_dataset_pickles_copies_and_crosses_processes_whole():
+    import concurrent.futures
+    import copy
+    import multiprocessing
+    import pickle
+
+    g = gengap.data.z23(d=30, n=8, n_test=6, s=5, p_flip=0.2, seed=9)
+    own = gengap.data.Dataset.from_arrays(g.train["x"], g.train["y"], g.test["x"], g.test["y"], **_latents(g))
+    for ds in [g, own]:
+        for back in [pickle.loads(pickle.dumps(ds)), copy.deepcopy(ds)]:
+            assert (back.model, back.n, back.d, back.patches) == (ds.model, ds.n, ds.d, ds.patches)
+            for split in ["train", "test"]:
+                for key, value in ds.__getattribute__(split).items():
+                    np.testing.assert_array_equal(back.__getattribute__(split)[key], value, err_msg=key)
+            np.testing.assert_array_equal(back.signal, ds.signal)
+    # multiprocessing pickles the data set to a fresh interpreter and back.
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        remote = pool.submit(_train_steps, g).result(timeout=120)
+    np.testing.assert_array_equal(remote, _train_steps(g))

@@ -133,3 +133,24 @@ def test_fortran_ordered_arrays_are_read_by_index_or_refused(name):
         with pytest.raises(ValueError, match="C-contiguous"):
             opt.step(w, g)
         np.testing.assert_array_equal(w, before)
+
+
+def test_an_optimizer_pickles_and_copies_mid_run_and_goes_on_bit_for_bit():
+    import copy
+    import pickle
+
+    opt = gengap.optim.make({"name": "adam", "lr": 0.01})
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=7)
+    for _ in range(3):
+        opt.step(w, rng.normal(size=7))
+    opt.lr = 0.02
+    assert opt.config["lr"] == 0.02, "config follows the rate set"
+    for other in [pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)]:
+        assert other.lr == 0.02 and other.state() == opt.state()
+        w1, w2 = w.copy(), w.copy()
+        g = rng.normal(size=7)
+        opt_copy = copy.deepcopy(opt)
+        opt_copy.step(w1, g)
+        other.step(w2, g)
+        np.testing.assert_array_equal(w1, w2)
