@@ -8,7 +8,7 @@ use numpy::{IntoPyArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{Count, check_shape, config, err, f64_array, with_defaults};
+use crate::convert::{Count, check_shape, config, err, f64_array, value_error, with_defaults};
 
 /// The network config (the `[model]` table: `m`, `activation`, `scale`).
 /// `None` is `CnnConfig::default()`; a dict's keys override the defaults.
@@ -42,13 +42,35 @@ fn batch(
         .as_standard_layout()
         .into_owned();
     let xa = f64_array("x", x, 3)?;
+    // An empty `x` gave an empty or NaN answer (a mean over no samples).
+    if xa.shape().contains(&0) {
+        return Err(value_error(format!(
+            "`x` has shape {:?}: n, P and d must be >= 1",
+            xa.shape()
+        )));
+    }
     let x3 = xa.as_array().into_dimensionality::<Ix3>().map_err(err)?;
     let (n, p, d) = x3.dim();
+    if let Some((ix, v)) = x3.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(value_error(format!(
+            "`x[{}, {}, {}]` = {v}: must be finite",
+            ix.0, ix.1, ix.2
+        )));
+    }
     check_shape("W", w.shape(), &[2 * cfg.m, d])?;
     let y = match y {
         Some(y) => {
             let ya = f64_array("y", y, 1)?;
             check_shape("y", ya.shape(), &[n])?;
+            // Labels in {0, 1} or 2.5 were accepted and gave a wrong loss.
+            if let Some((i, v)) = ya
+                .as_array()
+                .iter()
+                .enumerate()
+                .find(|(_, v)| **v != 1.0 && **v != -1.0)
+            {
+                return Err(value_error(format!("`y[{i}]` = {v}: labels must be -1 or +1")));
+            }
             ya.as_array().iter().copied().collect()
         }
         None => gengap::ndarray::Array1::zeros(n),
@@ -77,6 +99,9 @@ fn init<'py>(
     crate::convert::guard(|| {
         let cfg = model_config(model)?;
         let d = usize::try_from(d.0).map_err(err)?;
+        if d == 0 {
+            return Err(value_error("`d` = 0: must be >= 1"));
+        }
         let w = cfg.init::<f64, _>(d, &mut rng::stream(seed.0, stream.0)).map_err(err)?;
         Ok(w.into_pyarray(py).into_any())
     })

@@ -56,9 +56,27 @@ def test_shape_and_dtype_errors_are_value_errors(z23):
         gengap.model.loss_grad(w, x, y[:-1], MODEL)
     with pytest.raises(ValueError, match="float64"):
         gengap.model.loss_grad(w, [[1.0]], y, MODEL)
-    with pytest.raises(ValueError, match="inputs"):
+    with pytest.raises(ValueError, match="n, P and d must be >= 1"):
         gengap.model.loss_grad(w, np.zeros((3, 0, z23.d)), np.ones(3), MODEL)
     with pytest.raises(ValueError, match="integer"):
         gengap.model.init(-5, seed=1)
     with pytest.raises(ValueError, match="unknown variant `tanh`"):
         gengap.model.loss_grad(w, x, y, {"m": M, "activation": {"kind": "tanh"}})
+
+
+def test_bad_labels_empty_and_non_finite_inputs_are_refused_by_name(z23):
+    W = gengap.model.init(z23.d, seed=1)
+    x, y = z23.train["x"], z23.train["y"]
+    for fn in [gengap.model.loss_grad, gengap.model.evaluate]:
+        with pytest.raises(ValueError, match=r"`y\[\d+\]` = 0: labels must be -1 or \+1"):
+            fn(W, x, np.where(y > 0, 1.0, 0.0))
+        with pytest.raises(ValueError, match=r"`y\[0\]` = 2.5"):
+            fn(W, x, np.full_like(y, 2.5))
+        with pytest.raises(ValueError, match=r"`x` has shape \[0, \d+, 60\]: n, P and d must be >= 1"):
+            fn(W, x[:0], y[:0])
+        bad = x.copy()
+        bad[1, 0, 3] = np.nan
+        with pytest.raises(ValueError, match=r"`x\[1, 0, 3\]` = NaN: must be finite"):
+            fn(W, bad, y)
+    with pytest.raises(ValueError, match=r"`d` = 0: must be >= 1"):
+        gengap.model.init(0, seed=1)
