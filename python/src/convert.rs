@@ -168,67 +168,78 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
     }
 }
 
+/// `obj` as a NumPy array of `ndim` dimensions whose dtype kind is one of
+/// `kinds` (NumPy's letters: `f` float, `i`/`u` integer, `b` bool),
+/// converted by a copy to a C-ordered array of `dtype` where it differs; or a
+/// `ValueError` naming the argument and saying it must be `what`. Returns
+/// the shape, and the array unless it is empty (NumPy gives zero-size
+/// arrays strides that ndarray's view constructor rejects with a panic).
+fn converted<'py>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    ndim: usize,
+    kinds: &str,
+    dtype: &str,
+    what: &str,
+) -> PyResult<(Vec<usize>, Option<Bound<'py, PyAny>>)> {
+    let np = obj.py().import("numpy")?;
+    let arr = np
+        .call_method1("asarray", (obj,))
+        .map_err(|_| value_error(format!("`{name}` must be {what}, got {}", describe(obj))))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    let dims: usize = arr.getattr("ndim")?.extract()?;
+    if !kinds.contains(kind.as_str()) || kind.len() != 1 || dims != ndim {
+        return Err(value_error(format!(
+            "`{name}` must be {what} with {ndim} dimensions, got {}",
+            describe(&arr)
+        )));
+    }
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    if shape.contains(&0) {
+        return Ok((shape, None));
+    }
+    let kw = PyDict::new(obj.py());
+    kw.set_item("dtype", np.getattr(dtype)?)?;
+    Ok((shape, Some(np.call_method("ascontiguousarray", (arr,), Some(&kw))?)))
+}
+
 /// Any real array-like `obj` (float64, float32, integer or bool NumPy array,
 /// or a nested list) with `ndim` dimensions, as an owned C-ordered float64
 /// array: converted by a copy where its dtype or layout differs, never
 /// reinterpreted. A complex or object array, or the wrong number of
 /// dimensions, is a `ValueError` naming the argument.
 pub fn real_array(name: &str, obj: &Bound<'_, PyAny>, ndim: usize) -> PyResult<ndarray::ArrayD<f64>> {
-    let np = obj.py().import("numpy")?;
-    let arr = np
-        .call_method1("asarray", (obj,))
-        .map_err(|_| value_error(format!("`{name}` must be a real array, got {}", describe(obj))))?;
-    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
-    let dims: usize = arr.getattr("ndim")?.extract()?;
-    if !matches!(kind.as_str(), "f" | "i" | "u" | "b") || dims != ndim {
-        return Err(value_error(format!(
-            "`{name}` must be a real (float, integer or bool) array with {ndim} dimensions, got {}",
-            describe(&arr)
-        )));
+    match converted(
+        name,
+        obj,
+        ndim,
+        "fiub",
+        "float64",
+        "a real (float, integer or bool) array",
+    )? {
+        (shape, None) => Ok(ndarray::ArrayD::zeros(shape)),
+        (_, Some(c)) => Ok(c
+            .cast::<PyArrayDyn<f64>>()
+            .map_err(|_| value_error(format!("`{name}`: cannot convert to float64")))?
+            .readonly()
+            .as_array()
+            .to_owned()),
     }
-    // An empty array is built here: NumPy gives zero-size arrays strides
-    // that ndarray's view constructor rejects with a panic.
-    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
-    if shape.contains(&0) {
-        return Ok(ndarray::ArrayD::zeros(shape));
-    }
-    let f = np.getattr("float64")?;
-    let kw = PyDict::new(obj.py());
-    kw.set_item("dtype", f)?;
-    let c = np.call_method("ascontiguousarray", (arr,), Some(&kw))?;
-    let c = c
-        .cast::<PyArrayDyn<f64>>()
-        .map_err(|_| value_error(format!("`{name}`: cannot convert to float64")))?;
-    Ok(c.readonly().as_array().to_owned())
 }
 
 /// Any integer array-like `obj` of `ndim` dimensions with entries `>= 0`
 /// (patch indices), as `usize`s in C order; a float, negative or
 /// wrongly-shaped array is a `ValueError` naming the argument.
 pub fn index_array(name: &str, obj: &Bound<'_, PyAny>, ndim: usize) -> PyResult<ndarray::ArrayD<usize>> {
-    let np = obj.py().import("numpy")?;
-    let arr = np
-        .call_method1("asarray", (obj,))
-        .map_err(|_| value_error(format!("`{name}` must be an integer array, got {}", describe(obj))))?;
-    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
-    let dims: usize = arr.getattr("ndim")?.extract()?;
-    if !matches!(kind.as_str(), "i" | "u") || dims != ndim {
-        return Err(value_error(format!(
-            "`{name}` must be an integer array with {ndim} dimensions, got {}",
-            describe(&arr)
-        )));
-    }
-    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
-    if shape.contains(&0) {
-        return Ok(ndarray::ArrayD::zeros(shape));
-    }
-    let kw = PyDict::new(obj.py());
-    kw.set_item("dtype", np.getattr("int64")?)?;
-    let c = np.call_method("ascontiguousarray", (arr,), Some(&kw))?;
-    let c = c
-        .cast::<PyArrayDyn<i64>>()
-        .map_err(|_| value_error(format!("`{name}`: cannot convert to int64")))?;
-    let a = c.readonly().as_array().to_owned();
+    let a = match converted(name, obj, ndim, "iu", "int64", "an integer array")? {
+        (shape, None) => return Ok(ndarray::ArrayD::zeros(shape)),
+        (_, Some(c)) => c
+            .cast::<PyArrayDyn<i64>>()
+            .map_err(|_| value_error(format!("`{name}`: cannot convert to int64")))?
+            .readonly()
+            .as_array()
+            .to_owned(),
+    };
     if let Some(v) = a.iter().find(|v| **v < 0) {
         return Err(value_error(format!("`{name}` has the negative index {v}")));
     }

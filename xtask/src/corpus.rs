@@ -140,6 +140,20 @@ fn key_name(path: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// The path of the leaf `v` at `path` if it is a scalar of the kind `is`,
+/// or of the first such element when it is an array; none otherwise.
+fn scalar_at(path: &[String], v: &Value, is: fn(&Value) -> bool) -> Option<Vec<String>> {
+    match v {
+        Value::Array(a) => a.iter().position(is).map(|i| {
+            let mut p = path.to_vec();
+            p.push(i.to_string());
+            p
+        }),
+        _ if is(v) => Some(path.to_vec()),
+        _ => None,
+    }
+}
+
 /// The corpus of one experiment.
 fn cases_for(experiment: &str, quick: &str, sweeps: bool) -> Vec<Case> {
     let base: Table = toml::from_str(quick).unwrap_or_else(|e| panic!("{experiment}/quick.toml: {e}"));
@@ -172,21 +186,8 @@ fn cases_for(experiment: &str, quick: &str, sweeps: bool) -> Vec<Case> {
             &[&key, shown],
         );
         // Non-finite floats, alone or as an array's element.
-        let floats: Vec<Vec<String>> = match v {
-            Value::Float(_) => vec![path.clone()],
-            Value::Array(a) => a
-                .iter()
-                .position(Value::is_float)
-                .map(|i| {
-                    let mut p = path.clone();
-                    p.push(i.to_string());
-                    p
-                })
-                .into_iter()
-                .collect(),
-            _ => vec![],
-        };
-        for p in floats {
+        let floats = scalar_at(path, v, Value::is_float);
+        if let Some(p) = floats {
             for (x, shown) in [(f64::NAN, "nan"), (f64::INFINITY, "inf")] {
                 case(
                     format!("{} = {shown}", dotted(&p)),
@@ -196,23 +197,10 @@ fn cases_for(experiment: &str, quick: &str, sweeps: bool) -> Vec<Case> {
                 );
             }
         }
-        // Absurd counts.
-        let ints: Vec<Vec<String>> = match v {
-            Value::Integer(_) => vec![path.clone()],
-            Value::Array(a) => a
-                .iter()
-                .position(Value::is_integer)
-                .map(|i| {
-                    let mut p = path.clone();
-                    p.push(i.to_string());
-                    p
-                })
-                .into_iter()
-                .collect(),
-            _ => vec![],
-        };
-        // Every integer here is unsigned (sizes, counts, seeds, indices).
-        for p in &ints {
+        // Integers: every one here is unsigned (sizes, counts, seeds,
+        // indices), and all but the seeds are counts.
+        let ints = scalar_at(path, v, Value::is_integer);
+        if let Some(p) = &ints {
             case(
                 format!("{} = -1", dotted(p)),
                 Some(with(&base, p, Value::Integer(-1))),
@@ -220,16 +208,16 @@ fn cases_for(experiment: &str, quick: &str, sweeps: bool) -> Vec<Case> {
                 &[&key, "-1"],
             );
         }
-        if !NOT_COUNTS.iter().any(|(k, _)| *k == key) {
-            for p in ints {
-                let shown = ABSURD.to_string();
-                case(
-                    format!("{} = {shown}", dotted(&p)),
-                    Some(with(&base, &p, Value::Integer(ABSURD))),
-                    &[],
-                    &[&key, &shown],
-                );
-            }
+        if let Some(p) = ints
+            && !NOT_COUNTS.iter().any(|(k, _)| *k == key)
+        {
+            let shown = ABSURD.to_string();
+            case(
+                format!("{} = {shown}", dotted(&p)),
+                Some(with(&base, &p, Value::Integer(ABSURD))),
+                &[],
+                &[&key, &shown],
+            );
         }
     }
     let mut ts = vec![];

@@ -43,6 +43,19 @@ pub(crate) enum Parsed {
     Help,
 }
 
+/// A switch (a flag without a value) given once: `true`, or the error for
+/// a second time (`already` set).
+fn switch_once(flag: &str, already: bool) -> Result<bool, CliError> {
+    if already {
+        return Err(CliError::Repeated {
+            flag: flag.into(),
+            first: flag.into(),
+            second: flag.into(),
+        });
+    }
+    Ok(true)
+}
+
 pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Parsed, CliError> {
     let mut cli = Cli {
         config: PathBuf::from(format!("experiments/{name}/config.toml")),
@@ -85,26 +98,8 @@ pub(crate) fn parse_args(name: &str, sweeps: bool, args: &[String]) -> Result<Pa
             "--out" => cli.out = path("--out", val("--out")?)?,
             "--figures" => cli.figures = path("--figures", val("--figures")?)?,
             "--shard" if sweeps => cli.shard = Some(val("--shard")?.parse()?),
-            "--merge" if sweeps => {
-                if cli.merge {
-                    return Err(CliError::Repeated {
-                        flag: "--merge".into(),
-                        first: "--merge".into(),
-                        second: "--merge".into(),
-                    });
-                }
-                cli.merge = true
-            }
-            "--check" => {
-                if cli.check {
-                    return Err(CliError::Repeated {
-                        flag: "--check".into(),
-                        first: "--check".into(),
-                        second: "--check".into(),
-                    });
-                }
-                cli.check = true
-            }
+            "--merge" if sweeps => cli.merge = switch_once("--merge", cli.merge)?,
+            "--check" => cli.check = switch_once("--check", cli.check)?,
             "--blas-kernel" => {
                 let value = val("--blas-kernel")?;
                 cli.blas_kernel = Some(value.parse().map_err(|_| CliError::BlasKernel { value })?);
