@@ -204,7 +204,7 @@ fn experiments() -> Vec<String> {
 }
 
 /// `cargo xtask corpus [--only NAME]`: build the experiment binaries and run
-/// the bad-input corpus against them (see [`corpus`]). The MNIST
+/// the bad-input corpus against them (see [`mod@corpus`]). The MNIST
 /// experiments join when their data is present.
 fn corpus(args: &[String]) -> Result<(), String> {
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
