@@ -15,6 +15,34 @@ pub struct PyOptimizer {
     inner: Optim<f64>,
 }
 
+impl PyOptimizer {
+    /// The config's value of `key`, if the rule has it.
+    fn hyper(&self, key: &str) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.cfg).ok()?.get(key).cloned()
+    }
+
+    /// The same optimizer with the config's `key` set to `value`: the new
+    /// config is read and built as `make` does (so an invalid value, or a
+    /// key the rule does not have, is a `ValueError`), then the state is
+    /// carried over.
+    fn set_hyper(&mut self, key: &str, value: serde_json::Value) -> PyResult<()> {
+        let mut v = serde_json::to_value(&self.cfg).map_err(err)?;
+        let table = v
+            .as_object_mut()
+            .ok_or_else(|| value_error("the optimizer config is not a table"))?;
+        if !table.contains_key(key) {
+            return Err(value_error(format!("optimizer `{}` has no `{key}`", self.inner.name())));
+        }
+        table.insert(key.to_string(), value);
+        let cfg: OptimConfig = serde_json::from_value(v).map_err(err)?;
+        let mut inner = cfg.build::<f64>().map_err(err)?;
+        inner.load_state(self.inner.state().clone()).map_err(err)?;
+        self.cfg = cfg;
+        self.inner = inner;
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl PyOptimizer {
     /// `step(w, g)`: one update of the parameters `w` (a writable, C-contiguous
@@ -101,6 +129,32 @@ impl PyOptimizer {
             let state = serde_json::to_string(self.inner.state()).map_err(err)?;
             Ok((f, (cfg, state)))
         })
+    }
+
+    /// `ε` of the rules that have one (Adam and its variants), `None` for the others.
+    #[getter]
+    fn get_eps(&self) -> Option<f64> {
+        self.hyper("eps").and_then(|v| v.as_f64())
+    }
+
+    /// Set `ε`: checked as the config is (`ValueError` naming the value);
+    /// the state is kept, so the run goes on with the new `ε`.
+    #[setter]
+    fn set_eps(&mut self, eps: f64) -> PyResult<()> {
+        crate::convert::guard(|| self.set_hyper("eps", serde_json::json!(eps)))
+    }
+
+    /// `(β₁, β₂)` of the rules that have them, `None` for the others.
+    #[getter]
+    fn get_betas(&self) -> Option<(f64, f64)> {
+        let b = self.hyper("betas")?;
+        Some((b.get(0)?.as_f64()?, b.get(1)?.as_f64()?))
+    }
+
+    /// Set `(β₁, β₂)`: checked as the config is; the state is kept.
+    #[setter]
+    fn set_betas(&mut self, betas: (f64, f64)) -> PyResult<()> {
+        crate::convert::guard(|| self.set_hyper("betas", serde_json::json!([betas.0, betas.1])))
     }
 
     /// The config it was made from, with every default filled in.

@@ -154,3 +154,33 @@ def test_an_optimizer_pickles_and_copies_mid_run_and_goes_on_bit_for_bit():
         opt_copy.step(w1, g)
         other.step(w2, g)
         np.testing.assert_array_equal(w1, w2)
+
+
+def test_eps_and_betas_are_settable_checked_and_keep_the_state():
+    rng = np.random.default_rng(1)
+    opt = gengap.optim.make({"name": "adam", "lr": 0.01})
+    w = rng.normal(size=5)
+    for _ in range(3):
+        opt.step(w, rng.normal(size=5))
+    assert opt.eps == 1e-8 and opt.betas == (0.9, 0.999)
+    opt.eps = 1e-3
+    opt.betas = (0.8, 0.99)
+    assert opt.config["eps"] == 1e-3 and opt.config["betas"] == [0.8, 0.99]
+    assert opt.state()["t"] == 3, "the state is kept"
+    # Exactly a fresh optimizer with those values and the old state.
+    ref = gengap.optim.make(opt.config)
+    ref.load_state(opt.state())
+    g = rng.normal(size=5)
+    w1, w2 = w.copy(), w.copy()
+    opt.step(w1, g)
+    ref.step(w2, g)
+    np.testing.assert_array_equal(w1, w2)
+    with pytest.raises(ValueError, match="eps"):
+        opt.eps = -1.0
+    with pytest.raises(ValueError, match="beta"):
+        opt.betas = (1.5, 0.9)
+    assert opt.eps == 1e-3 and opt.betas == (0.8, 0.99), "a refused value changes nothing"
+    gd = gengap.optim.make({"name": "gd", "lr": 0.1})
+    assert gd.eps is None and gd.betas is None
+    with pytest.raises(ValueError, match="optimizer `gd` has no `eps`"):
+        gd.eps = 1e-3
