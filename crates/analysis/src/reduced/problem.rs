@@ -67,10 +67,19 @@ impl std::fmt::Debug for SpanProblem {
 impl SpanProblem {
     /// Set up from a data set, the model config and `W⁽⁰⁾` (`2m × d`).
     ///
-    /// Checks that every training patch lies in the span (`‖X − A·S‖` at
-    /// round-off, else [`AnalysisError::InvalidParam`] naming `data`); the
-    /// one-time products cost `O(n·P·(n+m)·d)`.
+    /// Checks that the data set has its latent parts (user data built by
+    /// `Dataset::from_arrays` without them is refused by name) and that
+    /// every training patch lies in the span (`‖X − A·S‖` at round-off,
+    /// else [`AnalysisError::InvalidParam`] naming `data`); any patch count
+    /// works, one included. The one-time products cost `O(n·P·(n+m)·d)`.
     pub fn new(ds: &Dataset, cfg: &CnnConfig, w0: ArrayView2<f64>) -> Result<Self, AnalysisError> {
+        if !ds.has_latents() {
+            return Err(AnalysisError::InvalidParam {
+                field: "data",
+                value: "a data set without latent parts (no signal vector, no noise vectors)".into(),
+                reason: "the reduced engine works in span{signal, noise vectors}: give them to Dataset::from_arrays (signal, and each split's noise and signal_patch), or train in full space",
+            });
+        }
         let cnn = Cnn::<f64>::new(cfg)?;
         let basis = Basis::from_dataset(ds);
         let m2 = 2 * cfg.m;
