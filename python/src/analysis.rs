@@ -17,17 +17,15 @@ use crate::optim::optim_config;
 
 /// A decomposition as a dict of arrays, with its summaries.
 fn decomposition<'py>(py: Python<'py>, d: &Decomposition, basis: &Basis) -> PyResult<Bound<'py, PyDict>> {
-    crate::convert::guard(|| {
-        let out = PyDict::new(py);
-        out.set_item("gamma", d.gamma.to_pyarray(py))?;
-        out.set_item("rho_bar", d.rho_bar.to_pyarray(py))?;
-        out.set_item("rho", d.rho.to_pyarray(py))?;
-        out.set_item("coef_w0", d.coef_w0.to_pyarray(py))?;
-        out.set_item("residual", d.residual.to_pyarray(py))?;
-        out.set_item("residual_total", d.residual_total)?;
-        out.set_item("summary", to_python(py, &d.summary(basis))?)?;
-        Ok(out)
-    })
+    let out = PyDict::new(py);
+    out.set_item("gamma", d.gamma.to_pyarray(py))?;
+    out.set_item("rho_bar", d.rho_bar.to_pyarray(py))?;
+    out.set_item("rho", d.rho.to_pyarray(py))?;
+    out.set_item("coef_w0", d.coef_w0.to_pyarray(py))?;
+    out.set_item("residual", d.residual.to_pyarray(py))?;
+    out.set_item("residual_total", d.residual_total)?;
+    out.set_item("summary", to_python(py, &d.summary(basis))?)?;
+    Ok(out)
 }
 
 /// `decompose(W, W0, data) -> dict`: the coefficients of
@@ -248,7 +246,7 @@ impl PyReducedGd {
 
     /// The decomposition at the current step (exact: residual 0), as `decompose` returns it.
     fn decomposition<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        decomposition(py, &self.inner.decomposition(), self.inner.problem().basis())
+        crate::convert::guard(|| decomposition(py, &self.inner.decomposition(), self.inner.problem().basis()))
     }
 }
 

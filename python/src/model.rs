@@ -51,26 +51,21 @@ fn batch(
     }
     let x3 = xa.as_array().into_dimensionality::<Ix3>().map_err(err)?;
     let (n, p, d) = x3.dim();
-    if let Some((ix, v)) = x3.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(value_error(format!(
-            "`x[{}, {}, {}]` = {v}: must be finite",
-            ix.0, ix.1, ix.2
-        )));
-    }
+    gengap::data::check_finite("x", &x3).map_err(err)?;
     check_shape("W", w.shape(), &[2 * cfg.m, d])?;
     let y = match y {
         Some(y) => {
             let ya = f64_array("y", y, 1)?;
             check_shape("y", ya.shape(), &[n])?;
             // Labels in {0, 1} or 2.5 were accepted and gave a wrong loss.
-            if let Some((i, v)) = ya
-                .as_array()
-                .iter()
-                .enumerate()
-                .find(|(_, v)| **v != 1.0 && **v != -1.0)
-            {
-                return Err(value_error(format!("`y[{i}]` = {v}: labels must be -1 or +1")));
-            }
+            gengap::data::check_labels(
+                "y",
+                &ya.as_array()
+                    .into_dimensionality::<gengap::ndarray::Ix1>()
+                    .map_err(err)?,
+                n,
+            )
+            .map_err(err)?;
             ya.as_array().iter().copied().collect()
         }
         None => gengap::ndarray::Array1::zeros(n),

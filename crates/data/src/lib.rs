@@ -51,7 +51,7 @@ pub use error::{DataError, try_zeros};
 pub(crate) use error::{check_finite_nonneg, check_finite_pos, check_sizes, invalid};
 pub use moderate_d::ModerateDParams;
 pub use noisy_mnist::NoisyMnistParams;
-pub use user::UserSplit;
+pub use user::{UserSplit, check_finite, check_labels};
 pub use weak_strong::WeakStrongParams;
 pub use xor::XorParams;
 pub use z23::Z23Params;

@@ -37,27 +37,43 @@ fn bad(what: impl Into<String>, value: impl std::fmt::Display, reason: impl Into
     }
 }
 
-/// The first entry of `a` that is not finite, named `name[i, j, …]`.
-fn finite<D: Dimension>(name: &str, a: &ndarray::Array<f64, D>) -> Result<(), DataError> {
-    // `iter` is in logical (row-major) order, whatever the memory layout.
-    match a.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(flat) => {
-            let mut rest = flat;
-            let mut ix = vec![0; a.ndim()];
-            for (k, &len) in a.shape().iter().enumerate().rev() {
-                ix[k] = rest % len;
-                rest /= len;
-            }
-            let v = a.iter().nth(flat).copied().unwrap_or(f64::NAN);
-            let ix: Vec<String> = ix.iter().map(usize::to_string).collect();
-            Err(bad(format!("{name}[{}]", ix.join(", ")), v, "must be finite"))
-        }
+/// The first entry of `a` that is not finite, as an error naming it
+/// `name[i, j, …]` and its value (any layout: `iter` is in logical,
+/// row-major order).
+///
+/// ```
+/// use gengap_data::check_finite;
+/// let a = ndarray::array![[1.0, 2.0], [f64::NAN, 4.0]];
+/// assert!(check_finite("x", &a.row(0)).is_ok());
+/// assert_eq!(check_finite("x", &a).unwrap_err().to_string(), "invalid data set: `x[1, 0]` = NaN: must be finite");
+/// ```
+pub fn check_finite<S: ndarray::Data<Elem = f64>, D: Dimension>(
+    name: &str,
+    a: &ndarray::ArrayBase<S, D>,
+) -> Result<(), DataError> {
+    let Some((flat, &v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) else {
+        return Ok(());
+    };
+    let mut rest = flat;
+    let mut ix = vec![0; a.ndim()];
+    for (k, &len) in a.shape().iter().enumerate().rev() {
+        ix[k] = rest % len;
+        rest /= len;
     }
+    let ix: Vec<String> = ix.iter().map(usize::to_string).collect();
+    Err(bad(format!("{name}[{}]", ix.join(", ")), v, "must be finite"))
 }
 
-/// Labels: length `n`, each `±1`.
-fn labels(name: &str, y: &Array1<f64>, n: usize) -> Result<(), DataError> {
+/// Labels: `n` of them, each `−1` or `+1`; the error names the first
+/// other one as `name[i]`.
+///
+/// ```
+/// use gengap_data::check_labels;
+/// assert!(check_labels("y", &ndarray::array![1.0, -1.0].view(), 2).is_ok());
+/// let e = check_labels("y", &ndarray::array![1.0, 0.0].view(), 2).unwrap_err().to_string();
+/// assert_eq!(e, "invalid data set: `y[1]` = 0: labels must be -1 or +1");
+/// ```
+pub fn check_labels(name: &str, y: &ndarray::ArrayView1<f64>, n: usize) -> Result<(), DataError> {
     if y.len() != n {
         return Err(bad(
             name.to_string(),
@@ -237,9 +253,9 @@ impl Dataset {
                     format!("must be (n, {p}, {d}) with n >= 1: the training split's P and d"),
                 ));
             }
-            finite(&format!("{name}.x"), &s.x)?;
-            labels(&format!("{name}.y"), &s.y, sn)?;
-            labels(&format!("{name}.y_clean"), &s.y_clean, sn)?;
+            check_finite(&format!("{name}.x"), &s.x)?;
+            check_labels(&format!("{name}.y"), &s.y.view(), sn)?;
+            check_labels(&format!("{name}.y_clean"), &s.y_clean.view(), sn)?;
             let (nn, k, nd) = s.noise.dim();
             if nn != sn || nd != d {
                 return Err(bad(
@@ -248,7 +264,7 @@ impl Dataset {
                     format!("must be ({sn}, K, {d})"),
                 ));
             }
-            finite(&format!("{name}.noise"), &s.noise)?;
+            check_finite(&format!("{name}.noise"), &s.noise)?;
             if s.signal_patch.len() != sn {
                 return Err(bad(
                     format!("{name}.signal_patch"),
@@ -301,7 +317,7 @@ impl Dataset {
                 format!("must have d = {d}"),
             ));
         }
-        finite("signal", &self.signal)?;
+        check_finite("signal", &self.signal)?;
         if let Some(e) = &self.extra_signal {
             if e.ncols() != d {
                 return Err(bad(
@@ -310,7 +326,7 @@ impl Dataset {
                     format!("must have d = {d} columns"),
                 ));
             }
-            finite("extra_signal", e)?;
+            check_finite("extra_signal", e)?;
         }
         Ok(())
     }
