@@ -106,4 +106,7 @@ pub enum AnalysisError {
         /// Clarabel's status.
         status: String,
     },
+    /// An error of code outside gengap: a downstream analysis (see [`gengap_data::Foreign`]).
+    #[error(transparent)]
+    Other(#[from] gengap_data::Foreign),
 }

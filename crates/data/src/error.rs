@@ -42,6 +42,9 @@ pub enum DataError {
         #[source]
         source: std::sync::Arc<mnist::IdxError>,
     },
+    /// An error of code outside gengap: a downstream data source (see [`crate::Foreign`]).
+    #[error(transparent)]
+    Other(#[from] crate::Foreign),
 }
 
 /// A zero array of shape `dim`, allocated fallibly: a size that overflows or

@@ -23,6 +23,9 @@ pub enum ModelError {
         /// The shape given.
         got: String,
     },
+    /// An error of code outside gengap: a downstream activation, loss or model (see [`gengap_data::Foreign`]).
+    #[error(transparent)]
+    Other(#[from] gengap_data::Foreign),
 }
 
 pub(crate) fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> ModelError {

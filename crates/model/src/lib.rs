@@ -48,6 +48,7 @@ pub use blas::{
 pub use cnn::*;
 pub use error::ModelError;
 pub(crate) use error::invalid;
+pub use gengap_data::Foreign;
 pub use linear::LinearData;
 pub use loss::Loss;
 pub use real::Real;

@@ -56,6 +56,7 @@
 
 pub mod config;
 pub mod hyper;
+pub mod optimizer;
 pub mod rules;
 pub mod state;
 
@@ -65,7 +66,8 @@ pub use config::{
 };
 pub use gengap_model::Real;
 pub use hyper::{Hyper, WeightDecay};
-pub use rules::{Optim, Optimizer, Rule};
+pub use optimizer::{OptimChoice, Optimizer, OptimizerSpec, SavedState};
+pub use rules::{Optim, Rule};
 pub use state::{Buffers, OptState};
 
 /// Errors of the optim crate, naming the offending key and value.
@@ -98,6 +100,9 @@ pub enum OptimError {
         /// Given length.
         got: usize,
     },
+    /// An error of code outside gengap: a downstream optimizer (see [`gengap_model::Foreign`]).
+    #[error(transparent)]
+    Other(#[from] gengap_model::Foreign),
 }
 
 mod named;

@@ -37,7 +37,7 @@
 use gengap_analysis::AnalysisError;
 use gengap_data::Dataset;
 use gengap_model::{CnnConfig, ModelError, Real, cast};
-use gengap_optim::OptimError;
+use gengap_optim::{OptimError, Optimizer, OptimizerSpec};
 use ndarray::Array2;
 
 pub mod algorithm;
@@ -101,6 +101,9 @@ pub enum TrainError {
         /// The optimizer's config name.
         optimizer: String,
     },
+    /// An error of code outside gengap: a downstream dynamics, step gradient or observer (see [`gengap_data::Foreign`]).
+    #[error(transparent)]
+    Other(#[from] gengap_data::Foreign),
 }
 
 /// A finished run: its record, the initial weights it started from and the
@@ -116,13 +119,14 @@ pub struct Run {
 }
 
 /// Train from the given `W⁽⁰⁾` (f64; rounded to `cfg.precision`), so that
-/// several optimizers can start from the same weights. Returns the record
+/// several optimizers can start from the same weights. `opt` is any
+/// [`OptimizerSpec`]: an `&OptimConfig`, or an outside optimizer's. Returns the record
 /// and the final weights in f64. Full batch only (or `batch.size = n`): a
 /// mini-batch run needs a stream, [`train_from_stream`].
 pub fn train_from(
     ds: &Dataset,
     model: &CnnConfig,
-    opt: &gengap_optim::OptimConfig,
+    opt: &dyn OptimizerSpec,
     cfg: &TrainConfig,
     w0: &Array2<f64>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
@@ -135,7 +139,7 @@ pub fn train_from(
 pub fn train_from_stream<R: rand::Rng + ?Sized>(
     ds: &Dataset,
     model: &CnnConfig,
-    opt: &gengap_optim::OptimConfig,
+    opt: &dyn OptimizerSpec,
     cfg: &TrainConfig,
     w0: &Array2<f64>,
     rng: &mut R,
@@ -146,7 +150,7 @@ pub fn train_from_stream<R: rand::Rng + ?Sized>(
 fn train_in<R: rand::Rng + ?Sized>(
     ds: &Dataset,
     model: &CnnConfig,
-    opt: &gengap_optim::OptimConfig,
+    opt: &dyn OptimizerSpec,
     cfg: &TrainConfig,
     w0: &Array2<f64>,
     rng: Option<&mut R>,
@@ -154,13 +158,12 @@ fn train_in<R: rand::Rng + ?Sized>(
     fn go<T: Real, R: rand::Rng + ?Sized>(
         ds: &Dataset,
         model: &CnnConfig,
-        opt: &gengap_optim::OptimConfig,
+        opt: Box<dyn Optimizer<T> + Send>,
         cfg: &TrainConfig,
         w0: &Array2<f64>,
         rng: Option<&mut R>,
     ) -> Result<(RunRecord, Array2<f64>), TrainError> {
-        let o = opt.build::<T>()?;
-        let mut t = Trainer::new(ds, model, cast::<f64, T>(w0.view()), Box::new(o), cfg.clone())?;
+        let mut t = Trainer::new(ds, model, cast::<f64, T>(w0.view()), opt, cfg.clone())?;
         if let Some(r) = rng {
             t = t.with_stream(r);
         }
@@ -168,8 +171,8 @@ fn train_in<R: rand::Rng + ?Sized>(
         Ok((run, cast::<T, f64>(w.view())))
     }
     match cfg.precision {
-        Precision::F64 => go::<f64, R>(ds, model, opt, cfg, w0, rng),
-        Precision::F32 => go::<f32, R>(ds, model, opt, cfg, w0, rng),
+        Precision::F64 => go::<f64, R>(ds, model, opt.build_f64()?, cfg, w0, rng),
+        Precision::F32 => go::<f32, R>(ds, model, opt.build_f32()?, cfg, w0, rng),
     }
 }
 
@@ -193,7 +196,7 @@ fn train_in<R: rand::Rng + ?Sized>(
 pub fn train_run<R: rand::Rng + ?Sized>(
     ds: &Dataset,
     model: &CnnConfig,
-    opt: &gengap_optim::OptimConfig,
+    opt: &dyn OptimizerSpec,
     cfg: &TrainConfig,
     init_rng: &mut R,
 ) -> Result<Run, TrainError> {

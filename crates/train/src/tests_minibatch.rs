@@ -217,7 +217,7 @@ fn a_run_resumed_from_a_mid_epoch_checkpoint_is_the_uninterrupted_run() {
         };
         let mut saved = None;
         let mut take = |t: &Trainer<f64>, _: &Record| -> Result<(), TrainError> {
-            saved = Some(serde_json::to_string(&t.checkpoint()).unwrap());
+            saved = Some(serde_json::to_string(&t.checkpoint().unwrap()).unwrap());
             Ok(())
         };
         struct Take<F>(F);

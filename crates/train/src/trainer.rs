@@ -5,7 +5,7 @@
 use gengap_analysis::{Basis, Decomposer, Summary};
 use gengap_data::Dataset;
 use gengap_model::{Batch, Cnn, CnnConfig, Metrics, ModelError, Real, Workspace, cast};
-use gengap_optim::{OptState, Optimizer};
+use gengap_optim::{Optimizer, SavedState};
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -28,8 +28,9 @@ pub struct Checkpoint<T> {
     pub step: u64,
     /// `W⁽ᵗ⁾`.
     pub w: Array2<T>,
-    /// The optimizer's state after `t` steps.
-    pub optimizer: OptState<T>,
+    /// The optimizer's state after `t` steps (any optimizer's, built-in or
+    /// outside: [`Optimizer::save_state`]).
+    pub optimizer: SavedState,
     /// The batch cursor, with the batch of step `t` drawn (mini-batch only).
     pub batches: Option<BatchCursor>,
     /// The algorithm's stream (label-noise GD, mixup), before step `t`'s draws.
@@ -176,14 +177,15 @@ impl<T: Real> Trainer<T> {
 
     /// The state to continue this run from later: call it from an
     /// observer (between a step's evaluation and the step itself).
-    pub fn checkpoint(&self) -> Checkpoint<T> {
-        Checkpoint {
+    /// Fails only if the optimizer cannot save its state.
+    pub fn checkpoint(&self) -> Result<Checkpoint<T>, TrainError> {
+        Ok(Checkpoint {
             step: self.step,
             w: self.w.clone(),
-            optimizer: self.opt.state().clone(),
+            optimizer: self.opt.save_state()?,
             batches: self.batches.as_ref().map(|b| b.cursor.clone()),
             algorithm_rng: self.algo_rng_step.clone().or_else(|| self.algo_rng.clone()),
-        }
+        })
     }
 
     /// Set up the continuation of a run from `ckpt` (made with the same data
@@ -198,7 +200,7 @@ impl<T: Real> Trainer<T> {
         ckpt: Checkpoint<T>,
         w0: ArrayView2<'_, f64>,
     ) -> Result<Self, TrainError> {
-        opt.load_state(ckpt.optimizer)?;
+        opt.restore_state(&ckpt.optimizer)?;
         let mut t = Trainer::new(ds, model, cast::<f64, T>(w0), opt, cfg)?;
         if ckpt.w.dim() != t.w.dim() {
             return Err(ModelError::Shape {

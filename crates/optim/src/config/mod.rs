@@ -339,6 +339,9 @@ macro_rules! optimizers {
         }
 
         impl OptimConfig {
+            /// Every built-in optimizer's `name` (its aliases aside).
+            pub const NAMES: &[&str] = &[$( $name ),*];
+
             /// The config's `name`.
             pub fn name(&self) -> &'static str {
                 match self { $( OptimConfig::$variant(_) => $name, )* }

@@ -11,7 +11,7 @@ pub mod closing;
 use serde::{Deserialize, Serialize};
 
 use crate::hyper::{check_pos, check_unit, invalid};
-use crate::{Buffers, Hyper, OptState, OptimError, Real, WeightDecay};
+use crate::{Buffers, Hyper, OptState, OptimError, Optimizer, Real, SavedState, WeightDecay};
 
 /// The rule-specific part of an optimizer (its update, `docs/theory.md#optimizers`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -108,26 +108,6 @@ impl Rule {
 
 /// Adam's `(M, V, V_max?)` as slices.
 type Moments<'a, T> = (&'a mut [T], &'a mut [T], Option<&'a mut [T]>);
-
-/// The common interface of all optimizers.
-pub trait Optimizer<T: Real> {
-    /// One step: update `w` in place from the gradient `grad` (same length).
-    /// Buffers are sized on the first call; later calls allocate nothing.
-    fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError>;
-    /// The current state.
-    fn state(&self) -> &OptState<T>;
-    /// Replace the state, after checking that it fits this rule (see
-    /// [`OptState::check`]); on an error the state is unchanged.
-    fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError>;
-    /// The validated hyperparameters.
-    fn hyper(&self) -> &Hyper;
-    /// The optimizer's config name.
-    fn name(&self) -> &str;
-    /// The learning rate `η`.
-    fn learning_rate(&self) -> f64;
-    /// Set `η` (checked: finite and `> 0`), e.g. for a schedule.
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError>;
-}
 
 /// The single optimizer implementation (see the crate docs for each rule).
 /// Built only from a validated [`Hyper`] (through [`crate::OptimConfig::build`]
@@ -401,7 +381,34 @@ impl<T: Real> Optim<T> {
     }
 }
 
+impl<T: Real> Optim<T> {
+    /// The current state.
+    pub fn state(&self) -> &OptState<T> {
+        &self.state
+    }
+
+    /// Replace the state, after checking that it fits this rule (see
+    /// [`OptState::check`]); on an error the state is unchanged.
+    pub fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError> {
+        state.check(self.hyper.rule())?;
+        if let Rule::NAdam { momentum_decay } = self.hyper.rule() {
+            self.mu_product = closing::nadam_mu_product(self.hyper.betas()[0], momentum_decay, state.t);
+        }
+        self.state = state;
+        Ok(())
+    }
+
+    /// The validated hyperparameters.
+    pub fn hyper(&self) -> &Hyper {
+        &self.hyper
+    }
+}
+
 impl<T: Real> Optimizer<T> for Optim<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     fn step(&mut self, w: &mut [T], grad: &[T]) -> Result<(), OptimError> {
         if w.len() != grad.len() {
             return Err(OptimError::Length {
@@ -425,23 +432,6 @@ impl<T: Real> Optimizer<T> for Optim<T> {
         Ok(())
     }
 
-    fn state(&self) -> &OptState<T> {
-        &self.state
-    }
-
-    fn load_state(&mut self, state: OptState<T>) -> Result<(), OptimError> {
-        state.check(self.hyper.rule())?;
-        if let Rule::NAdam { momentum_decay } = self.hyper.rule() {
-            self.mu_product = closing::nadam_mu_product(self.hyper.betas()[0], momentum_decay, state.t);
-        }
-        self.state = state;
-        Ok(())
-    }
-
-    fn hyper(&self) -> &Hyper {
-        &self.hyper
-    }
-
     fn learning_rate(&self) -> f64 {
         self.hyper.lr()
     }
@@ -451,7 +441,12 @@ impl<T: Real> Optimizer<T> for Optim<T> {
         Ok(())
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn save_state(&self) -> Result<SavedState, OptimError> {
+        SavedState::new(&self.name, &self.state)
+    }
+
+    fn restore_state(&mut self, saved: &SavedState) -> Result<(), OptimError> {
+        let state = saved.read::<OptState<T>>(&self.name)?;
+        self.load_state(state)
     }
 }
