@@ -5,7 +5,7 @@ argument; `train` and `ReducedGD.step` raise KeyboardInterrupt on Ctrl-C.
 """
 
 from os import PathLike
-from typing import Any, Literal, Mapping, Sequence, Union, final
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -157,9 +157,14 @@ class ReducedGD:
 
 # gengap (top level)
 
+class _StepOptimizer(Protocol):
+    """Any object with `step(w, g)` that updates `w` (float64, shape (2m, d)) in place."""
+
+    def step(self, w: _F64, g: _F64, /) -> object: ...
+
 def train(
     data: Dataset,
-    optim: _Config,
+    optim: _Config | Optimizer | _StepOptimizer,
     model: _Config | None = None,
     steps: int | None = None,
     record_every: int = 10,
@@ -169,6 +174,8 @@ def train(
     train: _Config | None = None,
     batch_size: int | None = None,
     algorithm: _Config | None = None,
+    callback: Callable[[dict[str, Any]], bool | None] | None = None,
+    callback_weights: bool = False,
 ) -> dict[str, Any]: ...
 def studies() -> list[str]: ...
 def study_config(name: str, quick: bool = False) -> str: ...

@@ -272,7 +272,7 @@ where
     if let Some(e) = caught.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e);
     }
-    result.map_err(err)
+    result.map_err(|e| Python::attach(|py| crate::hooks::python_error(py, &e)).unwrap_or_else(|| err(e)))
 }
 
 /// Run the body of a Python entry point so that no Rust panic reaches

@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 mod analysis;
 mod convert;
 mod data;
+mod hooks;
 mod model;
 mod optim;
 mod study;

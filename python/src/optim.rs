@@ -16,6 +16,16 @@ pub struct PyOptimizer {
 }
 
 impl PyOptimizer {
+    /// The optimizer (config and state).
+    pub fn inner(&self) -> &Optim<f64> {
+        &self.inner
+    }
+
+    /// Its config.
+    pub fn optim_config(&self) -> &OptimConfig {
+        &self.cfg
+    }
+
     /// The config's value of `key`, if the rule has it.
     fn hyper(&self, key: &str) -> Option<serde_json::Value> {
         serde_json::to_value(&self.cfg).ok()?.get(key).cloned()

@@ -1,16 +1,22 @@
 //! `gengap.train`: one full-batch training run through the one training
 //! loop (`gengap::train::train_from`).
 
-use gengap::data::rng;
-use gengap::train::{AlgorithmConfig, MiniBatch, RunRecord, Schedule, TrainConfig, train_from_stream};
+use gengap::data::{Dataset, rng};
+use gengap::model::{CnnConfig, Real, cast};
+use gengap::optim::{OptimConfig, Optimizer};
+use gengap::train::{
+    AlgorithmConfig, MiniBatch, Precision, RunRecord, Schedule, TrainConfig, TrainError, Trainer, Watch,
+};
+use ndarray::Array2;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{Count, config, err, value_error};
 use crate::data::dataset;
+use crate::hooks::{PyCallback, PyStepOptimizer};
 use crate::model::{model_config, weights};
-use crate::optim::optim_config;
+use crate::optim::{PyOptimizer, optim_config};
 
 /// The recorded history as one float64 array per column.
 pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyDict>> {
@@ -38,7 +44,8 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 }
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
-/// w0=None, seed=0, train=None, batch_size=None, algorithm=None) -> dict`: train the CNN on
+/// w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None,
+/// callback_weights=False) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
@@ -51,10 +58,21 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// `train_loss`, `train_error`, `test_loss`, `test_error`, `grad_norm`, and
 /// the decomposition summaries, NaN where not recorded). A diverging run is
 /// returned with status `"diverged"`, not raised.
+///
+/// `optim` is a config (dict or TOML text), a `gengap.optim.Optimizer` (a
+/// copy of it trains, its state included; the object is not changed), or
+/// any object with a `step(w, g)` method that updates the float64 array `w`
+/// of shape `(2m, d)` in place from the read-only gradient `g` (float64
+/// precision only; its `lr` attribute, if any, is its learning rate; an
+/// exception it raises ends the run and is re-raised). `callback(info)` is
+/// called on the record schedule (and at the last step) with a dict of
+/// `step`, `train_loss`, `train_error`, `test_loss`, `test_error`,
+/// `grad_norm` and, with `callback_weights=True`, a copy of `W`; returning
+/// `True` stops the run there (status `"stopped"`).
 #[pyfunction]
 #[pyo3(
-    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None),
-    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None)"
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -70,11 +88,12 @@ fn train<'py>(
     train: Option<&Bound<'py, PyAny>>,
     batch_size: Option<Count>,
     algorithm: Option<&Bound<'py, PyAny>>,
+    callback: Option<&Bound<'py, PyAny>>,
+    callback_weights: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     crate::convert::guard(|| {
         let ds = dataset(data)?;
         let cnn = model_config(model)?;
-        let opt = optim_config(optim)?;
         let tc: TrainConfig = match train {
             Some(t) if !t.is_none() => config("train", Some(t))?,
             _ => {
@@ -104,9 +123,15 @@ fn train<'py>(
             Some(w) if !w.is_none() => weights("w0", w, 2 * cnn.m, d)?,
             _ => cnn.init::<f64, _>(d, &mut rng::stream(seed.0, 1)).map_err(err)?,
         };
+        let opt = Chosen::read(optim, (2 * cnn.m, d), tc.precision)?;
+        let mut cb = match callback {
+            Some(f) if !f.is_none() => Some(PyCallback::new(f, callback_weights)?),
+            _ => None,
+        };
         let inner = &ds.inner;
-        let (run, w) = crate::convert::detach_interruptible(py, || {
-            train_from_stream(inner, &cnn, &opt, &tc, &w0, &mut rng::stream(seed.0, 2))
+        let (run, w) = crate::convert::detach_interruptible(py, || match opt {
+            Chosen::F64(o) => run::<f64>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut()),
+            Chosen::F32(o) => run::<f32>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut()),
         })?;
         let out = PyDict::new(py);
         out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
@@ -116,6 +141,63 @@ fn train<'py>(
         out.set_item("W0", w0.into_pyarray(py))?;
         Ok(out)
     })
+}
+
+/// The optimizer `train` was given, built for the run's precision.
+enum Chosen {
+    F64(Box<dyn Optimizer<f64> + Send>),
+    F32(Box<dyn Optimizer<f32> + Send>),
+}
+
+impl Chosen {
+    fn read(optim: &Bound<'_, PyAny>, shape: (usize, usize), precision: Precision) -> PyResult<Self> {
+        let build = |cfg: &OptimConfig| -> PyResult<Chosen> {
+            Ok(match precision {
+                Precision::F64 => Chosen::F64(Box::new(cfg.build::<f64>().map_err(err)?)),
+                Precision::F32 => Chosen::F32(Box::new(cfg.build::<f32>().map_err(err)?)),
+            })
+        };
+        if let Ok(o) = optim.cast::<PyOptimizer>() {
+            let o = o.borrow();
+            return match precision {
+                Precision::F64 => Ok(Chosen::F64(Box::new(o.inner().clone()))),
+                Precision::F32 if o.inner().state().t == 0 => build(o.optim_config()),
+                Precision::F32 => Err(value_error(
+                    "`optim`: a gengap.optim.Optimizer that has taken steps keeps a float64 state; train it with precision \"f64\" or pass its config",
+                )),
+            };
+        }
+        let is_config =
+            optim.is_instance_of::<pyo3::types::PyDict>() || optim.is_instance_of::<pyo3::types::PyString>();
+        if is_config {
+            return build(&optim_config(optim)?);
+        }
+        let own = PyStepOptimizer::new(optim, shape)?;
+        match precision {
+            Precision::F64 => Ok(Chosen::F64(Box::new(own))),
+            Precision::F32 => Err(value_error(
+                "`optim`: a Python optimizer steps float64 arrays; train it with precision \"f64\"",
+            )),
+        }
+    }
+}
+
+/// One run, as `gengap::train::train_from_stream` runs it, with the callback watching.
+fn run<T: Real>(
+    ds: &Dataset,
+    cnn: &CnnConfig,
+    opt: Box<dyn Optimizer<T> + Send>,
+    tc: &TrainConfig,
+    w0: &Array2<f64>,
+    seed: u64,
+    cb: Option<&mut PyCallback>,
+) -> Result<(RunRecord, Array2<f64>), TrainError> {
+    let t = Trainer::new(ds, cnn, cast::<f64, T>(w0.view()), opt, tc.clone())?.with_stream(&mut rng::stream(seed, 2));
+    let (run, w) = match cb {
+        Some(c) => t.run(&mut [Watch::new(c, tc.record)])?,
+        None => t.run(&mut [])?,
+    };
+    Ok((run, cast::<T, f64>(w.view())))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -29,6 +29,9 @@ pub enum Status {
     MaxSteps,
     /// The loss became NaN or infinite.
     Diverged,
+    /// An observer asked to stop (returned [`TrainError::StopRequested`]),
+    /// e.g. a Python callback: the run ends cleanly at that record.
+    Stopped,
 }
 
 impl Status {
@@ -266,8 +269,17 @@ pub fn drive_from<D: Dynamics>(
                 status = Some(Status::Diverged);
                 end = true;
             }
+            let mut asked = false;
             for w in watchers.iter_mut().filter(|w| end || w.schedule.fires(step)) {
-                w.observer.observe(dynamics, &rec)?;
+                match w.observer.observe(dynamics, &rec) {
+                    Ok(()) => {}
+                    Err(TrainError::StopRequested) => asked = true,
+                    Err(e) => return Err(e),
+                }
+            }
+            if asked && status.is_none() {
+                status = Some(Status::Stopped);
+                end = true;
             }
             if keep || end {
                 records.push(rec);
@@ -320,6 +332,64 @@ mod tests {
                 normalized_margin: None,
             })
         }
+    }
+
+    struct StopAt(u64, Vec<u64>);
+
+    impl<D> Observer<D> for StopAt {
+        fn observe(&mut self, _: &D, r: &Record) -> Result<(), TrainError> {
+            self.1.push(r.step);
+            if r.step >= self.0 {
+                Err(TrainError::StopRequested)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[test]
+    fn an_observer_stops_the_run_at_its_record_and_other_errors_pass_through() {
+        let mut stop = StopAt(12, vec![]);
+        let mut other = vec![];
+        let mut obs = |r: &Record| other.push(r.step);
+        let run = drive(
+            &mut Quadratic { w: 1.0, lr: 0.01 },
+            Stop::steps(100),
+            Schedule::Every(5),
+            &mut [
+                Watch::new(&mut stop, Schedule::Every(4)),
+                Watch::new(&mut obs, Schedule::Every(3)),
+            ],
+        )
+        .unwrap();
+        // Asked at step 12 (the first multiple of 4 that is ≥ 12): the run
+        // ends there, with the record of step 12 kept and every observer
+        // due at step 12 called.
+        assert_eq!((run.status, run.steps), (Status::Stopped, 12));
+        assert_eq!(
+            run.records.iter().map(|r| r.step).collect::<Vec<_>>(),
+            vec![0, 5, 10, 12]
+        );
+        assert_eq!(stop.1, vec![0, 4, 8, 12]);
+        assert_eq!(other, vec![0, 3, 6, 9, 12]);
+        assert!((run.last().unwrap().train.loss - 0.99f64.powi(24) / 2.0).abs() < 1e-15);
+        // Any other error is the run's error.
+        let mut failing =
+            |_: &Quadratic, _: &Record| -> Result<(), TrainError> { Err(TrainError::Interrupted { step: 0 }) };
+        struct F<'a>(&'a mut dyn FnMut(&Quadratic, &Record) -> Result<(), TrainError>);
+        impl Observer<Quadratic> for F<'_> {
+            fn observe(&mut self, d: &Quadratic, r: &Record) -> Result<(), TrainError> {
+                (self.0)(d, r)
+            }
+        }
+        let mut f = F(&mut failing);
+        let err = drive(
+            &mut Quadratic { w: 1.0, lr: 0.01 },
+            Stop::steps(10),
+            Schedule::End,
+            &mut [Watch::new(&mut f, Schedule::Every(2))],
+        );
+        assert!(matches!(err, Err(TrainError::Interrupted { .. })));
     }
 
     #[test]

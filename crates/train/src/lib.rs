@@ -92,6 +92,11 @@ pub enum TrainError {
         /// The last step taken.
         step: u64,
     },
+    /// Not a failure: what an [`Observer`] returns to end the run at the
+    /// record it was shown; [`drive`] ends it with [`Status::Stopped`] and
+    /// returns the records, so this never leaves the driver.
+    #[error("an observer asked to stop the run")]
+    StopRequested,
     /// The optimizer's update leaves the span of `{W⁽⁰⁾, signal, noise}`
     /// (a coordinate-wise rule): it cannot run in the reduced engine.
     #[error(

@@ -1,0 +1,151 @@
+"""Python code inside the training loop: an optimizer object and a callback."""
+
+import time
+
+import numpy as np
+import pytest
+
+import gengap
+
+MODEL = {"m": 5, "scale": "one"}
+
+
+class NumpyAdam:
+    """Adam (PyTorch form, docs/theory.md#optimizers) written step by step in NumPy."""
+
+    name = "numpy_adam"
+
+    def __init__(self, lr: float, betas=(0.9, 0.999), eps=1e-8):
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.t = 0
+        self.m = self.v = None
+
+    def step(self, w, g):
+        b1, b2 = self.betas
+        if self.m is None:
+            self.m, self.v = np.zeros_like(w), np.zeros_like(w)
+        self.t += 1
+        self.m = b1 * self.m + (1 - b1) * g
+        self.v = b2 * self.v + (1 - b2) * g * g
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
+        w -= (self.lr / bc1) * self.m / (np.sqrt(self.v) / np.sqrt(bc2) + self.eps)
+
+
+def test_a_python_adam_matches_the_builtin_adam_inside_train(z23):
+    ours = NumpyAdam(1e-2)
+    a = gengap.train(z23, ours, model=MODEL, steps=60, record_every=20)
+    b = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=60, record_every=20)
+    assert ours.t == 60 and a["status"] == "max_steps"
+    np.testing.assert_allclose(a["W"], b["W"], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a["history"]["train_loss"], b["history"]["train_loss"], rtol=1e-10)
+    # It can fail: a Python Adam with another β₂ does not match.
+    c = gengap.train(z23, NumpyAdam(1e-2, betas=(0.9, 0.99)), model=MODEL, steps=60, record_every=20)
+    assert np.abs(c["W"] - b["W"]).max() > 1e-6
+
+
+def test_a_python_gd_equals_the_builtin_gd_bit_for_bit(z23):
+    class Gd:
+        lr = 0.5
+
+        def step(self, w, g):
+            w -= self.lr * g
+
+    a = gengap.train(z23, Gd(), model=MODEL, steps=40)
+    b = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=40)
+    np.testing.assert_array_equal(a["W"], b["W"])
+
+
+def test_a_builtin_optimizer_object_trains_from_its_state(z23):
+    opt = gengap.optim.make({"name": "adam", "lr": 1e-2})
+    a = gengap.train(z23, opt, model=MODEL, steps=30)
+    b = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30)
+    np.testing.assert_array_equal(a["W"], b["W"])
+    assert opt.state()["t"] == 0  # a copy trained; the object is unchanged
+
+
+def test_the_gradient_is_read_only_and_w_has_the_weights_shape(z23):
+    seen = {}
+
+    class Look:
+        def step(self, w, g):
+            seen["shape"], seen["writeable"] = w.shape, g.flags.writeable
+            g[0, 0] = 1.0  # refused: g is read-only
+
+    with pytest.raises(ValueError, match="read-only"):
+        gengap.train(z23, Look(), model=MODEL, steps=3)
+    assert seen == {"shape": (10, z23.d), "writeable": False}
+
+
+def test_an_exception_in_the_optimizer_or_callback_is_raised_as_it_was(z23):
+    class Boom:
+        def step(self, w, g):
+            raise KeyError("from my optimizer")
+
+    with pytest.raises(KeyError, match="from my optimizer"):
+        gengap.train(z23, Boom(), model=MODEL, steps=3)
+
+    def bad_callback(info):
+        raise ZeroDivisionError("from my callback")
+
+    with pytest.raises(ZeroDivisionError, match="from my callback"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, model=MODEL, steps=3, callback=bad_callback)
+
+
+def test_bad_optimizer_and_callback_objects_are_type_errors(z23):
+    with pytest.raises(TypeError, match="step"):
+        gengap.train(z23, 3.5, model=MODEL, steps=3)
+    with pytest.raises(TypeError, match="callback"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, model=MODEL, steps=3, callback=5)
+    with pytest.raises(TypeError, match="return None, False or True"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, model=MODEL, steps=3, callback=lambda info: "go on")
+    with pytest.raises(ValueError, match="f64"):
+        gengap.train(z23, NumpyAdam(1e-2), model=MODEL, train={"max_steps": 3, "precision": "f32"})
+
+
+def test_the_callback_sees_the_record_schedule_and_can_stop_the_run(z23):
+    seen = []
+
+    def watch(info):
+        seen.append((info["step"], info["train_loss"], "W" in info))
+        return info["step"] >= 30
+
+    run = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=100, record_every=10, callback=watch)
+    assert run["status"] == "stopped" and run["steps"] == 30
+    assert [s for s, _, _ in seen] == [0, 10, 20, 30]
+    assert [loss for _, loss, _ in seen] == run["history"]["train_loss"].tolist()
+    assert not any(w for _, _, w in seen)
+    # W on request: the weights of that step.
+    weights = {}
+
+    def keep(info):
+        weights[info["step"]] = info["W"]
+
+    full = gengap.train(
+        z23,
+        {"name": "gd", "lr": 0.5},
+        model=MODEL,
+        steps=20,
+        record_every=10,
+        callback=keep,
+        callback_weights=True,
+    )
+    assert sorted(weights) == [0, 10, 20]
+    np.testing.assert_array_equal(weights[0], full["W0"])
+    np.testing.assert_array_equal(weights[20], full["W"])
+
+
+def test_the_cost_of_a_python_step_is_measured_not_asserted(z23):
+    # Not a timing test: it prints the per-step overhead of the Python path
+    # (docs/python.md quotes it) and checks only that both runs finished.
+    class Gd:
+        def step(self, w, g):
+            w -= 0.1 * g
+
+    steps = 200
+    t0 = time.perf_counter()
+    a = gengap.train(z23, Gd(), model=MODEL, steps=steps, record_every=steps)
+    t1 = time.perf_counter()
+    b = gengap.train(z23, {"name": "gd", "lr": 0.1}, model=MODEL, steps=steps, record_every=steps)
+    t2 = time.perf_counter()
+    assert a["steps"] == b["steps"] == steps
+    print(f"python-optimizer step: {(t1 - t0) / steps * 1e6:.1f} us, built-in: {(t2 - t1) / steps * 1e6:.1f} us")
