@@ -112,5 +112,5 @@ pub fn population_error_full(
             ((0..m2).map(|c| sign(c) * cnn.act.value(z[c])).sum(), *y)
         })
         .collect();
-    Ok(monte_carlo_error(&u, &f_signal, cnn.act, cnn.s_m))
+    Ok(monte_carlo_error(&u, &f_signal, &cnn.act, cnn.s_m))
 }

@@ -213,7 +213,7 @@ fn reduced_solver_reproduces_full_space_gd() {
     for (ds, act, scale, lr, lambda) in cases {
         let cfg = CnnConfig {
             m: 4,
-            activation: act,
+            activation: act.clone(),
             scale,
             sigma0: 0.1,
             ..Default::default()

@@ -33,7 +33,7 @@ fn reduced_gd_equals_full_space_gd_on_xor_data() {
         .unwrap();
         let cfg = CnnConfig {
             m: 4,
-            activation: act,
+            activation: act.clone(),
             scale: OutputScale::InvM,
             sigma0: 0.1,
             ..Default::default()

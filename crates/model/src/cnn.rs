@@ -67,7 +67,7 @@ impl Default for CnnConfig {
 }
 
 impl CnnConfig {
-    /// Check `m ≥ 1`, `σ₀ ≥ 0` finite, and the activation.
+    /// Check `m ≥ 1`, `σ₀ ≥ 0` finite, the activation and (an outside one) the loss.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.m == 0 {
             return Err(invalid("m", self.m, "must be >= 1"));
@@ -80,7 +80,8 @@ impl CnnConfig {
         {
             return Err(invalid("scale.fixed", s, "must be finite and > 0"));
         }
-        self.activation.validate()
+        self.activation.validate()?;
+        self.loss.validate()
     }
 
     /// The numeric value of `s_m`.
@@ -205,7 +206,7 @@ pub struct Metrics {
 
 /// The two-layer CNN evaluator: activation, `m`, `s_m`. Weights are passed in,
 /// so optimizers can own them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Cnn<T> {
     /// Filters per class.
     pub m: usize,
@@ -225,7 +226,7 @@ impl<T: Real> Cnn<T> {
             m: cfg.m,
             act: cfg.activation.compile(),
             s_m: T::from_f64c(cfg.s_m()),
-            loss: cfg.loss,
+            loss: cfg.loss.clone(),
         })
     }
 
@@ -261,9 +262,22 @@ impl<T: Real> Cnn<T> {
     fn head(&self, ws: &mut Workspace<T>, patches: usize, want_deriv: bool) {
         // ReLU^q with a small integer q: the powers as constants, so that the
         // compiler unrolls them (the same multiplications as the general path).
-        let act = self.act;
+        let act = &self.act;
+        if let Some(f) = act.outside() {
+            let (value, deriv) = (
+                |z: T| T::from_f64c(f.value(z.to_f64c())),
+                |z: T| T::from_f64c(f.deriv(z.to_f64c())),
+            );
+            return self.head_with(ws, patches, want_deriv, value, deriv);
+        }
         match act.relu_power() {
-            Some(1) => self.head_with(ws, patches, want_deriv, |z| act.value(z), |z| act.deriv(z)),
+            Some(1) => self.head_with(
+                ws,
+                patches,
+                want_deriv,
+                |z| act.builtin_value(z),
+                |z| act.builtin_deriv(z),
+            ),
             Some(2) => self.head_with(ws, patches, want_deriv, relu_pow::<T, 2>, |z| {
                 act.q() * relu_pow::<T, 1>(z)
             }),
@@ -273,7 +287,13 @@ impl<T: Real> Cnn<T> {
             Some(4) => self.head_with(ws, patches, want_deriv, relu_pow::<T, 4>, |z| {
                 act.q() * relu_pow::<T, 3>(z)
             }),
-            _ => self.head_with(ws, patches, want_deriv, |z| act.value(z), |z| act.deriv(z)),
+            _ => self.head_with(
+                ws,
+                patches,
+                want_deriv,
+                |z| act.builtin_value(z),
+                |z| act.builtin_deriv(z),
+            ),
         }
     }
 
@@ -327,7 +347,7 @@ impl<T: Real> Cnn<T> {
     /// the metrics against `y`.
     pub fn outputs_from_z(&self, ws: &mut Workspace<T>, y: ArrayView1<T>, patches: usize) -> Metrics {
         self.head(ws, patches, false);
-        loss_metrics(self.loss, ws.f.view(), y)
+        loss_metrics(&self.loss, ws.f.view(), y)
     }
 
     /// Loss, error and `∂L/∂Z` from precomputed pre-activations `ws.z`:
@@ -337,7 +357,7 @@ impl<T: Real> Cnn<T> {
         self.head(ws, patches, true);
         let n = y.len();
         let inv_n = T::one() / T::from_usize(n).expect("n fits");
-        let loss_fn = self.loss;
+        let loss_fn = &self.loss;
         let mut loss = 0.0f64;
         let mut wrong = 0usize;
         for i in 0..n {
@@ -377,7 +397,7 @@ impl<T: Real> Cnn<T> {
         self.head(ws, patches, true);
         let n = y_a.len();
         let inv_n = T::one() / T::from_usize(n).expect("n fits");
-        let (l, mu) = (self.loss, T::one() - lambda);
+        let (l, mu) = (&self.loss, T::one() - lambda);
         let mut loss = 0.0f64;
         let mut wrong = 0usize;
         for i in 0..n {
@@ -534,11 +554,11 @@ impl<T: Real> Cnn<T> {
 /// Logistic loss and error from outputs `f` and labels `y`
 /// ([`loss_metrics`] with [`Loss::Logistic`]).
 pub fn metrics_of<T: Real>(f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
-    loss_metrics(Loss::Logistic, f, y)
+    loss_metrics(&Loss::Logistic, f, y)
 }
 
 /// Mean loss `(1/n) Σ ℓ(y_i f_i)` and error from outputs `f` and labels `y`.
-pub fn loss_metrics<T: Real>(loss_fn: Loss, f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
+pub fn loss_metrics<T: Real>(loss_fn: &Loss, f: ArrayView1<T>, y: ArrayView1<T>) -> Metrics {
     let n = y.len();
     let mut loss = 0.0;
     let mut wrong = 0usize;

@@ -50,7 +50,7 @@ pub use error::ModelError;
 pub(crate) use error::invalid;
 pub use gengap_data::Foreign;
 pub use linear::LinearData;
-pub use loss::Loss;
+pub use loss::{Loss, LossFn, OutsideLoss};
 pub use real::Real;
 
 #[cfg(test)]

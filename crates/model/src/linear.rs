@@ -44,7 +44,7 @@ impl<T: Real> LinearData<T> {
     ///
     /// let data = LinearData::<f64>::new(array![[1.0, 2.0], [0.5, -1.0]].view(), &[1.0, -1.0]).unwrap();
     /// let (mut margins, mut grad) = (vec![0.0; 2], vec![0.0; 2]);
-    /// let met = data.loss_grad(Loss::Logistic, &[0.0, 0.0], &mut margins, &mut grad);
+    /// let met = data.loss_grad(&Loss::Logistic, &[0.0, 0.0], &mut margins, &mut grad);
     /// assert!((met.loss - 2f64.ln()).abs() < 1e-15);
     /// // ∇L(0) = −(1/2n) Σ y_i x_i = −(1/4)·((1, 2) − (0.5, −1)).
     /// assert!((grad[0] + 0.125).abs() < 1e-15 && (grad[1] + 0.75).abs() < 1e-15);
@@ -150,7 +150,7 @@ impl<T: Real> LinearData<T> {
 
     /// Loss and error at `w` (`margins` is scratch of length `n`). A
     /// non-finite margin has a NaN loss and counts as an error ([`Loss::value`]).
-    pub fn metrics(&self, loss: Loss, w: &[T], margins: &mut [T]) -> Metrics {
+    pub fn metrics(&self, loss: &Loss, w: &[T], margins: &mut [T]) -> Metrics {
         self.margins(w, margins);
         metrics_of_margins(loss, margins)
     }
@@ -160,7 +160,7 @@ impl<T: Real> LinearData<T> {
     ///
     /// # Panics
     /// If a buffer has the wrong length.
-    pub fn loss_grad(&self, loss: Loss, w: &[T], margins: &mut [T], grad: &mut [T]) -> Metrics {
+    pub fn loss_grad(&self, loss: &Loss, w: &[T], margins: &mut [T], grad: &mut [T]) -> Metrics {
         assert_eq!(grad.len(), self.d, "grad has length D");
         self.margins(w, margins);
         let met = metrics_of_margins(loss, margins);
@@ -176,7 +176,7 @@ impl<T: Real> LinearData<T> {
     }
 }
 
-fn metrics_of_margins<T: Real>(loss: Loss, margins: &[T]) -> Metrics {
+fn metrics_of_margins<T: Real>(loss: &Loss, margins: &[T]) -> Metrics {
     let mut total = 0.0;
     let mut wrong = 0usize;
     for &m in margins {

@@ -21,13 +21,13 @@ fn gradient_matches_finite_differences() {
     let w: Vec<f64> = (0..13).map(|_| 0.3 * rng::standard_normal(&mut r)).collect();
     for loss in [Loss::Logistic, Loss::Square, Loss::Hinge] {
         let (mut m, mut g) = (vec![0.0; 9], vec![0.0; 13]);
-        ld.loss_grad(loss, &w, &mut m, &mut g);
+        ld.loss_grad(&loss, &w, &mut m, &mut g);
         let h = 1e-6;
         for k in 0..13 {
             let (mut wp, mut wm) = (w.clone(), w.clone());
             wp[k] += h;
             wm[k] -= h;
-            let fd = (ld.metrics(loss, &wp, &mut m).loss - ld.metrics(loss, &wm, &mut m).loss) / (2.0 * h);
+            let fd = (ld.metrics(&loss, &wp, &mut m).loss - ld.metrics(&loss, &wm, &mut m).loss) / (2.0 * h);
             assert!((fd - g[k]).abs() < 1e-8, "{loss:?} coordinate {k}: fd {fd} vs {}", g[k]);
         }
     }
@@ -43,7 +43,7 @@ fn products_are_the_scalar_definition_in_index_order_bit_for_bit() {
         let w: Vec<f64> = (0..d).map(|k| ((k * 7 % 11) as f64 - 5.0) / 3.0).collect();
         let ld = LinearData::<f64>::new(x.view(), &y).unwrap();
         let (mut m, mut g) = (vec![0.0; n], vec![0.0; d]);
-        let met = ld.loss_grad(Loss::Logistic, &w, &mut m, &mut g);
+        let met = ld.loss_grad(&Loss::Logistic, &w, &mut m, &mut g);
         let mut wrong = 0;
         for i in 0..n {
             let mut z = 0.0;
@@ -112,6 +112,6 @@ fn bad_data_and_overflow_are_refused_or_diverged() {
     // Non-finite weights (an overflowed run) have a NaN loss and every point
     // wrong, never a perfect fit.
     let ld = LinearData::<f64>::new(x.view(), &[1.0, -1.0, 1.0]).unwrap();
-    let met = ld.metrics(Loss::Logistic, &[f64::INFINITY, f64::NAN], &mut [0.0; 3]);
+    let met = ld.metrics(&Loss::Logistic, &[f64::INFINITY, f64::NAN], &mut [0.0; 3]);
     assert!(met.loss.is_nan() && met.error == 1.0, "{met:?}");
 }

@@ -32,7 +32,7 @@ fn fd_check(act: Activation, scale: OutputScale, w: Array2<f64>, b: &Batch<f64>)
 fn fd_check_loss(act: Activation, scale: OutputScale, loss: Loss, w: Array2<f64>, b: &Batch<f64>) {
     let cfg = CnnConfig {
         m: w.nrows() / 2,
-        activation: act,
+        activation: act.clone(),
         scale,
         sigma0: 0.5,
         loss,
@@ -381,7 +381,7 @@ fn a_non_finite_margin_has_a_nan_loss() {
     assert_eq!(Loss::Logistic.value(1e300f64), 0.0);
     assert_eq!(Loss::Hinge.value(1e300f64), 0.0);
     let m = loss_metrics(
-        Loss::Logistic,
+        &Loss::Logistic,
         ndarray::arr1(&[f64::INFINITY, 1.0]).view(),
         ndarray::arr1(&[1.0, 1.0]).view(),
     );

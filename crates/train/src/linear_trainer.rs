@@ -144,7 +144,7 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
     fn evaluate(&mut self) -> Result<Metrics, TrainError> {
         Ok(self
             .train
-            .loss_grad(self.loss, &self.w, &mut self.margins, &mut self.grad))
+            .loss_grad(&self.loss, &self.w, &mut self.margins, &mut self.grad))
     }
 
     fn advance(&mut self) -> Result<(), TrainError> {
@@ -165,7 +165,7 @@ impl<T: Real> Dynamics for LinearTrainer<T> {
 
     fn record(&mut self, step: u64, train: Metrics) -> Result<Record, TrainError> {
         let test = match &self.test {
-            Some(t) => t.metrics(self.loss, &self.w, &mut self.test_margins),
+            Some(t) => t.metrics(&self.loss, &self.w, &mut self.test_margins),
             None => Metrics {
                 loss: f64::NAN,
                 error: f64::NAN,

@@ -295,7 +295,7 @@ fn the_normalized_margin_is_recorded_and_scale_invariant() {
     assert!(plain.records.iter().all(|r| r.normalized_margin.is_none()));
     let huber = CnnConfig {
         activation: Activation::HuberRelu { q: 3.0, h: 0.1 },
-        ..model
+        ..model.clone()
     };
     assert!(matches!(
         Trainer::new(&ds, &huber, w0(&huber), opt(), cfg.clone()),

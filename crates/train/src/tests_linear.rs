@@ -107,7 +107,7 @@ fn records_test_metrics_and_the_gradient_norm_and_refuses_bad_settings() {
     let mut t = LinearTrainer::new(data.clone(), Some(test), vec![0.0; 10], opt(), Loss::Logistic).unwrap();
     t.evaluate().unwrap();
     let rec = t
-        .record(0, t.train_data().metrics(Loss::Logistic, &[0.0; 10], &mut [0.0; 6]))
+        .record(0, t.train_data().metrics(&Loss::Logistic, &[0.0; 10], &mut [0.0; 6]))
         .unwrap();
     assert_eq!(rec.test, rec.train);
     let g = grad(&x, &y, &[0.0; 10]);

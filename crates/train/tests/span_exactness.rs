@@ -177,16 +177,17 @@ fn reduced_run(
 /// to the loss (measured: a hinge loss of 8.1e−5 whose two values differ
 /// by 8e−17, while the weights agree to 3e−16). Those losses are compared on
 /// that scale; the logistic loss, a sum of positive terms, relatively.
-fn loss_gap(loss: Loss, a: f64, b: f64) -> f64 {
+fn loss_gap(loss: &Loss, a: f64, b: f64) -> f64 {
     match loss {
         Loss::Logistic => rel(a, b),
-        Loss::Hinge | Loss::Square => (a - b).abs() / a.abs().max(b.abs()).max(1.0),
+        // An outside loss may be near 0 like the hinge: compared on the scale 1.
+        Loss::Hinge | Loss::Square | Loss::Outside(_) => (a - b).abs() / a.abs().max(b.abs()).max(1.0),
     }
 }
 
 fn gaps(
     label: &str,
-    loss: Loss,
+    loss: &Loss,
     full: &(RunRecord, Vec<Array2<f64>>),
     red: &(RunRecord, Vec<Array2<f64>>),
 ) -> (f64, f64, f64) {
@@ -227,10 +228,56 @@ type Case = (
     Loss,
 );
 
+/// `σ(z) = s·z + (1 − s)·softplus_β(z)`: a smoothed leaky ReLU, as a
+/// downstream crate would write it.
+#[derive(Debug)]
+struct SmoothLeaky {
+    s: f64,
+    beta: f64,
+}
+
+impl gengap_model::ActivationFn for SmoothLeaky {
+    fn name(&self) -> &str {
+        "smooth_leaky_relu"
+    }
+    fn value(&self, z: f64) -> f64 {
+        let bz = self.beta * z;
+        self.s * z + (1.0 - self.s) * (bz.max(0.0) + (-bz.abs()).exp().ln_1p()) / self.beta
+    }
+    fn deriv(&self, z: f64) -> f64 {
+        self.s + (1.0 - self.s) / (1.0 + (-self.beta * z).exp())
+    }
+}
+
+fn smooth_leaky() -> Activation {
+    Activation::outside(SmoothLeaky { s: 0.1, beta: 4.0 })
+}
+
+/// `ℓ(z) = log(1 + e^{β(1−z)})/β`: a smoothed hinge.
+#[derive(Debug)]
+struct SoftHinge(f64);
+
+impl gengap_model::LossFn for SoftHinge {
+    fn name(&self) -> &str {
+        "soft_hinge"
+    }
+    fn value(&self, z: f64) -> f64 {
+        let u = self.0 * (1.0 - z);
+        (u.max(0.0) + (-u.abs()).exp().ln_1p()) / self.0
+    }
+    fn deriv(&self, z: f64) -> f64 {
+        -1.0 / (1.0 + (-self.0 * (1.0 - z)).exp())
+    }
+}
+
+fn soft_hinge() -> Loss {
+    Loss::outside(SoftHinge(5.0))
+}
+
 fn cases() -> Vec<Case> {
-    let relu3 = Activation::ReluPow { q: 3.0 };
-    let leaky = Activation::LeakyRelu { slope: 0.1 };
-    let relu2 = Activation::ReluPow { q: 2.0 };
+    let relu3 = || Activation::ReluPow { q: 3.0 };
+    let leaky = || Activation::LeakyRelu { slope: 0.1 };
+    let relu2 = || Activation::ReluPow { q: 2.0 };
     let opt = |s: &str| toml::from_str::<OptimConfig>(s).unwrap();
     let gd = opt("name = \"gd\"\nlr = 0.1");
     let mom_l2 =
@@ -251,20 +298,20 @@ fn cases() -> Vec<Case> {
     let mix = AlgorithmConfig::Mixup { alpha: 1.0 };
     let plain = AlgorithmConfig::Plain;
     vec![
-        ("gd", gd.clone(), plain, None, relu3, Loss::Logistic),
-        ("gd l2", gd_l2.clone(), plain, None, relu3, Loss::Logistic),
-        ("sgd B=4", gd.clone(), plain, Some(4), relu3, Loss::Logistic),
-        ("momentum l2", mom_l2.clone(), plain, None, relu3, Loss::Logistic),
+        ("gd", gd.clone(), plain, None, relu3(), Loss::Logistic),
+        ("gd l2", gd_l2.clone(), plain, None, relu3(), Loss::Logistic),
+        ("sgd B=4", gd.clone(), plain, Some(4), relu3(), Loss::Logistic),
+        ("momentum l2", mom_l2.clone(), plain, None, relu3(), Loss::Logistic),
         (
             "nesterov decoupled B=4",
             nest_dec.clone(),
             plain,
             Some(4),
-            relu3,
+            relu3(),
             Loss::Logistic,
         ),
-        ("sam", gd.clone(), sam, None, relu3, Loss::Logistic),
-        ("sam momentum", mom_l2.clone(), sam, None, relu3, Loss::Logistic),
+        ("sam", gd.clone(), sam, None, relu3(), Loss::Logistic),
+        ("sam momentum", mom_l2.clone(), sam, None, relu3(), Loss::Logistic),
         (
             "sam un-normalized",
             gd.clone(),
@@ -273,7 +320,7 @@ fn cases() -> Vec<Case> {
                 normalized: false,
             },
             None,
-            relu3,
+            relu3(),
             Loss::Logistic,
         ),
         (
@@ -281,37 +328,55 @@ fn cases() -> Vec<Case> {
             opt("name = \"gd\"\nlr = 0.03"),
             sam_raw,
             Some(4),
-            relu3,
+            relu3(),
             Loss::Logistic,
         ),
-        ("label-noise gd", gd.clone(), lngd, None, relu3, Loss::Logistic),
+        ("label-noise gd", gd.clone(), lngd, None, relu3(), Loss::Logistic),
         (
             "label-noise nesterov B=4",
             nest_dec.clone(),
             lngd,
             Some(4),
-            relu3,
+            relu3(),
             Loss::Logistic,
         ),
-        ("mixup", gd.clone(), mix, None, relu3, Loss::Logistic),
+        ("mixup", gd.clone(), mix, None, relu3(), Loss::Logistic),
         (
             "mixup B=4 l2",
             gd_l2,
             AlgorithmConfig::Mixup { alpha: 0.4 },
             Some(4),
-            relu3,
+            relu3(),
             Loss::Logistic,
         ),
-        ("hinge leaky gd", gd.clone(), plain, None, leaky, Loss::Hinge),
-        ("hinge leaky sam B=3", mom_l2, sam, Some(3), leaky, Loss::Hinge),
-        ("hinge leaky mixup", nest_dec, mix, None, leaky, Loss::Hinge),
+        ("hinge leaky gd", gd.clone(), plain, None, leaky(), Loss::Hinge),
+        ("hinge leaky sam B=3", mom_l2, sam, Some(3), leaky(), Loss::Hinge),
+        ("hinge leaky mixup", nest_dec, mix, None, leaky(), Loss::Hinge),
         (
             "logistic leaky label-noise",
             gd.clone(),
             lngd,
             Some(4),
-            leaky,
+            leaky(),
             Loss::Logistic,
+        ),
+        // An activation and a loss written outside the crates (below): the
+        // engine evaluates them wherever it evaluates the built-in ones.
+        (
+            "outside smooth-leaky soft-hinge gd",
+            gd.clone(),
+            plain,
+            None,
+            smooth_leaky(),
+            soft_hinge(),
+        ),
+        (
+            "outside smooth-leaky soft-hinge sam B=4",
+            gd.clone(),
+            sam,
+            Some(4),
+            smooth_leaky(),
+            soft_hinge(),
         ),
         // SGD with one sample per step on the square loss with ReLU² (the benign-oscillation setting).
         (
@@ -319,7 +384,7 @@ fn cases() -> Vec<Case> {
             opt("name = \"gd\"\nlr = 0.003"),
             plain,
             Some(1),
-            relu2,
+            relu2(),
             Loss::Square,
         ),
     ]
@@ -332,17 +397,17 @@ fn every_algorithm_runs_exactly_in_the_reduced_space() {
         for (name, opt, alg, batch, act, loss) in cases() {
             let model = CnnConfig {
                 m: 3,
-                activation: act,
+                activation: act.clone(),
                 // ‖x‖ ≈ 1 for the single-vector model: a larger start, so that σ′ and the steps are not tiny.
                 sigma0: if data == "moderate-d" { 0.5 } else { 0.05 },
-                loss,
+                loss: loss.clone(),
                 ..Default::default()
             };
             let w0 = model.init::<f64, _>(ds.train.d(), &mut rng::stream(21, 1)).unwrap();
             let cfg = train_cfg(alg, batch);
             let full = full_run(&ds, &model, &opt, &cfg, &w0);
             let red = reduced_run(&ds, &model, &opt, &cfg, &w0);
-            let (gw, gl, gt) = gaps(&format!("{data} / {name}"), loss, &full, &red);
+            let (gw, gl, gt) = gaps(&format!("{data} / {name}"), &loss, &full, &red);
             // The run must move: a test that compares W⁽⁰⁾ with itself proves nothing.
             let moved = rel_w(&full.1[0], full.1.last().unwrap());
             assert!(moved > 1e-3, "{data} / {name}: the weights barely moved ({moved:e})");
@@ -403,7 +468,7 @@ fn a_wrong_reduced_update_fails_the_comparison() {
     );
     let full = full_run(&ds, &model, &opt, &cfg, &w0);
     let right = reduced_run(&ds, &model, &opt, &cfg, &w0);
-    assert!(gaps("sam", Loss::Logistic, &full, &right).0 < TOL);
+    assert!(gaps("sam", &Loss::Logistic, &full, &right).0 < TOL);
     let wrong = WrongSam {
         update: SpanUpdate::from_optim(&opt).unwrap(),
         asc: None,

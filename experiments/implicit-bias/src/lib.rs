@@ -345,7 +345,7 @@ impl Study for ImplicitBias {
                     })?;
                     let kkt = solution.kkt(x, y);
                     let test_error = test
-                        .metrics(Loss::Logistic, &solution.w, &mut vec![0.0; test.n()])
+                        .metrics(&Loss::Logistic, &solution.w, &mut vec![0.0; test.n()])
                         .error;
                     separators.push(Separator {
                         direction: solution.direction(),

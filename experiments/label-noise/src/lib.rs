@@ -273,7 +273,7 @@ impl Config {
     fn model(&self) -> CnnConfig {
         CnnConfig {
             m: self.m,
-            activation: self.activation,
+            activation: self.activation.clone(),
             scale: OutputScale::InvM,
             sigma0: self.sigma0,
             ..Default::default()

@@ -50,7 +50,7 @@ impl SpanProblem {
         let m = m2 / 2;
         let (l, ws) = self.noise_factor(point, NoiseKind::Orthogonal, sigma_p);
         let wmu = ws.column(0);
-        let act = self.cnn.act;
+        let act = &self.cnn.act;
         let s_m = self.cnn.s_m;
         let mut wrong = 0usize;
         let mut z = Array1::<f64>::zeros(m2);
@@ -137,7 +137,7 @@ impl SpanProblem {
         let (l, ws) = self.noise_factor(point, noise, sigma_p);
         let mut u = Array2::<f64>::zeros(normals.dim());
         general_mat_mul(1.0, &normals, &l.t(), 0.0, &mut u);
-        let act = self.cnn.act;
+        let act = &self.cnn.act;
         let sign = |c: usize| if c < m { 1.0 } else { -1.0 };
         // The signal patch's part of f for each pattern.
         let f_signal: Vec<(f64, f64)> = patterns
@@ -209,7 +209,7 @@ impl SpanProblem {
 pub(crate) fn monte_carlo_error(
     u: &Array2<f64>,
     f_signal: &[(f64, f64)],
-    act: gengap_model::ActFn<f64>,
+    act: &gengap_model::ActFn<f64>,
     s_m: f64,
 ) -> f64 {
     let m = u.ncols() / 2;
