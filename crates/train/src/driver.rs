@@ -189,6 +189,16 @@ pub(crate) fn squares_finite<T: gengap_model::Real>(values: impl Iterator<Item =
     values.fold(T::zero(), |a, v| a + v * v).is_finite()
 }
 
+/// Dynamics whose full-space weights `W⁽ᵗ⁾` can be read, in f64: what an
+/// observer of the weights needs ([`crate::DecompositionRecorder`] watches
+/// any such dynamics, an outside one included). Implemented by
+/// [`crate::Trainer`], [`crate::SpanTrainer`] and the reduced GD solver.
+pub trait WeightsOf {
+    /// `W⁽ᵗ⁾` as a `(2m, d)` f64 array; `None` where the dynamics cannot
+    /// rebuild it (the reduced engine from blocked Gram products).
+    fn weights_f64(&self) -> Option<ndarray::Array2<f64>>;
+}
+
 /// Sees the dynamics and the record at the steps of its schedule.
 pub trait Observer<D: ?Sized> {
     /// Called at each scheduled step (and the last), after the record is made.

@@ -56,7 +56,7 @@ pub use algorithm::{
     mixup_pairs,
 };
 pub use config::{MAX_STEPS, Precision, TrainConfig};
-pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, drive, drive_from};
+pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, WeightsOf, drive, drive_from};
 pub use linear_trainer::LinearTrainer;
 pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;

@@ -5,7 +5,13 @@
 use gengap_analysis::ReducedGd;
 use gengap_model::Metrics;
 
-use crate::{Dynamics, Record, TrainError};
+use crate::{Dynamics, Record, TrainError, WeightsOf};
+
+impl WeightsOf for ReducedGd {
+    fn weights_f64(&self) -> Option<ndarray::Array2<f64>> {
+        self.weights()
+    }
+}
 
 impl Dynamics for ReducedGd {
     fn evaluate(&mut self) -> Result<Metrics, TrainError> {

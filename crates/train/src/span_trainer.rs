@@ -197,6 +197,12 @@ impl SpanTrainer {
     }
 }
 
+impl crate::WeightsOf for SpanTrainer {
+    fn weights_f64(&self) -> Option<Array2<f64>> {
+        self.weights()
+    }
+}
+
 impl Dynamics for SpanTrainer {
     /// The whole set's metrics and loss gradient at the point (what the
     /// stopping rule and a full-batch step need).

@@ -10,6 +10,7 @@ use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::WeightsOf;
 use crate::algorithm::full::{BuiltinGradient, OracleScratch};
 use crate::minibatch::{Batches, run_streams};
 use crate::{
@@ -258,6 +259,27 @@ impl<T: Real> Trainer<T> {
         &self.w
     }
 
+    /// The weights, to change from outside the step (a SAM-like wrapper
+    /// that moves to an ascent point, evaluates there and moves back).
+    /// [`Dynamics::evaluate`] takes the gradient at the weights as they are
+    /// then, and [`Dynamics::advance`] steps the weights as they are then
+    /// with the gradient of the last evaluation.
+    pub fn weights_mut(&mut self) -> &mut Array2<T> {
+        &mut self.w
+    }
+
+    /// The gradient the next [`Dynamics::advance`] steps with: the step
+    /// gradient of the last [`Dynamics::evaluate`] (the loss gradient on the
+    /// step's samples, or the [`StepGradient`]'s).
+    pub fn step_gradient(&self) -> &Array2<T> {
+        self.step_grad.as_ref().unwrap_or(&self.grad)
+    }
+
+    /// The current step `t`.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
     /// The optimizer.
     pub fn optimizer(&self) -> &dyn Optimizer<T> {
         self.opt.as_ref()
@@ -412,6 +434,18 @@ impl DecompositionRecorder {
         })
     }
 
+    /// Decompose `w` (f64, the weights of step `step`) and keep its summary;
+    /// weights that are not all finite are skipped (a diverged run's). What
+    /// [`Observer::observe`] calls; code that steps its own weights calls it
+    /// directly.
+    pub fn record_weights(&mut self, step: u64, w: ArrayView2<f64>) -> Result<(), TrainError> {
+        if w.iter().all(|v| v.is_finite()) {
+            let dec = self.decomposer.decompose(w)?;
+            self.summaries.push((step, dec.summary(self.decomposer.basis())));
+        }
+        Ok(())
+    }
+
     /// The summaries so far, by step.
     pub fn summaries(&self) -> &[(u64, Summary)] {
         &self.summaries
@@ -429,15 +463,19 @@ impl DecompositionRecorder {
     }
 }
 
-impl<T: Real> Observer<Trainer<T>> for DecompositionRecorder {
-    /// Decomposes finite weights (a diverged run's are not).
-    fn observe(&mut self, trainer: &Trainer<T>, record: &Record) -> Result<(), TrainError> {
-        let w = trainer.weights();
-        if w.iter().all(|v| v.is_finite()) {
-            let w = cast::<T, f64>(w.view());
-            let dec = self.decomposer.decompose(w.view())?;
-            self.summaries.push((record.step, dec.summary(self.decomposer.basis())));
+impl<D: WeightsOf + ?Sized> Observer<D> for DecompositionRecorder {
+    /// Decomposes finite weights (a diverged run's are not), of any dynamics
+    /// that can give them.
+    fn observe(&mut self, dynamics: &D, record: &Record) -> Result<(), TrainError> {
+        if let Some(w) = dynamics.weights_f64() {
+            self.record_weights(record.step, w.view())?;
         }
         Ok(())
+    }
+}
+
+impl<T: Real> WeightsOf for Trainer<T> {
+    fn weights_f64(&self) -> Option<Array2<f64>> {
+        Some(cast::<T, f64>(self.w.view()))
     }
 }
