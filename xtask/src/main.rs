@@ -308,7 +308,9 @@ fn main() {
 /// own span-preserving algorithm (`crates/gengap/examples/clipped_gd.rs`,
 /// copied as its `main.rs`: a `SpanAlgorithm`, a `StepGradient`, an
 /// observer and a `Study`) against the facade with the `lab` feature, and
-/// runs it through the lab runner in two shards and a merge.
+/// runs it through the lab runner in two shards and a merge; its second
+/// binary (`crates/gengap/examples/open_blocks.rs`) brings its own
+/// optimizer, activation, data set, observer and error.
 fn downstream_study(target: &Path) -> Result<(), String> {
     let dir = root().join("target").join("downstream-study");
     let src = dir.join("src");
@@ -323,12 +325,24 @@ fn downstream_study(target: &Path) -> Result<(), String> {
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| format!("downstream-study manifest: {e}"))?;
     std::fs::copy(root().join("crates/gengap/examples/clipped_gd.rs"), src.join("main.rs"))
         .map_err(|e| format!("clipped_gd.rs: {e}"))?;
+    // The open building blocks (an optimizer, an activation, a data set, an
+    // observer and an error of its own), a second binary of the same crate.
+    std::fs::create_dir_all(src.join("bin")).map_err(|e| format!("downstream-study bin: {e}"))?;
+    std::fs::copy(
+        root().join("crates/gengap/examples/open_blocks.rs"),
+        src.join("bin/open_blocks.rs"),
+    )
+    .map_err(|e| format!("open_blocks.rs: {e}"))?;
     std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     let out = std::env::temp_dir().join(format!("gengap-downstream-{}", std::process::id()));
     let config = root().join("crates/gengap/examples/clipped_gd.toml");
+    run(cargo()
+        .args(["run", "--quiet", "--bin", "open_blocks", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target))?;
     for extra in [&["--shard", "0/2"][..], &["--shard", "1/2"], &["--merge"]] {
         run(cargo()
-            .args(["run", "--quiet", "--manifest-path"])
+            .args(["run", "--quiet", "--bin", "downstream-study", "--manifest-path"])
             .arg(dir.join("Cargo.toml"))
             .arg("--")
             .arg("--config")

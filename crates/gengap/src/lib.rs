@@ -49,6 +49,17 @@ pub use gengap_plot as plot;
 pub use gengap_train as train;
 /// The array crate of every public signature (weights, data sets).
 pub use ndarray;
+/// The `rand` gengap's streams implement (`rand::Rng`), so a downstream
+/// crate need not match its version by hand.
+pub use rand;
+/// The ChaCha8 generator of the streams.
+pub use rand_chacha;
+/// The `serde` of gengap's configs. To derive with it without a direct
+/// dependency: `#[derive(gengap::serde::Deserialize)]` with
+/// `#[serde(crate = "gengap::serde")]`.
+pub use serde;
+/// The JSON of saved optimizer states ([`optim::SavedState`]).
+pub use serde_json;
 
 pub mod prelude;
 

@@ -17,14 +17,14 @@
 pub use crate::analysis::{
     Basis, Decomposer, Decomposition, ReducedGd, SpanDirection, SpanPoint, SpanProblem, SpanWorkspace, Summary, Targets,
 };
-pub use crate::data::{C22Params, DataConfig, Dataset, NoisyMnistParams, Z23Params, rng};
-pub use crate::model::{Activation, Cnn, CnnConfig, Loss, Metrics, OutputScale};
+pub use crate::data::{C22Params, DataConfig, Dataset, Foreign, NoisyMnistParams, UserSplit, Z23Params, rng};
+pub use crate::model::{Activation, ActivationFn, Cnn, CnnConfig, Loss, LossFn, Metrics, OutputScale, Real};
 pub use crate::ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-pub use crate::optim::{OptimConfig, Optimizer, WeightDecay};
+pub use crate::optim::{OptimChoice, OptimConfig, OptimError, Optimizer, OptimizerSpec, SavedState, WeightDecay};
 pub use crate::train::{
-    AlgorithmConfig, Dynamics, GradientOracle, MiniBatch, Observer, Precision, Record, Run, RunRecord, Schedule,
-    SpanAlgorithm, SpanSgd, SpanStep, SpanTrainer, SpanUpdate, Status, StepGradient, Stop, TrainConfig, TrainError,
-    Trainer, Watch, drive, train_from, train_run,
+    AlgorithmConfig, DecompositionRecorder, Dynamics, GradientOracle, MiniBatch, Observer, Precision, Record, Run,
+    RunRecord, Schedule, SpanAlgorithm, SpanSgd, SpanStep, SpanTrainer, SpanUpdate, Status, StepGradient, Stop,
+    TrainConfig, TrainError, Trainer, Watch, WeightsOf, drive, train_from, train_from_stream, train_run,
 };
 pub use crate::{select_blas_kernel, set_blas_threads, single_threaded_blas};
 
