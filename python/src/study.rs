@@ -10,89 +10,56 @@ use serde_json::{Map, Value};
 
 use crate::convert::{json_to_python, toml_text, value_error};
 
-/// The experiments: name, default config, quick config.
-const STUDIES: [(&str, &str, &str); 16] = [
-    (
-        "eps-sweep",
-        include_str!("../../experiments/eps-sweep/config.toml"),
-        include_str!("../../experiments/eps-sweep/quick.toml"),
-    ),
-    (
-        "benign-oscillation",
-        include_str!("../../experiments/benign-oscillation/config.toml"),
-        include_str!("../../experiments/benign-oscillation/quick.toml"),
-    ),
-    (
-        "implicit-bias",
-        include_str!("../../experiments/implicit-bias/config.toml"),
-        include_str!("../../experiments/implicit-bias/quick.toml"),
-    ),
-    (
-        "adam-vs-gd",
-        include_str!("../../experiments/adam-vs-gd/config.toml"),
-        include_str!("../../experiments/adam-vs-gd/quick.toml"),
-    ),
-    (
-        "label-noise",
-        include_str!("../../experiments/label-noise/config.toml"),
-        include_str!("../../experiments/label-noise/quick.toml"),
-    ),
-    (
-        "label-noise-kou",
-        include_str!("../../experiments/label-noise-kou/config.toml"),
-        include_str!("../../experiments/label-noise-kou/quick.toml"),
-    ),
-    (
-        "label-noise-gd",
-        include_str!("../../experiments/label-noise-gd/config.toml"),
-        include_str!("../../experiments/label-noise-gd/quick.toml"),
-    ),
-    (
-        "moderate-d",
-        include_str!("../../experiments/moderate-d/config.toml"),
-        include_str!("../../experiments/moderate-d/quick.toml"),
-    ),
-    (
-        "noisy-mnist",
-        include_str!("../../experiments/noisy-mnist/config.toml"),
-        include_str!("../../experiments/noisy-mnist/quick.toml"),
-    ),
-    (
-        "optimizer-table",
-        include_str!("../../experiments/optimizer-table/config.toml"),
-        include_str!("../../experiments/optimizer-table/quick.toml"),
-    ),
-    (
-        "padam-sweep",
-        include_str!("../../experiments/padam-sweep/config.toml"),
-        include_str!("../../experiments/padam-sweep/quick.toml"),
-    ),
-    (
-        "phase-transition",
-        include_str!("../../experiments/phase-transition/config.toml"),
-        include_str!("../../experiments/phase-transition/quick.toml"),
-    ),
-    (
-        "sam",
-        include_str!("../../experiments/sam/config.toml"),
-        include_str!("../../experiments/sam/quick.toml"),
-    ),
-    (
-        "stochastic-adam",
-        include_str!("../../experiments/stochastic-adam/config.toml"),
-        include_str!("../../experiments/stochastic-adam/quick.toml"),
-    ),
-    (
-        "update-geometry",
-        include_str!("../../experiments/update-geometry/config.toml"),
-        include_str!("../../experiments/update-geometry/quick.toml"),
-    ),
-    (
-        "xor",
-        include_str!("../../experiments/xor/config.toml"),
-        include_str!("../../experiments/xor/quick.toml"),
-    ),
-];
+/// The one list of the package's studies: each name (its folder under
+/// `experiments/`, whose `config.toml` and `quick.toml` are compiled in)
+/// with its `Study` value. It generates `STUDIES` and the dispatch of
+/// `run_study`, so a study cannot be listed without being run, nor run as
+/// another; a pytest test checks the list against the `experiments/` folder,
+/// the list `xtask` and the docs take.
+macro_rules! studies {
+    ($($name:literal => $study:expr),* $(,)?) => {
+        /// The experiments: name, default config, quick config.
+        const STUDIES: &[(&str, &str, &str)] = &[$((
+            $name,
+            include_str!(concat!("../../experiments/", $name, "/config.toml")),
+            include_str!(concat!("../../experiments/", $name, "/quick.toml")),
+        )),*];
+
+        /// Run the study `name` (one of `STUDIES`).
+        fn dispatch(
+            name: &str,
+            text: &str,
+            origin: &Path,
+            dirs: (&Path, &Path),
+            shard: Option<Shard>,
+            merge: bool,
+        ) -> PyResult<Value> {
+            match name {
+                $($name => go(&$study, text, origin, dirs, shard, merge),)*
+                _ => Err(unknown(name)),
+            }
+        }
+    };
+}
+
+studies! {
+    "adam-vs-gd" => adam_vs_gd::ADAM_VS_GD,
+    "benign-oscillation" => benign_oscillation::BenignOscillation,
+    "eps-sweep" => eps_sweep::EpsSweep,
+    "implicit-bias" => implicit_bias::ImplicitBias,
+    "label-noise" => label_noise::LabelNoise,
+    "label-noise-gd" => label_noise_gd::LabelNoiseGd,
+    "label-noise-kou" => label_noise_kou::LabelNoiseKou,
+    "moderate-d" => moderate_d::ModerateD,
+    "noisy-mnist" => noisy_mnist::NoisyMnist,
+    "optimizer-table" => optimizer_table::OPTIMIZER_TABLE,
+    "padam-sweep" => padam_sweep::PadamSweep,
+    "phase-transition" => phase_transition::PhaseTransition,
+    "sam" => sam::Sam,
+    "stochastic-adam" => stochastic_adam::StochasticAdam,
+    "update-geometry" => update_geometry::UpdateGeometry,
+    "xor" => xor::Xor,
+}
 
 /// `studies() -> list[str]`: the experiments `run_study` runs.
 #[pyfunction]
@@ -225,28 +192,7 @@ fn run_study(
             None => None,
         };
         let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
-        let value = py.detach(|| match name {
-            "adam-vs-gd" => go(&adam_vs_gd::ADAM_VS_GD, t, o, f, shard, merge),
-            "benign-oscillation" => go(&benign_oscillation::BenignOscillation, t, o, f, shard, merge),
-            "eps-sweep" => go(&eps_sweep::EpsSweep, t, o, f, shard, merge),
-            "implicit-bias" => go(&implicit_bias::ImplicitBias, t, o, f, shard, merge),
-            "label-noise" => go(&label_noise::LabelNoise, t, o, f, shard, merge),
-            "label-noise-gd" => go(&label_noise_gd::LabelNoiseGd, t, o, f, shard, merge),
-            "label-noise-kou" => go(&label_noise_kou::LabelNoiseKou, t, o, f, shard, merge),
-            "moderate-d" => go(&moderate_d::ModerateD, t, o, f, shard, merge),
-            "noisy-mnist" => go(&noisy_mnist::NoisyMnist, t, o, f, shard, merge),
-            "optimizer-table" => go(&optimizer_table::OPTIMIZER_TABLE, t, o, f, shard, merge),
-            "padam-sweep" => go(&padam_sweep::PadamSweep, t, o, f, shard, merge),
-            "phase-transition" => go(&phase_transition::PhaseTransition, t, o, f, shard, merge),
-            "sam" => go(&sam::Sam, t, o, f, shard, merge),
-            "stochastic-adam" => go(&stochastic_adam::StochasticAdam, t, o, f, shard, merge),
-            "xor" => go(&xor::Xor, t, o, f, shard, merge),
-            "update-geometry" => go(&update_geometry::UpdateGeometry, t, o, f, shard, merge),
-            // Every name of STUDIES has an arm above (checked by a pytest test
-            // over the experiments folder); a new one without is refused, never
-            // run as another study.
-            _ => Err(unknown(name)),
-        })?;
+        let value = py.detach(|| dispatch(name, t, o, f, shard, merge))?;
         json_to_python(py, &value.to_string())
     })
 }
