@@ -354,7 +354,18 @@ fn downstream_study(target: &Path) -> Result<(), String> {
             .args(extra)
             .env("CARGO_TARGET_DIR", target))?;
     }
+    // The record names the study's own crate beside gengap.
+    let record =
+        std::fs::read_to_string(out.join("clipped-gd/record.json")).map_err(|e| format!("record.json: {e}"))?;
     let _ = std::fs::remove_dir_all(&out);
+    let value: serde_json::Value = serde_json::from_str(&record).map_err(|e| format!("record.json: {e}"))?;
+    let study = value
+        .pointer("/provenance/study")
+        .ok_or("record.json of the downstream study has no provenance.study")?;
+    if study["name"] != "downstream-study" || study["git_commit"].as_str().is_none_or(str::is_empty) {
+        return Err(format!("record.json names the wrong study crate: {study}"));
+    }
+    println!("downstream study: record.json names {study}");
     Ok(())
 }
 

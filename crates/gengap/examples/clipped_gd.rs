@@ -138,6 +138,10 @@ impl Study for ClippedGdStudy {
     fn name(&self) -> &str {
         "clipped-gd"
     }
+    /// This crate's name, version and commit go into `record.json` beside gengap's.
+    fn package(&self) -> Option<gengap::lab::Package> {
+        Some(gengap::lab::package!())
+    }
     fn seed(&self, cfg: &Config) -> u64 {
         cfg.seed
     }

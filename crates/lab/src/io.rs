@@ -102,6 +102,74 @@ pub struct Provenance {
     /// (`docs/reproducibility.md`). [`crate::Ctx::write_record`] queries it
     /// again when it writes, after the cells have run.
     pub blas: gengap_model::BlasInfo,
+    /// The crate the study lives in, when it is not gengap's own
+    /// ([`crate::Study::package`]): its name, version and commit beside
+    /// gengap's above. Absent for the studies of this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<Package>,
+}
+
+/// A crate's identity for a result file: name, version, git commit and
+/// whether its checkout had uncommitted changes. Made by [`crate::package!`]
+/// in the crate it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Package {
+    /// `CARGO_PKG_NAME`.
+    pub name: String,
+    /// `CARGO_PKG_VERSION`.
+    pub version: String,
+    /// The commit `HEAD` of the git checkout holding the crate's manifest,
+    /// read when the study runs; `unknown` when the manifest's folder is not
+    /// in a git checkout (or git is missing).
+    pub git_commit: String,
+    /// Whether tracked files of that checkout differ from the commit, read
+    /// when the study runs (so an edit after the build also counts).
+    pub dirty: bool,
+}
+
+impl Package {
+    /// The package `name` `version` whose manifest is in `manifest_dir`
+    /// (what [`crate::package!`] passes from `env!`), its commit read with
+    /// `git` there.
+    pub fn at(name: &str, version: &str, manifest_dir: &str) -> Self {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(manifest_dir)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        let commit = git(&["rev-parse", "HEAD"]);
+        let dirty = commit.is_some()
+            && git(&["status", "--porcelain", "--untracked-files=no", "."]).is_some_and(|s| !s.is_empty());
+        Package {
+            name: name.to_string(),
+            version: version.to_string(),
+            git_commit: commit.unwrap_or_else(|| "unknown".into()),
+            dirty,
+        }
+    }
+}
+
+/// The [`Package`] of the crate this is written in: its name, version and
+/// git commit, for [`crate::Study::package`].
+///
+/// ```
+/// let p = gengap_lab::package!();
+/// assert_eq!((p.name.as_str(), p.version.as_str()), ("gengap-lab", env!("CARGO_PKG_VERSION")));
+/// ```
+#[macro_export]
+macro_rules! package {
+    () => {
+        $crate::Package::at(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_MANIFEST_DIR"),
+        )
+    };
 }
 
 impl Provenance {
@@ -116,6 +184,15 @@ impl Provenance {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "unknown".into()),
             blas: gengap_model::BlasInfo::current(),
+            study: None,
+        }
+    }
+
+    /// [`Provenance::current`] with the study's own crate.
+    pub fn of_study(study: Option<Package>) -> Self {
+        Provenance {
+            study,
+            ..Provenance::current()
         }
     }
 }
@@ -153,6 +230,31 @@ mod tests {
         }
         assert!(remove_stale_temps(&dir.join("missing")).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_study_crate_is_named_beside_gengap_and_gengap_studies_write_what_they_wrote() {
+        let own = serde_json::to_value(Provenance::current()).unwrap();
+        assert!(
+            own.get("study").is_none(),
+            "gengap's studies keep their record.json as it was"
+        );
+        let p = crate::package!();
+        assert_eq!(p.name, "gengap-lab");
+        // This crate is in the gengap checkout: the commit is a 40-digit hash.
+        assert!(
+            p.git_commit == "unknown" || p.git_commit.len() == 40,
+            "{}",
+            p.git_commit
+        );
+        let theirs = serde_json::to_value(Provenance::of_study(Some(p.clone()))).unwrap();
+        assert_eq!(theirs["study"]["name"], "gengap-lab");
+        assert_eq!(theirs["version"], own["version"]);
+        let back: Provenance = serde_json::from_value(theirs).unwrap();
+        assert_eq!(back.study, Some(p));
+        // Outside any checkout: unknown, not dirty.
+        let nowhere = Package::at("x", "1.0.0", "/");
+        assert_eq!((nowhere.git_commit.as_str(), nowhere.dirty), ("unknown", false));
     }
 
     #[test]

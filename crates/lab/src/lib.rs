@@ -48,6 +48,7 @@ pub use cli::Cli;
 pub use config::{Validate, load_config, parse_config, resolve_dir};
 pub use ctx::Ctx;
 pub use error::{CellError, CellStage, CliError, LabError, StudyError, TomlKey};
+pub use io::{Package, Provenance};
 pub use journal::Shard;
 pub use shared::DataAndInit;
 pub use streams::{CellRng, SetupRng};

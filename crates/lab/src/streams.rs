@@ -22,7 +22,7 @@ use gengap_data::rng::{self, ChaCha8Rng};
 /// reaches as a cell index.
 pub const SETUP_STREAM: u64 = u64::MAX;
 
-/// Cell `k`'s stream, `stream(seed, k)`; handed out by the runner only.
+/// Cell `k`'s stream, `stream(seed, k)`; the runner hands it to each cell.
 #[derive(Debug, Clone)]
 pub struct CellRng {
     rng: ChaCha8Rng,
@@ -30,7 +30,18 @@ pub struct CellRng {
 }
 
 impl CellRng {
-    pub(crate) fn new(seed: u64, cell: usize) -> Self {
+    /// The stream the runner gives cell `cell` of a run with seed `seed`:
+    /// for a test that calls a study's `run` on one cell directly.
+    ///
+    /// ```
+    /// use gengap_lab::CellRng;
+    /// use gengap_data::rng;
+    /// use rand::Rng;
+    /// let mut a = CellRng::new(7, 3);
+    /// assert_eq!(a.cell(), 3);
+    /// assert_eq!(a.next_u64(), rng::stream(7, 3).next_u64());
+    /// ```
+    pub fn new(seed: u64, cell: usize) -> Self {
         CellRng {
             rng: rng::stream(seed, cell as u64),
             cell,

@@ -52,6 +52,14 @@ pub trait Study: Sync {
     /// The binary's name: results go to `<out>/<name>/`, errors start with it.
     fn name(&self) -> &str;
 
+    /// The crate the study lives in, for `record.json` (name, version,
+    /// commit and dirty flag beside gengap's). A study outside the
+    /// workspace returns `Some(gengap_lab::package!())`; gengap's own return
+    /// `None` (the default), gengap's provenance being theirs.
+    fn package(&self) -> Option<crate::Package> {
+        None
+    }
+
     /// Whether the study is a grid that honours `--shard`/`--merge` (default
     /// true; a single run says false and refuses them).
     fn is_sweep(&self) -> bool {
@@ -313,7 +321,7 @@ fn checked_ctx<S: Study>(
         results,
         figures: figures.to_path_buf(),
         config_path: config.to_path_buf(),
-        provenance: Provenance::current(),
+        provenance: Provenance::of_study(study.package()),
     })
 }
 
