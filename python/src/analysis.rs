@@ -228,6 +228,53 @@ impl PyReducedGd {
         (m.loss, m.error)
     }
 
+    /// `population_error(sigma_p, noise="orthogonal", samples=100000, seed=0)
+    /// -> float`: the test error of the current weights on fresh data of the
+    /// [C22] type, exactly in the span: a test point is the signal patch
+    /// `ỹ·μ` of its clean label `ỹ = ±1` and one Gaussian noise patch,
+    /// `N(0, σ_p²(I − μμᵀ/‖μ‖²))` (`"orthogonal"`) or `N(0, σ_p² I)`
+    /// (`"isotropic"`); the noise outputs are `samples` normals (drawn from
+    /// `stream(seed, 3)`) mapped through the covariance of the filters'
+    /// responses (`gengap::analysis::SpanProblem::population_error`,
+    /// docs/theory.md). Label noise is not included: this is the error
+    /// against the clean label. A data set with other signal patterns (XOR,
+    /// several signal vectors) is a `ValueError`.
+    #[pyo3(signature = (sigma_p, noise = "orthogonal", samples = Count(100_000), seed = Count(0)))]
+    fn population_error(
+        &self,
+        py: Python<'_>,
+        sigma_p: f64,
+        noise: &str,
+        samples: Count,
+        seed: Count,
+    ) -> PyResult<f64> {
+        crate::convert::guard(|| {
+            let kind = match noise {
+                "orthogonal" => gengap::data::NoiseKind::Orthogonal,
+                "isotropic" => gengap::data::NoiseKind::Isotropic,
+                other => {
+                    return Err(value_error(format!(
+                        "`noise` = {other:?}: expected \"orthogonal\" or \"isotropic\""
+                    )));
+                }
+            };
+            if !(sigma_p.is_finite() && sigma_p > 0.0) {
+                return Err(value_error(format!("`sigma_p` = {sigma_p}: must be finite and > 0")));
+            }
+            if samples.0 == 0 || samples.0 > 100_000_000 {
+                return Err(value_error(format!("`samples` = {}: must be in 1..=1e8", samples.0)));
+            }
+            let m2 = self.inner.point().theta().nrows();
+            let mut r = gengap::data::rng::stream(seed.0, 3);
+            let normals = ndarray::Array2::from_shape_simple_fn((samples.0 as usize, m2), || {
+                gengap::data::rng::standard_normal(&mut r)
+            });
+            let (problem, point) = (self.inner.problem(), self.inner.point());
+            py.detach(|| problem.population_error(point, kind, sigma_p, normals.view()))
+                .map_err(err)
+        })
+    }
+
     /// The full-space weights `W = diag(α)·W⁽⁰⁾ + Θ·S`, shape `(2m, d)`.
     fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         crate::convert::guard(|| {

@@ -1,11 +1,12 @@
 //! `gengap.optim`: every optimizer of `gengap-optim`, stepping NumPy arrays
 //! in place, with its state as a dict (`docs/theory.md#optimizers`).
 
-use gengap::optim::{OptState, Optim, OptimConfig, Optimizer};
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use gengap::optim::{Buffers, OptState, Optim, OptimConfig, Optimizer};
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use crate::convert::{config, err, f64_array, to_python, value_error};
+use crate::convert::{config, err, f64_array, real_array, to_python, value_error};
 
 /// An optimizer with validated hyper-parameters and its state
 /// (`gengap::optim::Optim<f64>`). Made by `gengap.optim.make(config)`.
@@ -91,18 +92,32 @@ impl PyOptimizer {
         })
     }
 
-    /// The state as a dict `{"t": steps, "buffers": {"kind": …, "m": […], …}}`;
-    /// `load_state` of it continues the run bit for bit.
-    fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        crate::convert::guard(|| to_python(py, self.inner.state()))
+    /// The state as a dict `{"t": steps, "buffers": {"kind": …, "m": array, …}}`,
+    /// each buffer a fresh float64 NumPy array (a copy: changing it does not
+    /// change the optimizer); `load_state` of it continues the run bit for bit.
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        crate::convert::guard(|| {
+            let s = self.inner.state();
+            let buffers = PyDict::new(py);
+            buffers.set_item("kind", s.buffers.kind())?;
+            for (name, values) in s.buffers.all() {
+                buffers.set_item(name, PyArray1::from_slice(py, values))?;
+            }
+            let out = PyDict::new(py);
+            out.set_item("t", s.t)?;
+            out.set_item("buffers", buffers)?;
+            Ok(out)
+        })
     }
 
-    /// `load_state(state)`: restore a state from `state()`; a state that cannot
-    /// belong to this optimizer (other buffers, inconsistent `t`, a negative
-    /// second moment) is a `ValueError`.
+    /// `load_state(state)`: restore a state from `state()` (its buffers as
+    /// NumPy arrays or lists; any real dtype and layout is copied to float64);
+    /// a state that cannot belong to this optimizer (other buffers,
+    /// inconsistent `t`, a negative second moment, an unknown key) is a
+    /// `ValueError`, and the optimizer is unchanged.
     fn load_state(&mut self, state: &Bound<'_, PyAny>) -> PyResult<()> {
         crate::convert::guard(|| {
-            let s: OptState<f64> = config("state", Some(state))?;
+            let s = state_from_python(state)?;
             self.inner.load_state(s).map_err(err)
         })
     }
@@ -204,6 +219,81 @@ fn _optimizer_from_json(config: &str, state: &str) -> PyResult<PyOptimizer> {
 }
 
 /// The optimizer config argument of `train`, checked.
+/// An optimizer state from `Optimizer.state()`'s dict form.
+fn state_from_python(obj: &Bound<'_, PyAny>) -> PyResult<OptState<f64>> {
+    let dict = obj
+        .cast::<PyDict>()
+        .map_err(|_| value_error("`state` must be a dict as `state()` returns it"))?;
+    let known = |d: &Bound<'_, PyDict>, keys: &[&str], what: &str| -> PyResult<()> {
+        for k in d.keys() {
+            let k: String = k.extract()?;
+            if !keys.contains(&k.as_str()) {
+                return Err(value_error(format!(
+                    "`{what}`: unknown key `{k}`, expected one of {}",
+                    keys.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    };
+    known(dict, &["t", "buffers"], "state")?;
+    let t: u64 = dict
+        .get_item("t")?
+        .ok_or_else(|| value_error("`state`: missing key `t`"))?
+        .extract()
+        .map_err(|_| value_error("`state.t` must be an integer >= 0"))?;
+    let buffers = dict
+        .get_item("buffers")?
+        .ok_or_else(|| value_error("`state`: missing key `buffers`"))?;
+    let buffers = buffers
+        .cast::<PyDict>()
+        .map_err(|_| value_error("`state.buffers` must be a dict"))?;
+    let kind: String = buffers
+        .get_item("kind")?
+        .ok_or_else(|| value_error("`state.buffers`: missing key `kind`"))?
+        .extract()
+        .map_err(|_| value_error("`state.buffers.kind` must be a string"))?;
+    let vec = |name: &str| -> PyResult<Vec<f64>> {
+        let v = buffers
+            .get_item(name)?
+            .ok_or_else(|| value_error(format!("`state.buffers`: missing key `{name}` for kind `{kind}`")))?;
+        Ok(real_array(&format!("state.buffers.{name}"), &v, 1)?
+            .into_raw_vec_and_offset()
+            .0)
+    };
+    let b = match kind.as_str() {
+        "none" => {
+            known(buffers, &["kind"], "state.buffers")?;
+            Buffers::None
+        }
+        "momentum" => {
+            known(buffers, &["kind", "b"], "state.buffers")?;
+            Buffers::Momentum { b: vec("b")? }
+        }
+        "adam" => {
+            known(buffers, &["kind", "m", "v"], "state.buffers")?;
+            Buffers::Adam {
+                m: vec("m")?,
+                v: vec("v")?,
+            }
+        }
+        "ams_grad" => {
+            known(buffers, &["kind", "m", "v", "v_max"], "state.buffers")?;
+            Buffers::AmsGrad {
+                m: vec("m")?,
+                v: vec("v")?,
+                v_max: vec("v_max")?,
+            }
+        }
+        other => {
+            return Err(value_error(format!(
+                "`state.buffers.kind` = {other:?}: expected one of none, momentum, adam, ams_grad"
+            )));
+        }
+    };
+    Ok(OptState { t, buffers: b })
+}
+
 pub fn optim_config(obj: &Bound<'_, PyAny>) -> PyResult<OptimConfig> {
     let cfg: OptimConfig = config("optim", Some(obj))?;
     cfg.resolve().map_err(err)?;

@@ -166,3 +166,21 @@ def test_reduced_run_stops_where_train_stops_and_counts_its_steps(z23):
     assert (more["status"], more["steps"], red.t) == ("max_steps", full["steps"] + 5, full["steps"] + 5)
     with pytest.raises(ValueError, match="target_error"):
         red.run(10, target_error=2.0)
+
+
+def test_reduced_population_error_agrees_with_a_large_fresh_test_set():
+    # [C22] data, orthogonal noise: the population error in the span against
+    # the error on 4000 fresh test points of the same distribution.
+    ds = gengap.data.c22(d=400, n=20, n_test=4000, mu_norm=4.0, sigma_p=1.0, seed=3)
+    w0 = gengap.model.init(ds.d, 3, 1, MODEL)
+    red = gengap.analysis.ReducedGD(ds, w0, 0.5, model=MODEL)
+    red.step(60)
+    pop = red.population_error(1.0, samples=200_000, seed=1)
+    test = red.test_metrics()[1]
+    assert 0.0 <= pop <= 1.0
+    assert abs(pop - test) < 0.03, (pop, test)  # 3 standard errors of the 4000-point estimate at most
+    assert red.population_error(1.0, samples=200_000, seed=1) == pop  # the same normals, the same bits
+    with pytest.raises(ValueError, match="noise"):
+        red.population_error(1.0, noise="gaussian")
+    with pytest.raises(ValueError, match="sigma_p"):
+        red.population_error(-1.0)
