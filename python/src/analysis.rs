@@ -239,7 +239,10 @@ impl PyReducedGd {
     /// docs/theory.md). Label noise is not included: this is the error
     /// against the clean label. A data set with other signal patterns (XOR,
     /// several signal vectors) is a `ValueError`.
-    #[pyo3(signature = (sigma_p, noise = "orthogonal", samples = Count(100_000), seed = Count(0)))]
+    #[pyo3(
+        signature = (sigma_p, noise = "orthogonal", samples = Count(100_000), seed = Count(0)),
+        text_signature = "($self, sigma_p, noise='orthogonal', samples=100000, seed=0)"
+    )]
     fn population_error(
         &self,
         py: Python<'_>,
