@@ -183,6 +183,7 @@ def train(
     algorithm: _Config | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     callback_weights: bool = False,
+    progress: bool = False,
 ) -> dict[str, Any]: ...
 def studies() -> list[str]: ...
 def study_config(name: str, quick: bool = False) -> str: ...
@@ -190,7 +191,7 @@ def run_study(
     name: str,
     config: _Config,
     out: str | PathLike[str] = "results",
-    figures: str | PathLike[str] = "docs/figures",
+    figures: str | PathLike[str] | None = None,
     shard: str | None = None,
     merge: bool = False,
     config_path: str | PathLike[str] | None = None,

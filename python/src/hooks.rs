@@ -174,3 +174,38 @@ impl<T: Real> Observer<Trainer<T>> for PyCallback {
         if stop { Err(TrainError::StopRequested) } else { Ok(()) }
     }
 }
+
+/// `train(progress=True)`: one status line on `sys.stderr` per record,
+/// rewritten in place (`\r`), so that it shows in terminals and notebooks.
+pub struct PyProgress {
+    total: u64,
+}
+
+impl PyProgress {
+    /// For a run of at most `total` steps.
+    pub fn new(total: u64) -> Self {
+        PyProgress { total }
+    }
+
+    /// End the line (after the run).
+    pub fn finish(py: Python<'_>) -> PyResult<()> {
+        py.import("sys")?.getattr("stderr")?.call_method1("write", ("\n",))?;
+        Ok(())
+    }
+}
+
+impl<T: Real> Observer<Trainer<T>> for PyProgress {
+    fn observe(&mut self, _: &Trainer<T>, r: &Record) -> Result<(), TrainError> {
+        Python::attach(|py| -> PyResult<()> {
+            let line = format!(
+                "\rstep {}/{}  train loss {:.4e}  train error {:.3}  test error {:.3}",
+                r.step, self.total, r.train.loss, r.train.error, r.test.error
+            );
+            let err = py.import("sys")?.getattr("stderr")?;
+            err.call_method1("write", (line,))?;
+            err.call_method0("flush")?;
+            Ok(())
+        })
+        .map_err(|e| TrainError::Other(foreign(e)))
+    }
+}

@@ -14,7 +14,7 @@ use pyo3::types::PyDict;
 
 use crate::convert::{Count, config, err, value_error};
 use crate::data::dataset;
-use crate::hooks::{PyCallback, PyStepOptimizer};
+use crate::hooks::{PyCallback, PyProgress, PyStepOptimizer};
 use crate::model::{model_config, weights};
 use crate::optim::{PyOptimizer, optim_config};
 
@@ -45,7 +45,7 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
 /// w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None,
-/// callback_weights=False) -> dict`: train the CNN on
+/// callback_weights=False, progress=False) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
@@ -68,11 +68,13 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// called on the record schedule (and at the last step) with a dict of
 /// `step`, `train_loss`, `train_error`, `test_loss`, `test_error`,
 /// `grad_norm` and, with `callback_weights=True`, a copy of `W`; returning
-/// `True` stops the run there (status `"stopped"`).
+/// `True` stops the run there (status `"stopped"`). `progress=True` prints a
+/// status line (step, training loss and error, test error) to `sys.stderr`
+/// at each record, rewritten in place; off by default.
 #[pyfunction]
 #[pyo3(
-    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false),
-    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False)"
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, progress = false),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, progress=False)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -90,6 +92,7 @@ fn train<'py>(
     algorithm: Option<&Bound<'py, PyAny>>,
     callback: Option<&Bound<'py, PyAny>>,
     callback_weights: bool,
+    progress: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     crate::convert::guard(|| {
         let ds = dataset(data)?;
@@ -128,11 +131,16 @@ fn train<'py>(
             Some(f) if !f.is_none() => Some(PyCallback::new(f, callback_weights)?),
             _ => None,
         };
+        let mut bar = progress.then(|| PyProgress::new(tc.max_steps));
         let inner = &ds.inner;
-        let (run, w) = crate::convert::detach_interruptible(py, || match opt {
-            Chosen::F64(o) => run::<f64>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut()),
-            Chosen::F32(o) => run::<f32>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut()),
-        })?;
+        let done = crate::convert::detach_interruptible(py, || match opt {
+            Chosen::F64(o) => run::<f64>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut(), bar.as_mut()),
+            Chosen::F32(o) => run::<f32>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut(), bar.as_mut()),
+        });
+        if progress {
+            PyProgress::finish(py)?;
+        }
+        let (run, w) = done?;
         let out = PyDict::new(py);
         out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
         out.set_item("steps", run.steps)?;
@@ -183,6 +191,7 @@ impl Chosen {
 }
 
 /// One run, as `gengap::train::train_from_stream` runs it, with the callback watching.
+#[allow(clippy::too_many_arguments)]
 fn run<T: Real>(
     ds: &Dataset,
     cnn: &CnnConfig,
@@ -191,12 +200,17 @@ fn run<T: Real>(
     w0: &Array2<f64>,
     seed: u64,
     cb: Option<&mut PyCallback>,
+    bar: Option<&mut PyProgress>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
     let t = Trainer::new(ds, cnn, cast::<f64, T>(w0.view()), opt, tc.clone())?.with_stream(&mut rng::stream(seed, 2));
-    let (run, w) = match cb {
-        Some(c) => t.run(&mut [Watch::new(c, tc.record)])?,
-        None => t.run(&mut [])?,
-    };
+    let mut watchers: Vec<Watch<'_, Trainer<T>>> = Vec::new();
+    if let Some(b) = bar {
+        watchers.push(Watch::new(b, tc.record));
+    }
+    if let Some(c) = cb {
+        watchers.push(Watch::new(c, tc.record));
+    }
+    let (run, w) = t.run(&mut watchers)?;
     Ok((run, cast::<T, f64>(w.view())))
 }
 

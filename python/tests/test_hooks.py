@@ -149,3 +149,12 @@ def test_the_cost_of_a_python_step_is_measured_not_asserted(z23):
     t2 = time.perf_counter()
     assert a["steps"] == b["steps"] == steps
     print(f"python-optimizer step: {(t1 - t0) / steps * 1e6:.1f} us, built-in: {(t2 - t1) / steps * 1e6:.1f} us")
+
+
+def test_progress_prints_a_line_per_record_to_stderr_and_is_off_by_default(z23, capsys):
+    gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=20, record_every=10)
+    assert capsys.readouterr().err == ""
+    gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=20, record_every=10, progress=True)
+    err = capsys.readouterr().err
+    assert [part.split()[1] for part in err.strip().split("\r")] == ["0/20", "10/20", "20/20"]
+    assert err.endswith("\n")

@@ -123,3 +123,53 @@ def test_label_noise_runs_from_python_and_rows_carry_every_mu(tmp_path):
     assert len(rows) == 16 and all(len(r["runs"]) == 6 for r in rows)
     assert {b["noise"] for b in result["summary"]["boundaries"]} == {"orthogonal", "isotropic"}
     assert (tmp_path / "label-noise/orthogonal_kou_test_error.csv").is_file()
+
+
+def test_rows_are_flat_with_the_cells_fields_first_and_figures_only_where_asked(tmp_path, monkeypatch):
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    config = tomllib.loads(gengap.study_config("adam-vs-gd", quick=True))
+    config["lambda_sweep"]["lambdas"] = [0.0]
+    result = gengap.run_study("adam-vs-gd", config, out=tmp_path / "out")
+    row = result["rows"][0]
+    # The cell's fields in their declared order, then the row's.
+    assert list(row)[:2] == ["which", "lambda"]
+    assert list(row)[2:] == [k for k in row if k not in ("which", "lambda")]
+    assert not any(isinstance(v, dict) for v in row.values()), "nested tables are flattened"
+    assert isinstance(row["records"], list) and row["records"][0]["step"] == 0
+    # No figures were asked for: none written, no docs/figures in the working directory.
+    assert not (tmp_path / "docs").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # Asked for: written there.
+    gengap.run_study("adam-vs-gd", config, out=tmp_path / "out", figures=tmp_path / "figs")
+    assert any((tmp_path / "figs").glob("*.png"))
+
+
+def _interrupt_after(seconds):
+    import os
+    import signal
+    import threading
+
+    t = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t.start()
+    return t
+
+
+def test_ctrl_c_stops_a_study_within_a_second_and_journals_no_interrupted_cell(tmp_path):
+    import time
+    import tomllib
+
+    config = tomllib.loads(gengap.study_config("adam-vs-gd", quick=True))
+    config["train"]["max_steps"] = 5_000_000  # minutes per cell without the check
+    start = time.monotonic()
+    timer = _interrupt_after(0.5)
+    with pytest.raises(KeyboardInterrupt):
+        gengap.run_study("adam-vs-gd", config, out=tmp_path)
+    timer.join()
+    assert time.monotonic() - start < 0.5 + 1.0, "Ctrl-C reaches the cells on the worker threads"
+    for journal in (tmp_path / "adam-vs-gd/journal").glob("*.jsonl"):
+        assert "nterrupt" not in journal.read_text(), "an interrupted cell is not a result"
+    # Training goes on normally afterwards.
+    z = gengap.data.z23(d=40, n=6, n_test=10, s=10, seed=1)
+    assert gengap.train(z, {"name": "gd", "lr": 0.1}, steps=3)["steps"] == 3

@@ -121,6 +121,13 @@ impl std::str::FromStr for Shard {
 /// Errors of the journaled runner.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
+    /// The run was stopped from outside (Ctrl-C) while cell `cell` ran; the
+    /// cells journaled before it are kept, and a rerun resumes from them.
+    #[error("interrupted at cell {cell}; the cells already journaled are kept and a rerun resumes from them")]
+    Interrupted {
+        /// A cell that was running.
+        cell: usize,
+    },
     /// Reading or writing a journal failed.
     #[error("journal {path}: {source}")]
     Io {
@@ -370,6 +377,12 @@ where
     }
     let new: Vec<Result<(usize, R), SweepError>> = run_list(label, seed, &todo, |k, r| {
         let result = f(k, r);
+        if gengap_train::interrupt::stopping_everywhere() {
+            // Stopped from outside (Ctrl-C): not journaled, so that a
+            // resumed run runs the cell again instead of reusing a result
+            // that is an interruption.
+            return Err(SweepError::Interrupted { cell: k });
+        }
         let line = encode_line(id, k, &result);
         let mut fh = file.lock().expect("journal lock");
         fh.write_all(&line).and_then(|_| fh.sync_data()).map_err(io)?;

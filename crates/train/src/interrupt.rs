@@ -7,7 +7,32 @@
 //! read a step: no allocation, no change to any result.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// Set by [`stop_everywhere`]: every driver loop of the process stops.
+static STOP_ALL: AtomicBool = AtomicBool::new(false);
+
+/// Ask every driver loop of the process, on any thread, to stop at its next
+/// step with [`TrainError::Interrupted`](crate::TrainError::Interrupted):
+/// for work whose loops run on worker threads, where a thread's own check
+/// ([`with_interrupt`]) is not seen (the cells of a study, on the lab's
+/// thread pool; the Python package's `run_study` on Ctrl-C). In force until
+/// [`clear_stop`].
+pub fn stop_everywhere() {
+    STOP_ALL.store(true, Ordering::SeqCst);
+}
+
+/// Lift [`stop_everywhere`] (once the interrupted work has returned).
+pub fn clear_stop() {
+    STOP_ALL.store(false, Ordering::SeqCst);
+}
+
+/// Whether [`stop_everywhere`] is in force: a journal does not record a
+/// cell that failed while it was (the cell was interrupted, not wrong).
+pub fn stopping_everywhere() -> bool {
+    STOP_ALL.load(Ordering::Relaxed)
+}
 
 /// How often the driver calls an installed check (wall time).
 pub const CHECK_EVERY: Duration = Duration::from_millis(50);
@@ -66,6 +91,9 @@ pub fn with_interrupt<R>(check: impl FnMut() -> bool + 'static, f: impl FnOnce()
 /// the driver asks between steps, and what a loop that steps a
 /// [`Dynamics`](crate::Dynamics) by hand asks too.
 pub fn requested() -> bool {
+    if stopping_everywhere() {
+        return true;
+    }
     HOOK.with(|h| {
         let mut h = h.borrow_mut();
         match h.as_mut() {
