@@ -30,6 +30,7 @@ __all__ = [
     "_optimizer_from_json",
     "train",
     "decompose",
+    "decompose_arrays",
     "ReducedGD",
     "studies",
     "study_config",
@@ -122,6 +123,13 @@ def _optimizer_from_json(config: str, state: str) -> Optimizer: ...
 # gengap.analysis
 
 def decompose(w: _F64, w0: _F64, data: Dataset) -> dict[str, Any]: ...
+def decompose_arrays(
+    w: npt.ArrayLike,
+    w0: npt.ArrayLike,
+    signal: npt.ArrayLike,
+    noise: npt.ArrayLike,
+    labels: npt.ArrayLike,
+) -> dict[str, Any]: ...
 
 @final
 class ReducedGD:
@@ -183,6 +191,7 @@ def train(
     algorithm: _Config | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     callback_weights: bool = False,
+    keep_decomposition: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]: ...
 def studies() -> list[str]: ...

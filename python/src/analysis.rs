@@ -10,7 +10,7 @@ use numpy::{IntoPyArray, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{Count, config, err, to_python, value_error};
+use crate::convert::{Count, config, err, real_array, to_python, value_error};
 use crate::data::dataset;
 use crate::model::{model_config, weights};
 use crate::optim::optim_config;
@@ -58,6 +58,96 @@ fn decompose_py<'py>(
         let w = weights("W", w, rows, d)?;
         crate::data::latents("decompose", &ds.inner)?;
         let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
+        let out = dec.decompose(w.view()).map_err(err)?;
+        decomposition(py, &out, dec.basis())
+    })
+}
+
+/// `decompose_arrays(W, W0, signal, noise, labels) -> dict`: `decompose`
+/// without a `Dataset`: the signal rows `signal` (`(d,)` or `(S, d)`, the
+/// first row playing `μ`), the noise vectors `noise` `(N, d)` and each noise
+/// vector's label `labels` `(N,)` in {−1, +1} (which splits ρ̄ from ρ).
+/// Any real array of any layout is copied to C-ordered float64; shapes that
+/// do not fit, labels other than ±1, non-finite entries and a signal row of
+/// norm 0 are `ValueError`s naming the argument. Same result as `decompose`
+/// on the data set those arrays came from (tested).
+#[pyfunction]
+fn decompose_arrays<'py>(
+    py: Python<'py>,
+    w: &Bound<'py, PyAny>,
+    w0: &Bound<'py, PyAny>,
+    signal: &Bound<'py, PyAny>,
+    noise: &Bound<'py, PyAny>,
+    labels: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    crate::convert::guard(|| {
+        let ndim: usize = signal.getattr("ndim").and_then(|n| n.extract()).unwrap_or(1);
+        let sig = real_array("signal", signal, if ndim == 2 { 2 } else { 1 })?;
+        let sig = if sig.ndim() == 1 {
+            let d = sig.len();
+            sig.into_shape_with_order((1, d)).map_err(err)?
+        } else {
+            sig.into_dimensionality::<ndarray::Ix2>().map_err(err)?
+        };
+        let xi = real_array("noise", noise, 2)?
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(err)?;
+        let y = real_array("labels", labels, 1)?
+            .into_dimensionality::<ndarray::Ix1>()
+            .map_err(err)?;
+        let d = sig.ncols();
+        if sig.nrows() == 0 || d == 0 {
+            return Err(value_error(format!(
+                "`signal` must have at least one row of d >= 1 entries, got shape {:?}",
+                sig.shape()
+            )));
+        }
+        if xi.ncols() != d {
+            return Err(value_error(format!(
+                "`noise` must have shape (N, {d}) (d from `signal`), got {:?}",
+                xi.shape()
+            )));
+        }
+        if y.len() != xi.nrows() {
+            return Err(value_error(format!(
+                "`labels` must have shape ({},) (one per noise vector), got {:?}",
+                xi.nrows(),
+                y.shape()
+            )));
+        }
+        gengap::data::check_labels("labels", &y.view(), y.len()).map_err(err)?;
+        gengap::data::check_finite("signal", &sig).map_err(err)?;
+        gengap::data::check_finite("noise", &xi).map_err(err)?;
+        let (n_signal, n_noise) = (sig.nrows(), xi.nrows());
+        let s = ndarray::concatenate(ndarray::Axis(0), &[sig.view(), xi.view()]).map_err(err)?;
+        let norm_sq: ndarray::Array1<f64> = s.rows().into_iter().map(|r| r.dot(&r)).collect();
+        if let Some(k) = norm_sq.iter().position(|&v| v == 0.0) {
+            let what = if k < n_signal {
+                format!("signal[{k}]")
+            } else {
+                format!("noise[{}]", k - n_signal)
+            };
+            return Err(value_error(format!("`{what}` has norm 0: it spans nothing")));
+        }
+        let basis = Basis {
+            s,
+            n_signal,
+            norm_sq,
+            noise_label: y,
+            noise_sample: (0..n_noise).collect(),
+            n: n_noise,
+        };
+        let rows = w0
+            .getattr("shape")
+            .and_then(|s| s.get_item(0))
+            .and_then(|r| r.extract::<usize>())
+            .unwrap_or(0);
+        if rows == 0 || rows % 2 != 0 {
+            return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
+        }
+        let w0 = weights("W0", w0, rows, d)?;
+        let w = weights("W", w, rows, d)?;
+        let dec = Decomposer::new(basis, w0.view()).map_err(err)?;
         let out = dec.decompose(w.view()).map_err(err)?;
         decomposition(py, &out, dec.basis())
     })
@@ -302,6 +392,7 @@ impl PyReducedGd {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decompose_py, m)?)?;
+    m.add_function(wrap_pyfunction!(decompose_arrays, m)?)?;
     m.add_class::<PyReducedGd>()?;
     Ok(())
 }

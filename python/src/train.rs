@@ -1,11 +1,12 @@
 //! `gengap.train`: one full-batch training run through the one training
 //! loop (`gengap::train::train_from`).
 
+use gengap::analysis::{Basis, Decomposer};
 use gengap::data::{Dataset, rng};
 use gengap::model::{CnnConfig, Real, cast};
 use gengap::optim::{OptimConfig, Optimizer};
 use gengap::train::{
-    AlgorithmConfig, MiniBatch, Precision, RunRecord, Schedule, TrainConfig, TrainError, Trainer, Watch,
+    AlgorithmConfig, MiniBatch, Observer, Precision, RunRecord, Schedule, TrainConfig, TrainError, Trainer, Watch,
 };
 use ndarray::Array2;
 use numpy::IntoPyArray;
@@ -45,7 +46,7 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
 /// w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None,
-/// callback_weights=False, progress=False) -> dict`: train the CNN on
+/// callback_weights=False, keep_decomposition=False, progress=False) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
@@ -68,13 +69,16 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// called on the record schedule (and at the last step) with a dict of
 /// `step`, `train_loss`, `train_error`, `test_loss`, `test_error`,
 /// `grad_norm` and, with `callback_weights=True`, a copy of `W`; returning
-/// `True` stops the run there (status `"stopped"`). `progress=True` prints a
+/// `True` stops the run there (status `"stopped"`). `keep_decomposition=True`
+/// adds `"decomposition"`: the full decomposition at every recorded step,
+/// `step` `(k,)`, `gamma` and `coef_w0` `(k, 2m)`, `rho_bar` and `rho`
+/// `(k, 2m, N)` (the data set needs its latent parts). `progress=True` prints a
 /// status line (step, training loss and error, test error) to `sys.stderr`
 /// at each record, rewritten in place; off by default.
 #[pyfunction]
 #[pyo3(
-    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, progress = false),
-    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, progress=False)"
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, keep_decomposition = false, progress = false),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, keep_decomposition=False, progress=False)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -92,6 +96,7 @@ fn train<'py>(
     algorithm: Option<&Bound<'py, PyAny>>,
     callback: Option<&Bound<'py, PyAny>>,
     callback_weights: bool,
+    keep_decomposition: bool,
     progress: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     crate::convert::guard(|| {
@@ -132,10 +137,33 @@ fn train<'py>(
             _ => None,
         };
         let mut bar = progress.then(|| PyProgress::new(tc.max_steps));
+        let mut arrays = match keep_decomposition {
+            true => {
+                crate::data::latents("keep_decomposition", &ds.inner)?;
+                Some(DecompositionArrays::new(&ds.inner, &w0)?)
+            }
+            false => None,
+        };
         let inner = &ds.inner;
         let done = crate::convert::detach_interruptible(py, || match opt {
-            Chosen::F64(o) => run::<f64>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut(), bar.as_mut()),
-            Chosen::F32(o) => run::<f32>(inner, &cnn, o, &tc, &w0, seed.0, cb.as_mut(), bar.as_mut()),
+            Chosen::F64(o) => run::<f64>(
+                inner,
+                &cnn,
+                o,
+                &tc,
+                &w0,
+                seed.0,
+                (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
+            ),
+            Chosen::F32(o) => run::<f32>(
+                inner,
+                &cnn,
+                o,
+                &tc,
+                &w0,
+                seed.0,
+                (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
+            ),
         });
         if progress {
             PyProgress::finish(py)?;
@@ -145,6 +173,9 @@ fn train<'py>(
         out.set_item("status", crate::convert::to_python(py, &run.status)?)?;
         out.set_item("steps", run.steps)?;
         out.set_item("history", history(py, &run)?)?;
+        if let Some(a) = arrays {
+            out.set_item("decomposition", a.into_python(py)?)?;
+        }
         out.set_item("W", w.into_pyarray(py))?;
         out.set_item("W0", w0.into_pyarray(py))?;
         Ok(out)
@@ -190,8 +221,61 @@ impl Chosen {
     }
 }
 
+/// The observers `train` can add: the callback, the progress line, the
+/// decomposition arrays.
+type Watchers<'a> = (
+    Option<&'a mut PyCallback>,
+    Option<&'a mut PyProgress>,
+    Option<&'a mut DecompositionArrays>,
+);
+
+/// The whole decomposition at each observed step, stacked.
+struct DecompositionArrays {
+    decomposer: Decomposer,
+    steps: Vec<u64>,
+    all: Vec<gengap::analysis::Decomposition>,
+}
+
+impl DecompositionArrays {
+    fn new(ds: &Dataset, w0: &Array2<f64>) -> PyResult<Self> {
+        Ok(DecompositionArrays {
+            decomposer: Decomposer::new(Basis::from_dataset(ds), w0.view()).map_err(err)?,
+            steps: vec![],
+            all: vec![],
+        })
+    }
+
+    fn into_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        let (k, m2) = (self.all.len(), self.all.first().map_or(0, |d| d.gamma.len()));
+        let n = self.all.first().map_or(0, |d| d.rho.ncols());
+        let stack1 = |f: &dyn Fn(&gengap::analysis::Decomposition) -> &ndarray::Array1<f64>| {
+            Array2::from_shape_fn((k, m2), |(t, c)| f(&self.all[t])[c])
+        };
+        let stack2 = |f: &dyn Fn(&gengap::analysis::Decomposition) -> &Array2<f64>| {
+            ndarray::Array3::from_shape_fn((k, m2, n), |(t, c, q)| f(&self.all[t])[[c, q]])
+        };
+        let out = PyDict::new(py);
+        out.set_item("step", ndarray::Array1::from(self.steps.clone()).into_pyarray(py))?;
+        out.set_item("gamma", stack1(&|d| &d.gamma).into_pyarray(py))?;
+        out.set_item("coef_w0", stack1(&|d| &d.coef_w0).into_pyarray(py))?;
+        out.set_item("rho_bar", stack2(&|d| &d.rho_bar).into_pyarray(py))?;
+        out.set_item("rho", stack2(&|d| &d.rho).into_pyarray(py))?;
+        Ok(out)
+    }
+}
+
+impl<T: Real> Observer<Trainer<T>> for DecompositionArrays {
+    fn observe(&mut self, t: &Trainer<T>, r: &gengap::train::Record) -> Result<(), TrainError> {
+        let w = cast::<T, f64>(t.weights().view());
+        if w.iter().all(|v| v.is_finite()) {
+            self.all.push(self.decomposer.decompose(w.view())?);
+            self.steps.push(r.step);
+        }
+        Ok(())
+    }
+}
+
 /// One run, as `gengap::train::train_from_stream` runs it, with the callback watching.
-#[allow(clippy::too_many_arguments)]
 fn run<T: Real>(
     ds: &Dataset,
     cnn: &CnnConfig,
@@ -199,8 +283,7 @@ fn run<T: Real>(
     tc: &TrainConfig,
     w0: &Array2<f64>,
     seed: u64,
-    cb: Option<&mut PyCallback>,
-    bar: Option<&mut PyProgress>,
+    (cb, bar, arrays): Watchers<'_>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
     let t = Trainer::new(ds, cnn, cast::<f64, T>(w0.view()), opt, tc.clone())?.with_stream(&mut rng::stream(seed, 2));
     let mut watchers: Vec<Watch<'_, Trainer<T>>> = Vec::new();
@@ -209,6 +292,9 @@ fn run<T: Real>(
     }
     if let Some(c) = cb {
         watchers.push(Watch::new(c, tc.record));
+    }
+    if let Some(a) = arrays {
+        watchers.push(Watch::new(a, tc.record));
     }
     let (run, w) = t.run(&mut watchers)?;
     Ok((run, cast::<T, f64>(w.view())))

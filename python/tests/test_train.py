@@ -184,3 +184,44 @@ def test_reduced_population_error_agrees_with_a_large_fresh_test_set():
         red.population_error(1.0, noise="gaussian")
     with pytest.raises(ValueError, match="sigma_p"):
         red.population_error(-1.0)
+
+
+def test_decompose_arrays_equals_decompose_on_the_data_sets_arrays(z23):
+    run = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=30)
+    want = gengap.analysis.decompose(run["W"], run["W0"], z23)
+    tr = z23.train
+    n, k = tr["noise"].shape[:2]
+    noise = tr["noise"].reshape(n * k, -1)
+    labels = np.repeat(tr["y"], k)
+    got = gengap.analysis.decompose_arrays(run["W"], run["W0"], z23.signal, noise, labels)
+    for key in ("gamma", "rho_bar", "rho", "coef_w0", "residual"):
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    # Any layout and dtype is copied; (1, d) signal rows are the same as (d,).
+    got_f = gengap.analysis.decompose_arrays(
+        run["W"], run["W0"], z23.signal[None, :], np.asfortranarray(noise), labels.astype(np.int64)
+    )
+    np.testing.assert_array_equal(got_f["gamma"], want["gamma"])
+    for bad, match in [
+        ((z23.signal, noise[:, :-1], labels), "noise"),
+        ((z23.signal, noise, labels[:-1]), "labels"),
+        ((z23.signal, noise, np.where(labels > 0, 1.0, 0.0)), "labels"),
+        ((np.zeros_like(z23.signal), noise, labels), "norm 0"),
+        ((z23.signal, np.full_like(noise, np.nan), labels), "noise"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            gengap.analysis.decompose_arrays(run["W"], run["W0"], *bad)
+
+
+def test_keep_decomposition_gives_the_arrays_of_every_recorded_step(z23):
+    run = gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=40, record_every=20, keep_decomposition=True)
+    dec = run["decomposition"]
+    m2, n_noise = 10, z23.n * (z23.patches - 1)
+    assert dec["step"].tolist() == [0, 20, 40]
+    assert dec["gamma"].shape == (3, m2) and dec["rho"].shape == (3, m2, n_noise) and dec["rho_bar"].shape == (3, m2, n_noise)
+    last = gengap.analysis.decompose(run["W"], run["W0"], z23)
+    np.testing.assert_array_equal(dec["gamma"][-1], last["gamma"])
+    np.testing.assert_array_equal(dec["rho"][-1], last["rho"])
+    first = gengap.analysis.decompose(run["W0"], run["W0"], z23)  # W = W0 at step 0
+    np.testing.assert_array_equal(dec["gamma"][0], first["gamma"])
+    assert np.abs(dec["gamma"][0]).max() < 1e-15
+    assert "decomposition" not in gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=2)
