@@ -2,7 +2,7 @@
 //! virtualenv `target/py-venv` with maturin (from the Python package index),
 //! NumPy, pytest and mypy, the `gengap` package built into it from
 //! `python/`, then the pytest suite, the type checks (stubtest, `mypy
-//! --strict`) and the example.
+//! --strict`), the example and the notebooks (executed headless by nbclient).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,5 +93,37 @@ pub fn test(bin_dir: &Path) -> Result<(), String> {
         .current_dir(root()))?;
     run(in_venv(&venv, Command::new(&python))
         .arg("python/examples/adam_vs_gd.py")
+        .current_dir(root()))?;
+    notebooks(&python, &venv)
+}
+
+/// The notebooks of `python/examples/`, committed without outputs (checked),
+/// executed headless by nbclient; a cell that raises fails the test.
+fn notebooks(python: &Path, venv: &Path) -> Result<(), String> {
+    run(Command::new(python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "nbclient",
+        "nbformat",
+        "ipykernel",
+        "matplotlib",
+    ]))?;
+    let script = r#"
+import pathlib, sys
+import nbclient, nbformat
+books = sorted(pathlib.Path("python/examples").glob("*.ipynb"))
+assert books, "no notebooks in python/examples"
+for path in books:
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None)]
+    if dirty:
+        sys.exit(f"{path}: cells {dirty} carry outputs; strip them before committing (jupyter nbconvert --clear-output --inplace)")
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}}).execute()
+    print(f"xtask: {path} ran headless", flush=True)
+"#;
+    run(in_venv(venv, Command::new(python))
+        .args(["-c", script])
         .current_dir(root()))
 }
