@@ -89,7 +89,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::{OptimConfig, OptimError, Real};
 
 /// The common interface of all optimizers, built-in or outside: the
-/// trainers ([`gengap-train`'s `Trainer`, `LinearTrainer`]) call only these.
+/// trainers (`gengap-train`'s `Trainer` and `LinearTrainer`) call only these.
 pub trait Optimizer<T: Real> {
     /// The name a record and a saved state carry (the config `name`).
     fn name(&self) -> &str;

@@ -68,7 +68,7 @@ impl<T> Buffers<T> {
 
 /// The state of an optimizer: the step count and the rule's buffers.
 /// Serializing it (serde_json round-trips floats exactly) and restoring it
-/// with [`crate::Optimizer::load_state`] continues a run bit-identically.
+/// with [`crate::Optim::load_state`] continues a run bit-identically.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "T: Real"))]
 pub struct OptState<T> {
