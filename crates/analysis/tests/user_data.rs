@@ -56,3 +56,33 @@ fn user_data_with_latent_parts_sets_up_the_same_problem_and_without_them_is_refu
         );
     }
 }
+
+#[test]
+fn one_patch_data_whose_noise_is_not_given_is_refused_naming_the_patch_and_the_fix() {
+    let g = ModerateDParams {
+        d: 12,
+        n: 6,
+        n_test: 4,
+        ..Default::default()
+    }
+    .generate(&mut rng::stream(6, 0))
+    .unwrap();
+    // The signal given, but each sample's noise (in its one patch) left out.
+    let no_noise = |s: &Split| UserSplit {
+        x: s.x.clone(),
+        y: s.y.clone(),
+        noise: Some(ndarray::Array3::zeros((s.n(), 0, s.d()))),
+        signal_patch: Some(s.signal_patch.clone()),
+        noise_patches: None,
+    };
+    let ds = Dataset::from_arrays(no_noise(&g.train), no_noise(&g.test), Some(g.signal.clone())).unwrap();
+    let model = CnnConfig {
+        m: 2,
+        ..Default::default()
+    };
+    let w0 = model.init::<f64, _>(g.train.d(), &mut rng::stream(6, 1)).unwrap();
+    let e = SpanProblem::new(&ds, &model, w0.view()).unwrap_err().to_string();
+    assert!(e.contains("patch 0 of training sample "), "{e}");
+    assert!(e.contains("1 patches and 0 noise vectors per sample"), "{e}");
+    assert!(e.contains("one noise vector per sample, in patch 0"), "{e}");
+}

@@ -94,12 +94,17 @@ impl SpanProblem {
         let x = ds.train.stacked();
         let a = SparseRows::from_dense(&coordinates(&ds.train, basis.s.slice(s![..basis.n_signal, ..]), kb));
         let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
-        let err = a.max_residual(x, basis.s.view());
+        let (err, row) = a.worst_residual(x, basis.s.view());
         if err > 1e-12 * scale {
+            let (pp, k) = (ds.train.patches(), ds.train.noise.len_of(ndarray::Axis(1)));
             return Err(AnalysisError::InvalidParam {
                 field: "data",
-                value: format!("max |X - A S| = {err:e}"),
-                reason: "training patches must lie in span{signal, noise vectors}",
+                value: format!(
+                    "patch {} of training sample {} is off the span by {err:e} (max |X - A S|; {pp} patches and {k} noise vectors per sample)",
+                    row % pp,
+                    row / pp
+                ),
+                reason: "training patches must lie in span{signal, noise vectors}: give each sample's noise vectors as `noise` with `noise_patches` naming the patch each lies in (for one-patch data x_i = y_i·μ + ξ_i: one noise vector per sample, in patch 0, the signal patch)",
             });
         }
         let xt = ds.test.stacked();

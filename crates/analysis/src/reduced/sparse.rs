@@ -33,17 +33,21 @@ impl SparseRows {
 
     /// `max |X − A·S|` over all entries, row by row from the non-zeros
     /// (`O(nnz·d)`; the dense `A·S` would cost `O(rows·K·d)`).
-    pub(crate) fn max_residual(&self, x: ArrayView2<f64>, s: ArrayView2<f64>) -> f64 {
+    /// `max |X − A·S|` and the row where it is largest.
+    pub(crate) fn worst_residual(&self, x: ArrayView2<f64>, s: ArrayView2<f64>) -> (f64, usize) {
         let mut resid = Array1::<f64>::zeros(x.ncols());
-        let mut worst = 0.0f64;
+        let (mut worst, mut at) = (0.0f64, 0);
         for (r, xr) in x.rows().into_iter().enumerate() {
             resid.assign(&xr);
             for &(k, v) in self.row(r) {
                 resid.scaled_add(-v, &s.row(k));
             }
-            worst = resid.iter().fold(worst, |m, e| m.max(e.abs()));
+            let here = resid.iter().fold(0.0f64, |m, e| m.max(e.abs()));
+            if here > worst {
+                (worst, at) = (here, r);
+            }
         }
-        worst
+        (worst, at)
     }
 
     /// `z = A·Iᵀ`, with `Iᵀ` given (`K × 2m`; both row-major).
