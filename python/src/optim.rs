@@ -101,7 +101,7 @@ impl PyOptimizer {
             let buffers = PyDict::new(py);
             buffers.set_item("kind", s.buffers.kind())?;
             for (name, values) in s.buffers.all() {
-                buffers.set_item(name, PyArray1::from_slice(py, values))?;
+                buffers.set_item(name.key(), PyArray1::from_slice(py, values))?;
             }
             let out = PyDict::new(py);
             out.set_item("t", s.t)?;
@@ -277,7 +277,8 @@ fn state_from_python(obj: &Bound<'_, PyAny>) -> PyResult<OptState<f64>> {
                 v: vec("v")?,
             }
         }
-        "ams_grad" => {
+        // `ams_grad`: the former spelling.
+        "amsgrad" | "ams_grad" => {
             known(buffers, &["kind", "m", "v", "v_max"], "state.buffers")?;
             Buffers::AmsGrad {
                 m: vec("m")?,
@@ -287,7 +288,7 @@ fn state_from_python(obj: &Bound<'_, PyAny>) -> PyResult<OptState<f64>> {
         }
         other => {
             return Err(value_error(format!(
-                "`state.buffers.kind` = {other:?}: expected one of none, momentum, adam, ams_grad"
+                "`state.buffers.kind` = {other:?}: expected one of none, momentum, adam, amsgrad"
             )));
         }
     };

@@ -195,7 +195,7 @@ def test_state_is_numpy_arrays_and_loads_from_arrays_or_lists():
     for g in GRADS[:2]:
         opt.step(w, g)
     s = opt.state()
-    assert s["t"] == 2 and s["buffers"]["kind"] == "ams_grad"
+    assert s["t"] == 2 and s["buffers"]["kind"] == "amsgrad"
     for k in ("m", "v", "v_max"):
         assert isinstance(s["buffers"][k], np.ndarray) and s["buffers"][k].dtype == np.float64
     s["buffers"]["m"][0] = 99.0  # a copy: the optimizer is not changed

@@ -60,15 +60,13 @@ pub mod optimizer;
 pub mod rules;
 pub mod state;
 
-pub use config::{
-    AdaBeliefConfig, AdaBoundConfig, AdamConfig, AdamWConfig, DecayKnob, GdConfig, Knobs, LionConfig, NAdamConfig,
-    OptimConfig, PadamConfig, RAdamConfig, RuleConfig, SgdMomentumConfig, YogiConfig,
-};
+pub use config::named::*;
+pub use config::*;
 pub use gengap_model::Real;
 pub use hyper::{Hyper, WeightDecay};
 pub use optimizer::{OptimChoice, Optimizer, OptimizerSpec, SavedState};
 pub use rules::{Optim, Rule};
-pub use state::{Buffers, OptState};
+pub use state::{BufferName, Buffers, OptState};
 
 /// Errors of the optim crate, naming the offending key and value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -104,11 +102,6 @@ pub enum OptimError {
     #[error(transparent)]
     Other(#[from] gengap_model::Foreign),
 }
-
-mod named;
-pub use named::{
-    AdaBelief, AdaBound, Adam, AdamSeed, AdamW, AmsGrad, Gd, Lion, NAdam, Padam, RAdam, SgdMomentum, SignGd, Yogi,
-};
 
 #[cfg(test)]
 mod tests;

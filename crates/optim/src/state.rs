@@ -24,6 +24,9 @@ pub enum Buffers<T> {
         v: Vec<T>,
     },
     /// Adam-type rules with the running max (AMSGrad, Padam with `amsgrad`).
+    /// Serialized `amsgrad`, the config's spelling (`ams_grad`, the former
+    /// one, is still read).
+    #[serde(rename = "amsgrad", alias = "ams_grad")]
     AmsGrad {
         /// `M`.
         m: Vec<T>,
@@ -46,23 +49,63 @@ impl<T> Buffers<T> {
             Buffers::None => "none",
             Buffers::Momentum { .. } => "momentum",
             Buffers::Adam { .. } => "adam",
-            Buffers::AmsGrad { .. } => "ams_grad",
+            Buffers::AmsGrad { .. } => "amsgrad",
         }
     }
 
     /// Every buffer, with its name.
-    pub fn all(&self) -> Vec<(&'static str, &[T])> {
+    pub fn all(&self) -> Vec<(BufferName, &[T])> {
         match self {
             Buffers::None => vec![],
-            Buffers::Momentum { b } => vec![("b", b)],
-            Buffers::Adam { m, v } => vec![("m", m), ("v", v)],
-            Buffers::AmsGrad { m, v, v_max } => vec![("m", m), ("v", v), ("v_max", v_max)],
+            Buffers::Momentum { b } => vec![(BufferName::B, b)],
+            Buffers::Adam { m, v } => vec![(BufferName::M, m), (BufferName::V, v)],
+            Buffers::AmsGrad { m, v, v_max } => vec![(BufferName::M, m), (BufferName::V, v), (BufferName::VMax, v_max)],
         }
     }
 
     /// The buffers' common length (`None` without buffers).
     pub fn common_len(&self) -> Option<usize> {
         self.all().first().map(|(_, b)| b.len())
+    }
+}
+
+/// The name of one buffer of [`Buffers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferName {
+    /// The momentum buffer `b`.
+    B,
+    /// The first moment `M`.
+    M,
+    /// The second moment `V` (AdaBelief's `S`).
+    V,
+    /// The running max `V_max`.
+    VMax,
+}
+
+impl BufferName {
+    /// Its key in a serialized state (`b`, `m`, `v`, `v_max`).
+    pub fn key(self) -> &'static str {
+        match self {
+            BufferName::B => "b",
+            BufferName::M => "m",
+            BufferName::V => "v",
+            BufferName::VMax => "v_max",
+        }
+    }
+
+    /// Its name in errors (`state.m`).
+    pub fn field(self) -> &'static str {
+        match self {
+            BufferName::B => "state.b",
+            BufferName::M => "state.m",
+            BufferName::V => "state.v",
+            BufferName::VMax => "state.v_max",
+        }
+    }
+
+    /// Whether it holds second moments, which are never negative.
+    pub fn is_second_moment(self) -> bool {
+        matches!(self, BufferName::V | BufferName::VMax)
     }
 }
 
@@ -110,7 +153,7 @@ impl<T: Real> OptState<T> {
         for (what, b) in &all {
             if b.len() != len {
                 return Err(OptimError::Length {
-                    what: buffer_name(what),
+                    what: what.field(),
                     expected: len,
                     got: b.len(),
                 });
@@ -131,21 +174,12 @@ impl<T: Real> OptState<T> {
             _ => {}
         }
         for (what, b) in &all {
-            if (*what == "v" || *what == "v_max") && b.iter().any(|x| *x < T::zero()) {
+            if what.is_second_moment() && b.iter().any(|x| *x < T::zero()) {
                 return Err(OptimError::State {
-                    reason: format!("the second moment `{what}` has a negative entry"),
+                    reason: format!("the second moment `{}` has a negative entry", what.key()),
                 });
             }
         }
         Ok(())
-    }
-}
-
-fn buffer_name(what: &str) -> &'static str {
-    match what {
-        "b" => "state.b",
-        "m" => "state.m",
-        "v" => "state.v",
-        _ => "state.v_max",
     }
 }

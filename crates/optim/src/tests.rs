@@ -218,7 +218,7 @@ fn adam_family_matches_reference() {
             "adam",
         );
         close(
-            &run(&OptimConfig::Amsgrad(ac.clone()), &G),
+            &run(&OptimConfig::AmsGrad(ac.clone()), &G),
             &r.adam("torch", 0.0, true, (0.0, 0.0)),
             1e-12,
             "amsgrad",
@@ -259,7 +259,7 @@ fn adam_family_matches_reference() {
                 weight_decay: wd,
             };
             close(
-                &run(&OptimConfig::Adabound(bc), &G),
+                &run(&OptimConfig::AdaBound(bc), &G),
                 &r.adam("adabound", 0.0, false, (fl, gamma)),
                 1e-12,
                 "adabound",
@@ -275,7 +275,7 @@ fn adam_family_matches_reference() {
         l2: 0.0,
         dec: 0.3,
     };
-    let cfg = OptimConfig::Adamw(AdamWConfig {
+    let cfg = OptimConfig::AdamW(AdamWConfig {
         lr: 0.05,
         betas: [0.9, 0.99],
         eps: 1e-8,
@@ -320,7 +320,7 @@ fn first_steps_by_hand() {
     let expect = 0.3 - 0.1 * 0.001f64.sqrt() / 0.1 * 0.05 / (0.000251f64.sqrt() + 1e-3);
     assert!((out[0][0] - expect).abs() < 1e-15);
     // AdaBound with γ = 1 at t = 1: bounds [final/2, 2·final]; a huge raw step is clipped to 2·final.
-    let cfg = OptimConfig::Adabound(AdaBoundConfig {
+    let cfg = OptimConfig::AdaBound(AdaBoundConfig {
         lr: 10.0,
         betas: [0.9, 0.999],
         eps: 1e-8,
@@ -350,7 +350,7 @@ fn padam_half_with_zero_eps_is_amsgrad_and_adam() {
             weight_decay: WeightDecay::None,
         };
         let other = if amsgrad {
-            OptimConfig::Amsgrad(ac)
+            OptimConfig::AmsGrad(ac)
         } else {
             OptimConfig::Adam(ac)
         };
@@ -504,7 +504,7 @@ fn adamw_and_adam_l2_differ() {
         weight_decay: 0.3,
     };
     let a = run(&OptimConfig::Adam(ac), &G);
-    let b = run(&OptimConfig::Adamw(wc), &G);
+    let b = run(&OptimConfig::AdamW(wc), &G);
     // Coordinate 2 at step 1 has g = 0: Adam+L2 moves by η·sign(λw) (normalized), AdamW by ηλw.
     let d_l2 = W0[2] - a[0][2];
     let d_w = W0[2] - b[0][2];
@@ -739,4 +739,37 @@ fn invalid_optimizers_and_states_are_refused() {
     let mut other = OptimConfig::adam(1e-3).build::<f64>().unwrap();
     other.load_state(adam.state().clone()).unwrap();
     assert!(other.step(&mut [0.0; 4], &[0.0; 4]).is_err());
+}
+
+#[test]
+fn one_spelling_per_optimizer_and_the_former_ones_still_load() {
+    // Every name reads back as the variant that writes it.
+    for name in OptimConfig::NAMES {
+        let cfg: OptimConfig = toml::from_str(&format!("name = \"{name}\"\nlr = 0.1")).unwrap();
+        assert_eq!(cfg.name(), *name);
+        let text = serde_json::to_string(&cfg).unwrap();
+        assert!(text.contains(&format!("\"name\":\"{name}\"")), "{text}");
+    }
+    let alias: OptimConfig = toml::from_str("name = \"sgdm\"\nlr = 0.1\nmomentum = 0.9").unwrap();
+    assert_eq!(alias.name(), "sgd_momentum");
+    // The variant, the named constructor and the config struct share the identifier.
+    let a = crate::AdaBound::new::<f64>(crate::AdaBoundConfig::default()).unwrap();
+    let b = OptimConfig::AdaBound(crate::AdaBoundConfig::default())
+        .build::<f64>()
+        .unwrap();
+    assert_eq!(a.hyper(), b.hyper());
+    // The AMSGrad buffers: written `amsgrad`, as the config says; `ams_grad` still read.
+    let mut opt = OptimConfig::amsgrad(0.1).build::<f64>().unwrap();
+    opt.step(&mut [1.0, 2.0], &[0.5, -0.5]).unwrap();
+    let text = serde_json::to_string(opt.state()).unwrap();
+    assert!(text.contains("\"kind\":\"amsgrad\""), "{text}");
+    let old: crate::OptState<f64> = serde_json::from_str(&text.replace("\"amsgrad\"", "\"ams_grad\"")).unwrap();
+    assert_eq!(&old, opt.state());
+    // Typed buffer names: a negative second moment is caught by kind, not by string.
+    let mut bad = opt.state().clone();
+    if let crate::Buffers::AmsGrad { v_max, .. } = &mut bad.buffers {
+        v_max[0] = -1.0;
+    }
+    let e = opt.load_state(bad).unwrap_err().to_string();
+    assert!(e.contains("`v_max` has a negative entry"), "{e}");
 }

@@ -175,7 +175,7 @@ fn lion_ref(lr: f64, (b1, b2): (f64, f64), lambda: f64) -> Vec<Vec<f64>> {
 fn radam_matches_torch_form_in_both_branches() {
     for decay in DECAYS {
         for (lr, betas, eps) in [(1e-2, (0.9, 0.999), 1e-8), (3e-2, (0.8, 0.9), 1e-6)] {
-            let cfg = OptimConfig::Radam(RAdamConfig {
+            let cfg = OptimConfig::RAdam(RAdamConfig {
                 lr,
                 betas: [betas.0, betas.1],
                 eps,
@@ -193,7 +193,7 @@ fn radam_matches_torch_form_in_both_branches() {
 fn nadam_matches_torch_form() {
     for decay in DECAYS {
         for (lr, psi) in [(2e-3, 4e-3), (2e-2, 0.0), (1e-2, 0.5)] {
-            let cfg = OptimConfig::Nadam(NAdamConfig {
+            let cfg = OptimConfig::NAdam(NAdamConfig {
                 lr,
                 momentum_decay: psi,
                 weight_decay: decay.config(),
@@ -209,7 +209,7 @@ fn adabelief_matches_the_package_with_and_without_amsgrad() {
     for decay in DECAYS {
         for amsgrad in [false, true] {
             for eps in [1e-16, 1e-3] {
-                let cfg = OptimConfig::Adabelief(AdaBeliefConfig {
+                let cfg = OptimConfig::AdaBelief(AdaBeliefConfig {
                     lr: 1e-2,
                     eps,
                     amsgrad,
@@ -248,9 +248,9 @@ fn bits(w: &[f64]) -> Vec<u64> {
 #[test]
 fn a_state_saved_mid_trajectory_continues_bit_for_bit() {
     let cfgs = [
-        OptimConfig::Radam(RAdamConfig::default()),
-        OptimConfig::Nadam(NAdamConfig::default()),
-        OptimConfig::Adabelief(AdaBeliefConfig {
+        OptimConfig::RAdam(RAdamConfig::default()),
+        OptimConfig::NAdam(NAdamConfig::default()),
+        OptimConfig::AdaBelief(AdaBeliefConfig {
             amsgrad: true,
             ..Default::default()
         }),

@@ -44,7 +44,7 @@ impl Which {
                 eps,
                 ..Default::default()
             }),
-            Which::Adabelief => OptimConfig::Adabelief(AdaBeliefConfig {
+            Which::Adabelief => OptimConfig::AdaBelief(AdaBeliefConfig {
                 lr,
                 eps,
                 ..Default::default()

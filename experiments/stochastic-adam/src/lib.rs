@@ -113,7 +113,7 @@ impl Config {
                     WeightDecay::None
                 },
             }),
-            Which::AdamW => OptimConfig::Adamw(AdamWConfig {
+            Which::AdamW => OptimConfig::AdamW(AdamWConfig {
                 lr,
                 betas: self.betas,
                 eps: self.eps,

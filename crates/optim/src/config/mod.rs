@@ -2,9 +2,20 @@
 //! selected by `name = "…"` in a TOML table (unknown keys rejected), short
 //! constructors and `Default`s with the documented defaults.
 //!
-//! Adding an optimizer touches three places: its config struct here (or in
-//! [`closing`], with a [`RuleConfig`] impl), one line of the `optimizers!`
-//! list below, and its [`Rule`] variant with its update in `rules/`.
+//! Adding a built-in optimizer touches three places:
+//! 1. `config/`: its config struct (here or in [`closing`], with a
+//!    [`RuleConfig`] impl and a `Default`) and one entry of the
+//!    `optimizers!` list below, which gives it its variant of
+//!    [`OptimConfig`], its `name`, its named constructor ([`named`]) and its
+//!    resolution into [`Hyper`];
+//! 2. `rules/`: its [`Rule`] variant, in the same `impl` its buffer family
+//!    and parameter checks, and its lines of the update (compiled once
+//!    plainly and once for AVX2 from the same code);
+//! 3. the table of the crate docs (`lib.rs`) and `docs/theory.md#optimizers`.
+//!
+//! The crate root re-exports the config module and the named constructors
+//! whole, and the Python package reads [`OptimConfig`], so nothing else
+//! names it.
 
 use serde::{Deserialize, Serialize};
 
@@ -317,10 +328,15 @@ fn adam_like(c: &AdamConfig, rule: Rule) -> Result<Hyper, OptimError> {
     hyper(c.lr, c.betas, c.eps, 0.0, c.weight_decay, rule)
 }
 
-/// The list of optimizers: `Variant(Config) = "name" => |config| its Hyper`.
-/// It generates [`OptimConfig`] and its dispatch, so each optimizer is named once.
+/// The list of optimizers: `Variant(Config) = "name" | "alias"… => |config| its Hyper`.
+/// It generates [`OptimConfig`] (one variant per entry, read and written
+/// under its `name`), its dispatch, [`OptimConfig::NAMES`] and the named
+/// constructors of [`crate::named`] (`Padam::new(PadamConfig { .. })`), so
+/// each optimizer is named once, and with one spelling: the variant, the
+/// named constructor and (by convention) its config struct and [`Rule`]
+/// variant share the identifier.
 macro_rules! optimizers {
-    ($( $(#[$attr:meta])* $variant:ident($cfg:ty) = $name:literal => $resolve:expr ),* $(,)?) => {
+    ($( $(#[doc = $doc:literal])* $variant:ident($cfg:ty) = $name:literal $(| $alias:literal)* => $resolve:expr ),* $(,)?) => {
         /// Any optimizer, selected by `name = "…"` in a TOML table; unknown keys are rejected.
         ///
         /// ```
@@ -333,9 +349,9 @@ macro_rules! optimizers {
         /// assert!(w[0] < 1.0 && w[1] > -1.0);
         /// ```
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(tag = "name", rename_all = "snake_case")]
+        #[serde(tag = "name")]
         pub enum OptimConfig {
-            $( $(#[$attr])* $variant($cfg), )*
+            $( $(#[doc = $doc])* #[serde(rename = $name $(, alias = $alias)*)] $variant($cfg), )*
         }
 
         impl OptimConfig {
@@ -357,29 +373,46 @@ macro_rules! optimizers {
                 match self { $( OptimConfig::$variant(c) => ($resolve)(c), )* }
             }
         }
+
+        /// Named constructors, one per optimizer: `Padam::new(PadamConfig { .. })`
+        /// validates the config and builds the optimizer in precision `T`.
+        pub mod named {
+            use super::*;
+            $(
+                $(#[doc = $doc])*
+                #[derive(Debug, Clone, Copy)]
+                pub struct $variant;
+                impl $variant {
+                    /// Validate `cfg` and build the optimizer in precision `T`.
+                    #[allow(clippy::new_ret_no_self)]
+                    pub fn new<T: Real>(cfg: $cfg) -> Result<Optim<T>, OptimError> {
+                        OptimConfig::$variant(cfg).build()
+                    }
+                }
+            )*
+        }
     };
 }
 
 optimizers! {
-    /// Gradient descent.
+    /// Gradient descent `W ← W − η g`.
     Gd(GdConfig) = "gd" => |c: &GdConfig| plain(c.lr, c.weight_decay, Rule::Gd),
-    /// SGD with momentum (PyTorch form).
-    #[serde(alias = "sgdm")]
-    SgdMomentum(SgdMomentumConfig) = "sgd_momentum" => |c: &SgdMomentumConfig| plain(
+    /// SGD with momentum (PyTorch form): `b ← μ b + g; W ← W − η b`.
+    SgdMomentum(SgdMomentumConfig) = "sgd_momentum" | "sgdm" => |c: &SgdMomentumConfig| plain(
         c.lr,
         c.weight_decay,
         Rule::SgdMomentum { momentum: c.momentum, nesterov: c.nesterov },
     ),
-    /// Sign gradient descent.
+    /// signGD `W ← W − η sign(g)` (the small-η limit of Adam, \[Z23\]).
     SignGd(GdConfig) = "sign_gd" => |c: &GdConfig| plain(c.lr, c.weight_decay, Rule::SignGd),
-    /// Adam in the talk's seed form (no bias correction).
+    /// Adam, seed form of the talk (no bias correction): `W ← W − η M/(√V + ε)`.
     AdamSeed(AdamConfig) = "adam_seed" => |c: &AdamConfig| adam_like(c, Rule::AdamSeed),
-    /// Adam, PyTorch form.
+    /// Adam (Kingma & Ba 2015), PyTorch form: `W ← W − η (M/bc1)/(√(V/bc2) + ε)`.
     Adam(AdamConfig) = "adam" => |c: &AdamConfig| adam_like(c, Rule::Adam { amsgrad: false }),
-    /// AMSGrad, as `torch.optim.Adam(amsgrad=True)`.
-    Amsgrad(AdamConfig) = "amsgrad" => |c: &AdamConfig| adam_like(c, Rule::Adam { amsgrad: true }),
-    /// AdamW, as `torch.optim.AdamW`.
-    Adamw(AdamWConfig) = "adamw" => |c: &AdamWConfig| hyper(
+    /// AMSGrad (Reddi, Kale & Kumar 2018), as `torch.optim.Adam(amsgrad=True)`.
+    AmsGrad(AdamConfig) = "amsgrad" => |c: &AdamConfig| adam_like(c, Rule::Adam { amsgrad: true }),
+    /// AdamW (Loshchilov & Hutter 2019): `W ← W − ηλW`, then the Adam step.
+    AdamW(AdamWConfig) = "adamw" => |c: &AdamWConfig| hyper(
         c.lr,
         c.betas,
         c.eps,
@@ -387,10 +420,10 @@ optimizers! {
         WeightDecay::Decoupled { lambda: c.weight_decay },
         Rule::Adam { amsgrad: false },
     ),
-    /// Yogi.
+    /// Yogi (Zaheer et al. 2018): `V ← V − (1−β₂) sign(V − g²) g²`.
     Yogi(YogiConfig) = "yogi" => |c: &YogiConfig| hyper(c.lr, c.betas, c.eps, c.v0, c.weight_decay, Rule::Yogi),
-    /// AdaBound.
-    Adabound(AdaBoundConfig) = "adabound" => |c: &AdaBoundConfig| hyper(
+    /// AdaBound (Luo et al. 2019): Adam's step clipped into `[η_l(t), η_u(t)]`.
+    AdaBound(AdaBoundConfig) = "adabound" => |c: &AdaBoundConfig| hyper(
         c.lr,
         c.betas,
         c.eps,
@@ -398,7 +431,7 @@ optimizers! {
         c.weight_decay,
         Rule::AdaBound { final_lr: c.final_lr, gamma: c.gamma },
     ),
-    /// Padam.
+    /// Padam (Chen et al. 2020, \[P20\]): `W ← W − η (√bc2/bc1) M/(√V̂ + ε)^{2p}`.
     Padam(PadamConfig) = "padam" => |c: &PadamConfig| hyper(
         c.lr,
         c.betas,
@@ -407,10 +440,10 @@ optimizers! {
         c.weight_decay,
         Rule::Padam { p: c.p, amsgrad: c.amsgrad },
     ),
-    /// RAdam, as `torch.optim.RAdam`.
-    Radam(RAdamConfig) = "radam" => |c: &RAdamConfig| hyper(c.lr, c.betas, c.eps, 0.0, c.weight_decay, Rule::RAdam),
-    /// NAdam, as `torch.optim.NAdam`.
-    Nadam(NAdamConfig) = "nadam" => |c: &NAdamConfig| hyper(
+    /// RAdam (Liu et al. 2020): Adam's step rectified by `r_t` once `ρ_t > 5`, momentum SGD before.
+    RAdam(RAdamConfig) = "radam" => |c: &RAdamConfig| hyper(c.lr, c.betas, c.eps, 0.0, c.weight_decay, Rule::RAdam),
+    /// NAdam (Dozat 2016): Adam with Nesterov momentum and momentum decay `ψ`.
+    NAdam(NAdamConfig) = "nadam" => |c: &NAdamConfig| hyper(
         c.lr,
         c.betas,
         c.eps,
@@ -418,8 +451,8 @@ optimizers! {
         c.weight_decay,
         Rule::NAdam { momentum_decay: c.momentum_decay },
     ),
-    /// AdaBelief, as `adabelief-pytorch` 0.2 (`rectify = False`).
-    Adabelief(AdaBeliefConfig) = "adabelief" => |c: &AdaBeliefConfig| hyper(
+    /// AdaBelief (Zhuang et al. 2020): Adam with the belief `S = EMA((g − M)²) + ε` for `V`.
+    AdaBelief(AdaBeliefConfig) = "adabelief" => |c: &AdaBeliefConfig| hyper(
         c.lr,
         c.betas,
         c.eps,
@@ -427,7 +460,7 @@ optimizers! {
         c.weight_decay,
         Rule::AdaBelief { amsgrad: c.amsgrad },
     ),
-    /// Lion (Chen et al. 2023, Algorithm 2).
+    /// Lion (Chen et al. 2023): `W ← W − η sign(β₁M + (1−β₁)g)`, then `M ← β₂M + (1−β₂)g`.
     Lion(LionConfig) = "lion" => |c: &LionConfig| hyper(
         c.lr,
         c.betas,
@@ -483,7 +516,7 @@ impl OptimConfig {
 
     /// AMSGrad with the default `β`, `ε`.
     pub fn amsgrad(lr: f64) -> Self {
-        OptimConfig::Amsgrad(AdamConfig {
+        OptimConfig::AmsGrad(AdamConfig {
             lr,
             ..Default::default()
         })
@@ -491,7 +524,7 @@ impl OptimConfig {
 
     /// AdamW with decoupled decay `lambda`.
     pub fn adamw(lr: f64, lambda: f64) -> Self {
-        OptimConfig::Adamw(AdamWConfig {
+        OptimConfig::AdamW(AdamWConfig {
             lr,
             weight_decay: lambda,
             ..Default::default()
@@ -508,7 +541,7 @@ impl OptimConfig {
 
     /// AdaBound with bounds converging to `final_lr`.
     pub fn adabound(lr: f64, final_lr: f64) -> Self {
-        OptimConfig::Adabound(AdaBoundConfig {
+        OptimConfig::AdaBound(AdaBoundConfig {
             lr,
             final_lr,
             ..Default::default()
