@@ -106,6 +106,13 @@ impl UserSplit {
     /// The [`Split`], with `y_clean = y` and no strong-feature flags.
     fn into_split(self, name: &str) -> Result<Split, DataError> {
         let (n, p, d) = self.x.dim();
+        if n == 0 || p == 0 || d == 0 {
+            return Err(bad(
+                format!("{name}.x"),
+                format!("shape {:?}", self.x.dim()),
+                "must be (n, P, d) with n, P, d >= 1",
+            ));
+        }
         let (noise, signal_patch) = match (self.noise, self.signal_patch) {
             (Some(noise), Some(sp)) => (noise, sp),
             (None, None) => (Array3::zeros((n, 0, d)), vec![0; n]),
