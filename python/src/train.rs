@@ -46,7 +46,8 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
 /// w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None,
-/// callback_weights=False, keep_decomposition=False, progress=False) -> dict`: train the CNN on
+/// callback_weights=False, keep_decomposition=False, progress=False,
+/// lr_schedule=None) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
@@ -74,11 +75,15 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// `step` `(k,)`, `gamma` and `coef_w0` `(k, 2m)`, `rho_bar` and `rho`
 /// `(k, 2m, N)` (the data set needs its latent parts). `progress=True` prints a
 /// status line (step, training loss and error, test error) to `sys.stderr`
-/// at each record, rewritten in place; off by default.
+/// at each record, rewritten in place; off by default. `lr_schedule` is the
+/// `[train] lr_schedule` table (`{"kind": "step", "every": 100, "gamma":
+/// 0.5}`, `inverse_time`, `inverse_sqrt`, `cosine`: `η_t = η₀·f(t)`) or a
+/// callable `t -> η_t` (`t = 0, 1, …` the step about to be taken), which sets
+/// the optimizer's rate before each step (a Python optimizer's `lr`).
 #[pyfunction]
 #[pyo3(
-    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, keep_decomposition = false, progress = false),
-    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, keep_decomposition=False, progress=False)"
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, keep_decomposition = false, progress = false, lr_schedule = None),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, keep_decomposition=False, progress=False, lr_schedule=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -98,6 +103,7 @@ fn train<'py>(
     callback_weights: bool,
     keep_decomposition: bool,
     progress: bool,
+    lr_schedule: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     crate::convert::guard(|| {
         let ds = dataset(data)?;
@@ -125,6 +131,13 @@ fn train<'py>(
                 }
             }
         };
+        let mut tc = tc;
+        let mut lr_fn: Option<Py<PyAny>> = None;
+        match lr_schedule {
+            Some(f) if f.is_callable() => lr_fn = Some(f.clone().unbind()),
+            Some(table) if !table.is_none() => tc.lr_schedule = config("lr_schedule", Some(table))?,
+            _ => {}
+        }
         tc.validate().map_err(err)?;
         let d = ds.inner.train.d();
         let w0 = match w0 {
@@ -153,6 +166,7 @@ fn train<'py>(
                 &tc,
                 &w0,
                 seed.0,
+                lr_fn,
                 (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
             ),
             Chosen::F32(o) => run::<f32>(
@@ -162,6 +176,7 @@ fn train<'py>(
                 &tc,
                 &w0,
                 seed.0,
+                lr_fn,
                 (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
             ),
         });
@@ -276,6 +291,7 @@ impl<T: Real> Observer<Trainer<T>> for DecompositionArrays {
 }
 
 /// One run, as `gengap::train::train_from_stream` runs it, with the callback watching.
+#[allow(clippy::too_many_arguments)]
 fn run<T: Real>(
     ds: &Dataset,
     cnn: &CnnConfig,
@@ -283,9 +299,23 @@ fn run<T: Real>(
     tc: &TrainConfig,
     w0: &Array2<f64>,
     seed: u64,
+    lr_fn: Option<Py<PyAny>>,
     (cb, bar, arrays): Watchers<'_>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
-    let t = Trainer::new(ds, cnn, cast::<f64, T>(w0.view()), opt, tc.clone())?.with_stream(&mut rng::stream(seed, 2));
+    let mut t =
+        Trainer::new(ds, cnn, cast::<f64, T>(w0.view()), opt, tc.clone())?.with_stream(&mut rng::stream(seed, 2));
+    // A Python schedule: an exception it raises ends the run and is raised
+    // as it was (the rate is then NaN, which the optimizer refuses).
+    let failed: std::sync::Arc<std::sync::Mutex<Option<PyErr>>> = Default::default();
+    if let Some(f) = lr_fn {
+        let slot = failed.clone();
+        t = t.with_lr_schedule(move |step| {
+            Python::attach(|py| f.call1(py, (step,)).and_then(|v| v.extract::<f64>(py))).unwrap_or_else(|e| {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                f64::NAN
+            })
+        });
+    }
     let mut watchers: Vec<Watch<'_, Trainer<T>>> = Vec::new();
     if let Some(b) = bar {
         watchers.push(Watch::new(b, tc.record));
@@ -296,7 +326,11 @@ fn run<T: Real>(
     if let Some(a) = arrays {
         watchers.push(Watch::new(a, tc.record));
     }
-    let (run, w) = t.run(&mut watchers)?;
+    let done = t.run(&mut watchers);
+    if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(TrainError::Other(gengap::data::Foreign::new(e)));
+    }
+    let (run, w) = done?;
     Ok((run, cast::<T, f64>(w.view())))
 }
 

@@ -158,3 +158,43 @@ def test_progress_prints_a_line_per_record_to_stderr_and_is_off_by_default(z23, 
     err = capsys.readouterr().err
     assert [part.split()[1] for part in err.strip().split("\r")] == ["0/20", "10/20", "20/20"]
     assert err.endswith("\n")
+
+
+def test_lr_schedules_as_a_table_or_a_callable_set_each_steps_rate(z23):
+    # η_t = 0.4·0.5^⌊t/4⌋ over 12 steps, three ways: the table, a callable, and by hand.
+    table = gengap.train(z23, {"name": "gd", "lr": 0.4}, model=MODEL, steps=12,
+                         lr_schedule={"kind": "step", "every": 4, "gamma": 0.5})
+    seen = []
+
+    def rate(t):
+        seen.append(t)
+        return 0.4 * 0.5 ** (t // 4)
+
+    call = gengap.train(z23, {"name": "gd", "lr": 0.4}, model=MODEL, steps=12, lr_schedule=rate)
+    w = table["W0"]
+    for lr in (0.4, 0.2, 0.1):
+        w = gengap.train(z23, {"name": "gd", "lr": lr}, model=MODEL, steps=4, w0=w)["W"]
+    np.testing.assert_array_equal(table["W"], w)
+    np.testing.assert_array_equal(call["W"], w)
+    assert seen == list(range(12))
+    # A Python optimizer gets the rate in its `lr`.
+    rates = []
+
+    class Gd:
+        lr = 1.0
+
+        def step(self, w, g):
+            rates.append(self.lr)
+            w -= self.lr * g
+
+    gengap.train(z23, Gd(), model=MODEL, steps=6, lr_schedule={"kind": "inverse_time", "k": 1.0})
+    np.testing.assert_allclose(rates, [1.0 / (1 + t) for t in range(6)], rtol=0, atol=0)
+    # Errors: a bad table by key, an exception from the callable as it was.
+    with pytest.raises(ValueError, match="lr_schedule.gamma"):
+        gengap.train(z23, {"name": "gd", "lr": 0.4}, steps=3, lr_schedule={"kind": "step", "every": 2, "gamma": 2.0})
+
+    def broken(t):
+        raise ArithmeticError("my schedule")
+
+    with pytest.raises(ArithmeticError, match="my schedule"):
+        gengap.train(z23, {"name": "gd", "lr": 0.4}, steps=3, lr_schedule=broken)

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AlgorithmConfig, MiniBatch, Schedule, Stop, TrainError};
+use crate::{AlgorithmConfig, LrSchedule, MiniBatch, Schedule, Stop, TrainError};
 
 /// When to stop and how often to record (the `[train]` table of a config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,11 @@ pub struct TrainConfig {
     /// as before.)
     #[serde(default, skip_serializing_if = "AlgorithmConfig::is_plain")]
     pub algorithm: AlgorithmConfig,
+    /// The learning-rate schedule ([`LrSchedule`]): `η_t = η₀·f(t)`.
+    /// Default constant (and then not written). Full-space training only:
+    /// the reduced engine refuses another.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub lr_schedule: LrSchedule,
 }
 
 /// The most steps one run may be asked for: `10⁹`. The smallest step here
@@ -85,6 +90,7 @@ impl Default for TrainConfig {
             precision: Precision::default(),
             batch: None,
             algorithm: AlgorithmConfig::Plain,
+            lr_schedule: LrSchedule::Constant,
         }
     }
 }
@@ -135,6 +141,7 @@ impl TrainConfig {
         if let Some(mb) = self.batch {
             mb.validate(usize::MAX)?;
         }
+        self.lr_schedule.validate()?;
         self.algorithm.validate()
     }
 

@@ -45,6 +45,7 @@ mod config;
 mod driver;
 pub mod interrupt;
 mod linear_trainer;
+mod lr_schedule;
 mod minibatch;
 mod reduced;
 mod schedule;
@@ -58,6 +59,7 @@ pub use algorithm::{
 pub use config::{MAX_STEPS, Precision, TrainConfig};
 pub use driver::{Dynamics, Observer, Record, RunRecord, Status, Stop, Watch, WeightsOf, drive, drive_from};
 pub use linear_trainer::LinearTrainer;
+pub use lr_schedule::LrSchedule;
 pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;
 pub use span_trainer::SpanTrainer;

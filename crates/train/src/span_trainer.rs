@@ -113,6 +113,13 @@ impl SpanTrainer {
                 reason: "the normalized margin is recorded by the full-space trainer only",
             });
         }
+        if !cfg.lr_schedule.is_constant() {
+            return Err(TrainError::InvalidParam {
+                field: "lr_schedule",
+                value: format!("{:?}", cfg.lr_schedule),
+                reason: "learning-rate schedules run in the full-space trainer only; the reduced engine's update keeps one rate (a SpanAlgorithm may vary its own)",
+            });
+        }
         Ok(SpanTrainer {
             point: problem.start(),
             ws: problem.workspace(),

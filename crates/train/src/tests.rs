@@ -46,6 +46,7 @@ fn to_target() -> TrainConfig {
         precision: Precision::F64,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
+        lr_schedule: Default::default(),
     }
 }
 
@@ -67,6 +68,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
         precision: Precision::F64,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
+        lr_schedule: Default::default(),
     }
 }
 
@@ -105,6 +107,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
         precision,
         batch: None,
         algorithm: AlgorithmConfig::Plain,
+        lr_schedule: Default::default(),
     };
     let Run {
         record: r64, w: w64, ..

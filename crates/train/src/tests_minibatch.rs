@@ -42,6 +42,7 @@ fn cfg(steps: u64, batch: Option<MiniBatch>, precision: Precision) -> TrainConfi
         precision,
         batch,
         algorithm: AlgorithmConfig::Plain,
+        lr_schedule: Default::default(),
     }
 }
 

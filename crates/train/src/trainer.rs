@@ -39,6 +39,9 @@ pub struct Checkpoint<T> {
     pub algorithm_rng: Option<ChaCha8Rng>,
 }
 
+/// A learning rate as a function of the step index.
+type LrFn = Box<dyn FnMut(u64) -> f64 + Send>;
+
 /// The training loop's dynamics: `W⁽ᵗ⁺¹⁾ = W⁽ᵗ⁾ − step(g_t)` with the
 /// optimizer's rule, where `g_t` is the step gradient of its [`StepGradient`]
 /// (plain: `∇L_{S_t}(W⁽ᵗ⁾)`; SAM, label-noise GD, mixup: see
@@ -55,6 +58,9 @@ pub struct Trainer<T: Real> {
     grad: Array2<T>,
     opt: Box<dyn Optimizer<T> + Send>,
     cfg: TrainConfig,
+    /// The learning rate of step `t` (`[train] lr_schedule`, or
+    /// [`Trainer::with_lr_schedule`]), set on the optimizer before the step.
+    lr_at: Option<LrFn>,
     recorder: Option<DecompositionRecorder>,
     /// `[train] margin`: the degree `q` of the network's homogeneity.
     margin_degree: Option<f64>,
@@ -129,7 +135,12 @@ impl<T: Real> Trainer<T> {
         let gradient: Option<Box<dyn StepGradient<T>>> =
             (!cfg.algorithm.is_plain()).then(|| Box::new(BuiltinGradient(cfg.algorithm)) as Box<dyn StepGradient<T>>);
         let full_batch = cfg.batch.is_none_or(|mb| mb.is_full(train.n()));
+        let lr_at: Option<LrFn> = (!cfg.lr_schedule.is_constant()).then(|| {
+            let (base, schedule, steps) = (opt.learning_rate(), cfg.lr_schedule, cfg.max_steps);
+            Box::new(move |t| base * schedule.factor(t, steps)) as LrFn
+        });
         Ok(Trainer {
+            lr_at,
             step_grad: (full_batch && gradient.is_some()).then(|| Array2::zeros(w0.dim())),
             scratch: OracleScratch::new(w0.dim()),
             gradient,
@@ -252,6 +263,15 @@ impl<T: Real> Trainer<T> {
             gengap_analysis::margin::smallest(f.iter().zip(self.train.y.iter()).map(|(f, y)| (*f * *y).to_f64c()));
         let norm = self.w.iter().map(|v| v.to_f64c().powi(2)).sum::<f64>().sqrt();
         Ok(smallest / norm.powf(q))
+    }
+
+    /// Set the learning rate of each step from `lr(t)`, `t = 0, 1, …` the
+    /// index of the step about to be taken (replacing `[train]
+    /// lr_schedule`): any schedule, e.g. from Python. A rate the optimizer
+    /// refuses (not finite, `≤ 0`) ends the run with its error.
+    pub fn with_lr_schedule(mut self, lr: impl FnMut(u64) -> f64 + Send + 'static) -> Self {
+        self.lr_at = Some(Box::new(lr));
+        self
     }
 
     /// Current weights.
@@ -378,6 +398,9 @@ impl<T: Real> Dynamics for Trainer<T> {
     }
 
     fn advance(&mut self) -> Result<(), TrainError> {
+        if let Some(f) = self.lr_at.as_mut() {
+            self.opt.set_learning_rate(f(self.step))?;
+        }
         let (w, g) = (
             self.w.as_slice_mut().expect("standard layout"),
             self.step_grad

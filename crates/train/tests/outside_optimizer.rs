@@ -303,3 +303,40 @@ fn a_study_config_names_its_own_optimizer_or_a_builtin_one() {
         assert!(toml::from_str::<StudyConfig>(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_learning_rate_schedule_sets_each_steps_rate_as_a_stepwise_gd_would() {
+    let (ds, model, w0) = setup();
+    let steps = 12;
+    // [train] lr_schedule: η_t = 0.4 · 0.5^⌊t/4⌋.
+    let cfg: TrainConfig =
+        toml::from_str("max_steps = 12\nlr_schedule = { kind = \"step\", every = 4, gamma = 0.5 }").unwrap();
+    let (_, w_sched) = train_from(&ds, &model, &OptimConfig::gd(0.4), &cfg, &w0).unwrap();
+    // The same by hand: three runs of 4 steps at 0.4, 0.2, 0.1, each from the last one's weights.
+    let mut w = w0.clone();
+    for lr in [0.4, 0.2, 0.1] {
+        w = train_from(&ds, &model, &OptimConfig::gd(lr), &TrainConfig::steps(4), &w)
+            .unwrap()
+            .1;
+    }
+    assert_eq!(bits(&w_sched), bits(&w));
+    // A closure gives the same rates; a refused rate ends the run with the optimizer's error.
+    let opt = OptimConfig::gd(0.4).build::<f64>().unwrap();
+    let t = Trainer::new(&ds, &model, w0.clone(), Box::new(opt), TrainConfig::steps(steps))
+        .unwrap()
+        .with_lr_schedule(|t| 0.4 * 0.5f64.powi((t / 4) as i32));
+    assert_eq!(bits(&t.run(&mut []).unwrap().1), bits(&w));
+    let opt = OptimConfig::gd(0.4).build::<f64>().unwrap();
+    let bad = Trainer::new(&ds, &model, w0.clone(), Box::new(opt), TrainConfig::steps(steps))
+        .unwrap()
+        .with_lr_schedule(|t| if t < 3 { 0.1 } else { f64::NAN });
+    assert!(bad.run(&mut []).unwrap_err().to_string().contains("lr"));
+    // Bad schedules are refused by key; the reduced engine refuses schedules.
+    let e = toml::from_str::<TrainConfig>("max_steps = 5\nlr_schedule = { kind = \"step\", every = 0, gamma = 0.5 }")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(e.to_string().contains("lr_schedule.every"), "{e}");
+    let e = gengap_train::SpanTrainer::new(&ds, &model, w0.view(), &OptimConfig::gd(0.4), cfg).unwrap_err();
+    assert!(e.to_string().contains("lr_schedule"), "{e}");
+}
