@@ -32,6 +32,7 @@ __all__ = [
     "decompose",
     "decompose_arrays",
     "ReducedGD",
+    "_reduced_gd_from_parts",
     "studies",
     "study_config",
     "run_study",
@@ -169,6 +170,10 @@ class ReducedGD:
     def weights(self) -> _F64: ...
     def theta(self) -> _F64: ...
     def decomposition(self) -> dict[str, Any]: ...
+
+def _reduced_gd_from_parts(
+    data: Dataset, w0: _F64, model: str, optim: str, train: str, seed: int, t: int
+) -> ReducedGD: ...
 
 # gengap (top level)
 

@@ -168,9 +168,76 @@ fn decompose_arrays<'py>(
 /// `batch_size` trains on mini-batches. Batch orders, label flips and mixup
 /// pairs come from `stream(seed, 2)`, exactly as `gengap.train` draws them, so
 /// the same arguments give the same run in both spaces.
+///
+/// A `ReducedGD` pickles and copies: the pickle holds its arguments (the
+/// data set, `W0`, the resolved model, update and `[train]` configs, the
+/// seed) and its step count `t`, and unpickling builds it again and retakes
+/// the `t` steps, which are deterministic, so the copy is at the same point
+/// bit for bit (its cost: `t` reduced steps).
 #[pyclass(name = "ReducedGD", module = "gengap.analysis")]
 pub struct PyReducedGd {
     inner: SpanTrainer,
+    recipe: Recipe,
+}
+
+/// What a `ReducedGD` was built from (for pickling).
+struct Recipe {
+    data: Py<PyAny>,
+    model: gengap::model::CnnConfig,
+    w0: ndarray::Array2<f64>,
+    opt: OptimConfig,
+    tc: TrainConfig,
+    seed: u64,
+}
+
+impl Recipe {
+    /// The engine at step 0.
+    fn build(&self, py: Python<'_>) -> PyResult<SpanTrainer> {
+        let ds = dataset(self.data.bind(py))?;
+        Ok(
+            SpanTrainer::new(&ds.inner, &self.model, self.w0.view(), &self.opt, self.tc.clone())
+                .map_err(err)?
+                .with_stream(&mut rng::stream(self.seed, 2)),
+        )
+    }
+}
+
+/// `_reduced_gd_from_parts(data, w0, model, optim, train, seed, t)`: what
+/// `ReducedGD.__reduce__` pickles (configs as JSON text).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn _reduced_gd_from_parts(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    w0: &Bound<'_, PyAny>,
+    model: &str,
+    optim: &str,
+    train: &str,
+    seed: u64,
+    t: u64,
+) -> PyResult<PyReducedGd> {
+    crate::convert::guard(|| {
+        let model: gengap::model::CnnConfig = serde_json::from_str(model).map_err(err)?;
+        let ds = dataset(data)?;
+        let w0 = weights("W0", w0, 2 * model.m, ds.inner.train.d())?;
+        let recipe = Recipe {
+            data: data.clone().unbind(),
+            model,
+            w0,
+            opt: serde_json::from_str(optim).map_err(err)?,
+            tc: serde_json::from_str(train).map_err(err)?,
+            seed,
+        };
+        let mut inner = recipe.build(py)?;
+        crate::convert::detach_interruptible(py, || {
+            for _ in 0..t {
+                inner.evaluate()?;
+                inner.advance()?;
+            }
+            Ok(())
+        })?;
+        Ok(PyReducedGd { inner, recipe })
+    })
 }
 
 #[pymethods]
@@ -221,10 +288,16 @@ impl PyReducedGd {
                 }),
                 ..TrainConfig::steps(gengap::train::MAX_STEPS)
             };
-            let inner = SpanTrainer::new(&ds.inner, &cfg, w0.view(), &opt, tc)
-                .map_err(err)?
-                .with_stream(&mut rng::stream(seed.0, 2));
-            Ok(PyReducedGd { inner })
+            let recipe = Recipe {
+                data: data.clone().unbind(),
+                model: cfg,
+                w0,
+                opt,
+                tc,
+                seed: seed.0,
+            };
+            let inner = recipe.build(data.py())?;
+            Ok(PyReducedGd { inner, recipe })
         })
     }
 
@@ -247,6 +320,34 @@ impl PyReducedGd {
                 }
                 Ok(met.map_or((f64::NAN, f64::NAN), |m| (m.loss, m.error)))
             })
+        })
+    }
+
+    /// Pickling and `copy`: the arguments and the step count (see the class docs).
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        (Py<PyAny>, Bound<'py, PyAny>, String, String, String, u64, u64),
+    )> {
+        crate::convert::guard(|| {
+            let f = py.import("gengap._native")?.getattr("_reduced_gd_from_parts")?;
+            let r = &self.recipe;
+            let json = |v: &dyn erased::Json| v.text().map_err(err);
+            Ok((
+                f,
+                (
+                    r.data.clone_ref(py),
+                    r.w0.to_pyarray(py).into_any(),
+                    json(&r.model)?,
+                    json(&r.opt)?,
+                    json(&r.tc)?,
+                    r.seed,
+                    self.inner.steps(),
+                ),
+            ))
         })
     }
 
@@ -394,5 +495,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decompose_py, m)?)?;
     m.add_function(wrap_pyfunction!(decompose_arrays, m)?)?;
     m.add_class::<PyReducedGd>()?;
+    m.add_function(wrap_pyfunction!(_reduced_gd_from_parts, m)?)?;
     Ok(())
+}
+
+/// JSON text of a config, for `__reduce__`.
+mod erased {
+    pub trait Json {
+        fn text(&self) -> Result<String, serde_json::Error>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> Result<String, serde_json::Error> {
+            serde_json::to_string(self)
+        }
+    }
 }

@@ -225,3 +225,26 @@ def test_keep_decomposition_gives_the_arrays_of_every_recorded_step(z23):
     np.testing.assert_array_equal(dec["gamma"][0], first["gamma"])
     assert np.abs(dec["gamma"][0]).max() < 1e-15
     assert "decomposition" not in gengap.train(z23, {"name": "gd", "lr": 0.5}, model=MODEL, steps=2)
+
+
+def test_a_reduced_engine_pickles_and_copies_mid_run_and_goes_on_bit_for_bit(z23):
+    import copy
+    import pickle
+
+    w0 = gengap.model.init(z23.d, 2, 1, MODEL)
+    kwargs = dict(optim={"name": "sgd_momentum", "lr": 0.05, "momentum": 0.9}, model=MODEL,
+                  algorithm={"kind": "label_noise_gd", "p": 0.1}, batch_size=4, seed=7)
+    red = gengap.analysis.ReducedGD(z23, w0, **kwargs)
+    red.step(13)
+    for other in [pickle.loads(pickle.dumps(red)), copy.deepcopy(red), copy.copy(red)]:
+        assert other.t == 13
+        np.testing.assert_array_equal(other.theta(), red.theta())
+    twin = pickle.loads(pickle.dumps(red))
+    red.step(9)
+    twin.step(9)
+    np.testing.assert_array_equal(twin.theta(), red.theta())
+    np.testing.assert_array_equal(twin.weights(), red.weights())
+    # A different seed is a different run: the comparison can fail.
+    other = gengap.analysis.ReducedGD(z23, w0, **{**kwargs, "seed": 8})
+    other.step(22)
+    assert not np.array_equal(other.theta(), red.theta())
