@@ -28,6 +28,24 @@ fn decomposition<'py>(py: Python<'py>, d: &Decomposition, basis: &Basis) -> PyRe
     Ok(out)
 }
 
+/// `W` and `W0` of shape `(2m, d)`, `m` read from `W0`.
+fn weights_and_start(
+    w: &Bound<'_, PyAny>,
+    w0: &Bound<'_, PyAny>,
+    d: usize,
+) -> PyResult<(ndarray::Array2<f64>, ndarray::Array2<f64>)> {
+    let rows = w0
+        .getattr("shape")
+        .and_then(|s| s.get_item(0))
+        .and_then(|r| r.extract::<usize>())
+        .unwrap_or(0);
+    if rows == 0 || rows % 2 != 0 {
+        return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
+    }
+    let w0 = weights("W0", w0, rows, d)?;
+    Ok((weights("W", w, rows, d)?, w0))
+}
+
 /// `decompose(W, W0, data) -> dict`: the coefficients of
 /// `w_{j,r} = c_{j,r}·w⁽⁰⁾_{j,r} + γ_{j,r}·j·μ/‖μ‖² + Σ_k ρ̄_{j,r,k}·ξ_k/‖ξ_k‖² + Σ_k ρ_{j,r,k}·ξ_k/‖ξ_k‖²`
 /// by least squares on the span of the signal, the training noise vectors and
@@ -46,16 +64,7 @@ fn decompose_py<'py>(
     crate::convert::guard(|| {
         let ds = dataset(data)?;
         let d = ds.inner.train.d();
-        let rows = w0
-            .getattr("shape")
-            .and_then(|s| s.get_item(0))
-            .and_then(|r| r.extract::<usize>())
-            .unwrap_or(0);
-        if rows == 0 || rows % 2 != 0 {
-            return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
-        }
-        let w0 = weights("W0", w0, rows, d)?;
-        let w = weights("W", w, rows, d)?;
+        let (w, w0) = weights_and_start(w, w0, d)?;
         crate::data::latents("decompose", &ds.inner)?;
         let dec = Decomposer::new(Basis::from_dataset(&ds.inner), w0.view()).map_err(err)?;
         let out = dec.decompose(w.view()).map_err(err)?;
@@ -137,16 +146,7 @@ fn decompose_arrays<'py>(
             noise_sample: (0..n_noise).collect(),
             n: n_noise,
         };
-        let rows = w0
-            .getattr("shape")
-            .and_then(|s| s.get_item(0))
-            .and_then(|r| r.extract::<usize>())
-            .unwrap_or(0);
-        if rows == 0 || rows % 2 != 0 {
-            return Err(value_error("`W0` must be a float64 NumPy array of shape (2m, d)"));
-        }
-        let w0 = weights("W0", w0, rows, d)?;
-        let w = weights("W", w, rows, d)?;
+        let (w, w0) = weights_and_start(w, w0, d)?;
         let dec = Decomposer::new(basis, w0.view()).map_err(err)?;
         let out = dec.decompose(w.view()).map_err(err)?;
         decomposition(py, &out, dec.basis())

@@ -101,6 +101,15 @@ impl Optimizer<f64> for PyStepOptimizer {
         Python::attach(|py| self.obj.setattr(py, "lr", lr)).map_err(|e| OptimError::Other(foreign(e)))
     }
 
+    /// The object's `eps` attribute, if it has one.
+    fn eps(&self) -> Option<f64> {
+        Python::attach(|py| self.obj.getattr(py, "eps").and_then(|v| v.extract::<f64>(py)).ok())
+    }
+
+    fn set_eps(&mut self, eps: f64) -> Result<(), OptimError> {
+        Python::attach(|py| self.obj.setattr(py, "eps", eps)).map_err(|e| OptimError::Other(foreign(e)))
+    }
+
     fn save_state(&self) -> Result<SavedState, OptimError> {
         Err(OptimError::State {
             reason: format!(

@@ -47,7 +47,7 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// `train(data, optim, model=None, steps=None, record_every=10, decompose=False,
 /// w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None,
 /// callback_weights=False, keep_decomposition=False, progress=False,
-/// lr_schedule=None) -> dict`: train the CNN on
+/// lr_schedule=None, eps_schedule=None) -> dict`: train the CNN on
 /// `data`'s training split from `w0` (default: `gengap.model.init(d, seed, 1,
 /// model)`), full batch or (`batch_size`) on mini-batches whose order is drawn
 /// from `stream(seed, 2)`, until `steps` steps or the stopping rule of `train`
@@ -80,10 +80,13 @@ pub fn history<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyD
 /// 0.5}`, `inverse_time`, `inverse_sqrt`, `cosine`: `η_t = η₀·f(t)`) or a
 /// callable `t -> η_t` (`t = 0, 1, …` the step about to be taken), which sets
 /// the optimizer's rate before each step (a Python optimizer's `lr`).
+/// `eps_schedule` is the same for the `ε` of an adaptive rule (`ε_t =
+/// ε₀·f(t)`, or a callable `t -> ε_t`; a Python optimizer's `eps`); an
+/// optimizer without `ε` refuses it.
 #[pyfunction]
 #[pyo3(
-    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, keep_decomposition = false, progress = false, lr_schedule = None),
-    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, keep_decomposition=False, progress=False, lr_schedule=None)"
+    signature = (data, optim, model = None, steps = None, record_every = Count(10), decompose = false, w0 = None, seed = Count(0), train = None, batch_size = None, algorithm = None, callback = None, callback_weights = false, keep_decomposition = false, progress = false, lr_schedule = None, eps_schedule = None),
+    text_signature = "(data, optim, model=None, steps=None, record_every=10, decompose=False, w0=None, seed=0, train=None, batch_size=None, algorithm=None, callback=None, callback_weights=False, keep_decomposition=False, progress=False, lr_schedule=None, eps_schedule=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -104,6 +107,7 @@ fn train<'py>(
     keep_decomposition: bool,
     progress: bool,
     lr_schedule: Option<&Bound<'py, PyAny>>,
+    eps_schedule: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     crate::convert::guard(|| {
         let ds = dataset(data)?;
@@ -138,6 +142,12 @@ fn train<'py>(
             Some(table) if !table.is_none() => tc.lr_schedule = config("lr_schedule", Some(table))?,
             _ => {}
         }
+        let mut eps_fn: Option<Py<PyAny>> = None;
+        match eps_schedule {
+            Some(f) if f.is_callable() => eps_fn = Some(f.clone().unbind()),
+            Some(table) if !table.is_none() => tc.eps_schedule = config("eps_schedule", Some(table))?,
+            _ => {}
+        }
         tc.validate().map_err(err)?;
         let d = ds.inner.train.d();
         let w0 = match w0 {
@@ -166,7 +176,7 @@ fn train<'py>(
                 &tc,
                 &w0,
                 seed.0,
-                lr_fn,
+                (lr_fn, eps_fn),
                 (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
             ),
             Chosen::F32(o) => run::<f32>(
@@ -176,7 +186,7 @@ fn train<'py>(
                 &tc,
                 &w0,
                 seed.0,
-                lr_fn,
+                (lr_fn, eps_fn),
                 (cb.as_mut(), bar.as_mut(), arrays.as_mut()),
             ),
         });
@@ -299,7 +309,7 @@ fn run<T: Real>(
     tc: &TrainConfig,
     w0: &Array2<f64>,
     seed: u64,
-    lr_fn: Option<Py<PyAny>>,
+    (lr_fn, eps_fn): (Option<Py<PyAny>>, Option<Py<PyAny>>),
     (cb, bar, arrays): Watchers<'_>,
 ) -> Result<(RunRecord, Array2<f64>), TrainError> {
     let mut t =
@@ -307,14 +317,19 @@ fn run<T: Real>(
     // A Python schedule: an exception it raises ends the run and is raised
     // as it was (the rate is then NaN, which the optimizer refuses).
     let failed: std::sync::Arc<std::sync::Mutex<Option<PyErr>>> = Default::default();
-    if let Some(f) = lr_fn {
-        let slot = failed.clone();
-        t = t.with_lr_schedule(move |step| {
+    let python_schedule = |f: Py<PyAny>, slot: std::sync::Arc<std::sync::Mutex<Option<PyErr>>>| {
+        move |step: u64| {
             Python::attach(|py| f.call1(py, (step,)).and_then(|v| v.extract::<f64>(py))).unwrap_or_else(|e| {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 f64::NAN
             })
-        });
+        }
+    };
+    if let Some(f) = lr_fn {
+        t = t.with_lr_schedule(python_schedule(f, failed.clone()));
+    }
+    if let Some(f) = eps_fn {
+        t = t.with_eps_schedule(python_schedule(f, failed.clone()));
     }
     let mut watchers: Vec<Watch<'_, Trainer<T>>> = Vec::new();
     if let Some(b) = bar {

@@ -198,3 +198,26 @@ def test_lr_schedules_as_a_table_or_a_callable_set_each_steps_rate(z23):
 
     with pytest.raises(ArithmeticError, match="my schedule"):
         gengap.train(z23, {"name": "gd", "lr": 0.4}, steps=3, lr_schedule=broken)
+
+
+def test_eps_schedules_reach_the_builtin_rule_and_a_python_optimizers_eps(z23):
+    table = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=12,
+                         eps_schedule={"kind": "step", "every": 4, "gamma": 0.01})
+    call = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=12,
+                        eps_schedule=lambda t: 1e-8 * 0.01 ** (t // 4))
+    np.testing.assert_array_equal(table["W"], call["W"])
+    plain = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=12)
+    big = gengap.train(z23, {"name": "adam", "lr": 1e-2}, model=MODEL, steps=12, eps_schedule=lambda t: 0.1)
+    assert not np.array_equal(big["W"], plain["W"])
+    seen = []
+    ours = NumpyAdam(1e-2)
+
+    def step(w, g, _step=ours.step):
+        seen.append(ours.eps)
+        _step(w, g)
+
+    ours.step = step
+    gengap.train(z23, ours, model=MODEL, steps=4, eps_schedule={"kind": "inverse_time", "k": 1.0})
+    np.testing.assert_allclose(seen, [1e-8 / (1 + t) for t in range(4)], rtol=1e-15)
+    with pytest.raises(ValueError, match="eps_schedule"):
+        gengap.train(z23, {"name": "gd", "lr": 0.1}, model=MODEL, steps=3, eps_schedule={"kind": "inverse_time", "k": 1.0})

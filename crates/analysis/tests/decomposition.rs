@@ -496,7 +496,9 @@ fn a_training_patch_outside_the_span_is_refused() {
         Err(gengap_analysis::AnalysisError::InvalidParam {
             field: "data", value, ..
         }) => {
-            assert!(value.starts_with("max |X - A S|"), "{value}");
+            // The message names the moved patch and its sample.
+            assert!(value.starts_with("patch 1 of training sample 3 "), "{value}");
+            assert!(value.contains("max |X - A S|"), "{value}");
         }
         other => panic!("expected the span check to refuse the data, got {other:?}"),
     }

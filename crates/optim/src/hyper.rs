@@ -155,6 +155,20 @@ impl Hyper {
         Ok(Hyper { lr, ..self })
     }
 
+    /// The same with `ε = eps` (checked: finite and `≥ 0`), e.g. for an ε
+    /// schedule; only for a rule that has an ε ([`Rule::uses_eps`]).
+    pub fn with_eps(self, eps: f64) -> Result<Hyper, OptimError> {
+        if !self.rule.uses_eps() {
+            return Err(OptimError::InvalidParam {
+                field: "eps",
+                value: eps.to_string(),
+                reason: "this rule has no ε",
+            });
+        }
+        check_nonneg("eps", eps)?;
+        Ok(Hyper { eps, ..self })
+    }
+
     /// `η`.
     pub fn lr(&self) -> f64 {
         self.lr

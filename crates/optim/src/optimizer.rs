@@ -101,6 +101,19 @@ pub trait Optimizer<T: Real> {
     fn learning_rate(&self) -> f64;
     /// Set `η` (checked by the implementation), e.g. for a schedule.
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError>;
+    /// The `ε` of an adaptive rule; `None` (the default) for a rule without one.
+    fn eps(&self) -> Option<f64> {
+        None
+    }
+    /// Set `ε` (checked), e.g. for an ε schedule; the default refuses: the
+    /// optimizer has none.
+    fn set_eps(&mut self, eps: f64) -> Result<(), OptimError> {
+        Err(OptimError::InvalidParam {
+            field: "eps",
+            value: eps.to_string(),
+            reason: "this optimizer has no ε",
+        })
+    }
     /// Everything later steps depend on, in serializable form: a run resumed
     /// from it ([`Optimizer::restore_state`]) continues bit for bit.
     fn save_state(&self) -> Result<SavedState, OptimError>;

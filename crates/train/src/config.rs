@@ -55,6 +55,12 @@ pub struct TrainConfig {
     /// the reduced engine refuses another.
     #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
     pub lr_schedule: LrSchedule,
+    /// The ε schedule of an adaptive optimizer, `ε_t = ε₀·f(t)` with the
+    /// same factors ([`LrSchedule`]; e.g. `{ kind = "inverse_sqrt", tau = 1 }`
+    /// for `ε₀/√(1 + t)`). Default constant (not written). Refused for an
+    /// optimizer without ε.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub eps_schedule: LrSchedule,
 }
 
 /// The most steps one run may be asked for: `10⁹`. The smallest step here
@@ -91,6 +97,7 @@ impl Default for TrainConfig {
             batch: None,
             algorithm: AlgorithmConfig::Plain,
             lr_schedule: LrSchedule::Constant,
+            eps_schedule: LrSchedule::Constant,
         }
     }
 }
@@ -142,6 +149,7 @@ impl TrainConfig {
             mb.validate(usize::MAX)?;
         }
         self.lr_schedule.validate()?;
+        self.eps_schedule.validate_as(true)?;
         self.algorithm.validate()
     }
 

@@ -1,5 +1,5 @@
-//! Learning-rate schedules (`[train] lr_schedule`): the rate of step `t`
-//! is `η_t = η₀·f(t)`, `η₀` the optimizer's own rate, `t = 0, 1, …` the
+//! Learning-rate and ε schedules (`[train] lr_schedule`, `eps_schedule`):
+//! the rate of step `t` is `η_t = η₀·f(t)` (and `ε_t = ε₀·f(t)`), `η₀` the optimizer's own rate, `t = 0, 1, …` the
 //! index of the step about to be taken; the trainer sets it on the
 //! optimizer ([`crate::Optimizer::set_learning_rate`]) before each step.
 //! Code can give any schedule as a function of `t`
@@ -72,23 +72,43 @@ impl LrSchedule {
         }
     }
 
-    /// Check `k ≥ 0`, `τ > 0`, `every ≥ 1`, `γ ∈ (0, 1]`, `m ∈ [0, 1]`, all finite.
+    /// Check `k ≥ 0`, `τ > 0`, `every ≥ 1`, `γ ∈ (0, 1]`, `m ∈ [0, 1]`, all
+    /// finite, naming the keys under `lr_schedule`.
     pub fn validate(&self) -> Result<(), TrainError> {
+        self.validate_as(false)
+    }
+
+    /// [`LrSchedule::validate`] with the keys under `eps_schedule` (`eps`) or
+    /// `lr_schedule`.
+    pub fn validate_as(&self, eps: bool) -> Result<(), TrainError> {
+        let key = |lr: &'static str, e: &'static str| if eps { e } else { lr };
         let bad = |field, value: String, reason| Err(TrainError::InvalidParam { field, value, reason });
         match *self {
-            LrSchedule::InverseTime { k } if !(k.is_finite() && k >= 0.0) => {
-                bad("lr_schedule.k", k.to_string(), "must be finite and >= 0")
-            }
-            LrSchedule::InverseSqrt { tau } if !(tau.is_finite() && tau > 0.0) => {
-                bad("lr_schedule.tau", tau.to_string(), "must be finite and > 0")
-            }
-            LrSchedule::Step { every: 0, .. } => bad("lr_schedule.every", "0".into(), "must be >= 1"),
-            LrSchedule::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => {
-                bad("lr_schedule.gamma", gamma.to_string(), "must be in (0, 1]")
-            }
-            LrSchedule::Cosine { min_factor } if !(0.0..=1.0).contains(&min_factor) => {
-                bad("lr_schedule.min_factor", min_factor.to_string(), "must be in [0, 1]")
-            }
+            LrSchedule::InverseTime { k } if !(k.is_finite() && k >= 0.0) => bad(
+                key("lr_schedule.k", "eps_schedule.k"),
+                k.to_string(),
+                "must be finite and >= 0",
+            ),
+            LrSchedule::InverseSqrt { tau } if !(tau.is_finite() && tau > 0.0) => bad(
+                key("lr_schedule.tau", "eps_schedule.tau"),
+                tau.to_string(),
+                "must be finite and > 0",
+            ),
+            LrSchedule::Step { every: 0, .. } => bad(
+                key("lr_schedule.every", "eps_schedule.every"),
+                "0".into(),
+                "must be >= 1",
+            ),
+            LrSchedule::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => bad(
+                key("lr_schedule.gamma", "eps_schedule.gamma"),
+                gamma.to_string(),
+                "must be in (0, 1]",
+            ),
+            LrSchedule::Cosine { min_factor } if !(0.0..=1.0).contains(&min_factor) => bad(
+                key("lr_schedule.min_factor", "eps_schedule.min_factor"),
+                min_factor.to_string(),
+                "must be in [0, 1]",
+            ),
             _ => Ok(()),
         }
     }

@@ -113,6 +113,13 @@ impl SpanTrainer {
                 reason: "the normalized margin is recorded by the full-space trainer only",
             });
         }
+        if !cfg.eps_schedule.is_constant() {
+            return Err(TrainError::InvalidParam {
+                field: "eps_schedule",
+                value: format!("{:?}", cfg.eps_schedule),
+                reason: "the span-preserving rules have no ε",
+            });
+        }
         if !cfg.lr_schedule.is_constant() {
             return Err(TrainError::InvalidParam {
                 field: "lr_schedule",

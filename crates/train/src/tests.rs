@@ -47,6 +47,7 @@ fn to_target() -> TrainConfig {
         batch: None,
         algorithm: AlgorithmConfig::Plain,
         lr_schedule: Default::default(),
+        eps_schedule: Default::default(),
     }
 }
 
@@ -69,6 +70,7 @@ fn cfg(max_steps: u64) -> TrainConfig {
         batch: None,
         algorithm: AlgorithmConfig::Plain,
         lr_schedule: Default::default(),
+        eps_schedule: Default::default(),
     }
 }
 
@@ -108,6 +110,7 @@ fn f32_runs_track_f64_and_the_gd_residual_is_at_f32_round_off() {
         batch: None,
         algorithm: AlgorithmConfig::Plain,
         lr_schedule: Default::default(),
+        eps_schedule: Default::default(),
     };
     let Run {
         record: r64, w: w64, ..

@@ -43,6 +43,7 @@ fn cfg(steps: u64, batch: Option<MiniBatch>, precision: Precision) -> TrainConfi
         batch,
         algorithm: AlgorithmConfig::Plain,
         lr_schedule: Default::default(),
+        eps_schedule: Default::default(),
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Trainer<T: Real> {
     /// The learning rate of step `t` (`[train] lr_schedule`, or
     /// [`Trainer::with_lr_schedule`]), set on the optimizer before the step.
     lr_at: Option<LrFn>,
+    /// The ε of step `t` (`[train] eps_schedule`, or [`Trainer::with_eps_schedule`]).
+    eps_at: Option<LrFn>,
     recorder: Option<DecompositionRecorder>,
     /// `[train] margin`: the degree `q` of the network's homogeneity.
     margin_degree: Option<f64>,
@@ -139,8 +141,23 @@ impl<T: Real> Trainer<T> {
             let (base, schedule, steps) = (opt.learning_rate(), cfg.lr_schedule, cfg.max_steps);
             Box::new(move |t| base * schedule.factor(t, steps)) as LrFn
         });
+        let eps_at: Option<LrFn> = match (cfg.eps_schedule.is_constant(), opt.eps()) {
+            (true, _) => None,
+            (false, Some(base)) => {
+                let (schedule, steps) = (cfg.eps_schedule, cfg.max_steps);
+                Some(Box::new(move |t| base * schedule.factor(t, steps)))
+            }
+            (false, None) => {
+                return Err(TrainError::InvalidParam {
+                    field: "eps_schedule",
+                    value: format!("{:?}", cfg.eps_schedule),
+                    reason: "the optimizer has no ε (an adaptive rule has one)",
+                });
+            }
+        };
         Ok(Trainer {
             lr_at,
+            eps_at,
             step_grad: (full_batch && gradient.is_some()).then(|| Array2::zeros(w0.dim())),
             scratch: OracleScratch::new(w0.dim()),
             gradient,
@@ -274,6 +291,14 @@ impl<T: Real> Trainer<T> {
         self
     }
 
+    /// Set the `ε` of each step from `eps(t)` (replacing `[train]
+    /// eps_schedule`); an optimizer without ε, or a value it refuses, ends
+    /// the run with its error.
+    pub fn with_eps_schedule(mut self, eps: impl FnMut(u64) -> f64 + Send + 'static) -> Self {
+        self.eps_at = Some(Box::new(eps));
+        self
+    }
+
     /// Current weights.
     pub fn weights(&self) -> &Array2<T> {
         &self.w
@@ -400,6 +425,9 @@ impl<T: Real> Dynamics for Trainer<T> {
     fn advance(&mut self) -> Result<(), TrainError> {
         if let Some(f) = self.lr_at.as_mut() {
             self.opt.set_learning_rate(f(self.step))?;
+        }
+        if let Some(f) = self.eps_at.as_mut() {
+            self.opt.set_eps(f(self.step))?;
         }
         let (w, g) = (
             self.w.as_slice_mut().expect("standard layout"),

@@ -340,3 +340,48 @@ fn a_learning_rate_schedule_sets_each_steps_rate_as_a_stepwise_gd_would() {
     let e = gengap_train::SpanTrainer::new(&ds, &model, w0.view(), &OptimConfig::gd(0.4), cfg).unwrap_err();
     assert!(e.to_string().contains("lr_schedule"), "{e}");
 }
+
+#[test]
+fn an_eps_schedule_sets_each_steps_eps_of_an_adaptive_rule() {
+    let (ds, model, w0) = setup();
+    let run = |cfg: TrainConfig, f: Option<fn(u64) -> f64>| {
+        let opt = OptimConfig::adam(0.02).build::<f64>().unwrap();
+        let mut t = Trainer::new(&ds, &model, w0.clone(), Box::new(opt), cfg).unwrap();
+        if let Some(f) = f {
+            t = t.with_eps_schedule(f);
+        }
+        t.run(&mut []).map(|(_, w)| w)
+    };
+    let cfg: TrainConfig =
+        toml::from_str("max_steps = 12\neps_schedule = { kind = \"step\", every = 4, gamma = 0.01 }").unwrap();
+    let table = run(cfg.clone(), None).unwrap();
+    let closure = run(TrainConfig::steps(12), Some(|t| 1e-8 * 0.01f64.powi((t / 4) as i32))).unwrap();
+    assert_eq!(bits(&table), bits(&closure));
+    // A constant ε from the closure is the config's ε, bit for bit; the schedule moves elsewhere.
+    let constant = run(TrainConfig::steps(12), Some(|_| 1e-8)).unwrap();
+    let plain = run(TrainConfig::steps(12), None).unwrap();
+    assert_eq!(bits(&constant), bits(&plain));
+    let big = run(TrainConfig::steps(12), Some(|t| 0.1 / (1.0 + t as f64))).unwrap();
+    assert_ne!(bits(&big), bits(&plain));
+    // An optimizer without ε refuses the schedule by name; a bad ε ends the run.
+    let e = Trainer::new(
+        &ds,
+        &model,
+        w0.clone(),
+        Box::new(OptimConfig::gd(0.1).build::<f64>().unwrap()),
+        cfg,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("eps_schedule"), "{e}");
+    assert!(
+        run(TrainConfig::steps(5), Some(|_| -1.0))
+            .unwrap_err()
+            .to_string()
+            .contains("eps")
+    );
+    let e = toml::from_str::<TrainConfig>("max_steps = 5\neps_schedule = { kind = \"cosine\", min_factor = 2.0 }")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(e.to_string().contains("eps_schedule.min_factor"), "{e}");
+}

@@ -83,6 +83,12 @@ impl Rule {
         }
     }
 
+    /// Whether the rule has an `ε` (the adaptive rules; not GD, SGD with
+    /// momentum, signGD or Lion).
+    pub fn uses_eps(&self) -> bool {
+        !matches!(self, Rule::Gd | Rule::SgdMomentum { .. } | Rule::SignGd | Rule::Lion)
+    }
+
     /// The (empty) buffers the rule keeps; they are sized on the first step.
     pub fn buffers<T>(&self) -> Buffers<T> {
         match *self {
@@ -438,6 +444,15 @@ impl<T: Real> Optimizer<T> for Optim<T> {
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
         self.hyper = self.hyper.with_lr(lr)?;
+        Ok(())
+    }
+
+    fn eps(&self) -> Option<f64> {
+        self.hyper.rule().uses_eps().then(|| self.hyper.eps())
+    }
+
+    fn set_eps(&mut self, eps: f64) -> Result<(), OptimError> {
+        self.hyper = self.hyper.with_eps(eps)?;
         Ok(())
     }
 
