@@ -25,6 +25,27 @@ fn dict_json(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     json.call_method1("dumps", (obj,))?.extract::<String>()
 }
 
+/// A NaN or infinite float anywhere in the dict config `obj` (which JSON
+/// cannot carry, and which no config key allows) as one `ValueError` naming
+/// its key path: `` `optim.lr` = nan: must be finite ``.
+fn non_finite(path: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        for (k, v) in d.iter() {
+            non_finite(&format!("{path}.{}", k.str()?), &v)?;
+        }
+    } else if let Ok(l) = obj.cast::<pyo3::types::PyList>() {
+        for (i, v) in l.iter().enumerate() {
+            non_finite(&format!("{path}[{i}]"), &v)?;
+        }
+    } else if obj.is_instance_of::<pyo3::types::PyFloat>() {
+        let v: f64 = obj.extract()?;
+        if !v.is_finite() {
+            return Err(value_error(format!("`{path}` = {v}: must be finite")));
+        }
+    }
+    Ok(())
+}
+
 /// The serde value of a config: a dict (or `None`, the empty table) is read
 /// as JSON, a `str` as TOML text. `what` names the argument in errors.
 pub fn config<T: DeserializeOwned>(what: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
@@ -44,6 +65,7 @@ pub fn config<T: DeserializeOwned>(what: &str, obj: Option<&Bound<'_, PyAny>>) -
             })
         }
         Some(o) if o.is_instance_of::<PyDict>() => {
+            non_finite(what, o)?;
             serde_json::from_str::<T>(&dict_json(o)?).map_err(|e| strip_position(&e.to_string()))
         }
         Some(o) => {

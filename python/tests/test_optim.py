@@ -224,3 +224,12 @@ def test_state_is_numpy_arrays_and_loads_from_arrays_or_lists():
     after = twin.state()
     assert after["t"] == before["t"]
     np.testing.assert_array_equal(after["buffers"]["v"], before["buffers"]["v"])
+
+
+def test_a_non_finite_value_in_a_dict_config_names_its_key():
+    ds = gengap.data.z23(d=40, n=6, n_test=10, s=10, seed=1)
+    for value in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match=r"`optim\.lr` = (NaN|inf|-inf): must be finite"):
+            gengap.train(ds, {"name": "adam", "lr": value}, steps=2)
+        with pytest.raises(ValueError, match=r"`optim\.betas\[1\]`"):
+            gengap.optim.make({"name": "adam", "lr": 0.1, "betas": [0.9, value]})
