@@ -180,7 +180,7 @@ fn go<S: Study>(
 }
 
 /// `run_study(name, config, out="results", figures=None, shard=None,
-/// merge=False, config_path=None) -> dict`: run experiment `name`
+/// merge=False, config_path=None, progress=True) -> dict`: run experiment `name`
 /// (see `studies()`) on `config` (TOML text, e.g. `study_config(name)`, or the
 /// same as a dict) exactly as its binary does with `--config`, `--out`,
 /// `--figures`, `--shard`, `--merge`: the config is checked before anything is
@@ -197,12 +197,14 @@ fn go<S: Study>(
 /// Any error is a `ValueError` whose message is the binary's one error line.
 /// Ctrl-C stops the cells within a fraction of a second and raises
 /// `KeyboardInterrupt`; the cells already journaled are kept, and the same
-/// call resumes from them. Progress is the binary's: `<name>: k/N cells`
-/// lines on standard error.
+/// call resumes from them. `progress=True` (the default) shows the binary's
+/// per-cell progress (`<name>: k/N cells` lines on standard error, a bar on
+/// a terminal); `progress=False` hides it (the other lines the binary
+/// prints stay).
 #[pyfunction]
 #[pyo3(
-    signature = (name, config, out = "results".into(), figures = None, shard = None, merge = false, config_path = None),
-    text_signature = "(name, config, out='results', figures=None, shard=None, merge=False, config_path=None)"
+    signature = (name, config, out = "results".into(), figures = None, shard = None, merge = false, config_path = None, progress = true),
+    text_signature = "(name, config, out='results', figures=None, shard=None, merge=False, config_path=None, progress=True)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn run_study(
@@ -214,6 +216,7 @@ fn run_study(
     shard: Option<&str>,
     merge: bool,
     config_path: Option<PathBuf>,
+    progress: bool,
 ) -> PyResult<Py<PyAny>> {
     crate::convert::guard(|| {
         if !STUDIES.iter().any(|s| s.0 == name) {
@@ -232,7 +235,9 @@ fn run_study(
         };
         let figures = figures.or_else(|| scratch.clone()).expect("one of the two");
         let (t, o, f) = (text.as_str(), origin.as_path(), (out.as_path(), figures.as_path()));
+        gengap::lab::journal::show_progress(progress);
         let result = run_interruptible(py, || dispatch(name, t, o, f, shard, merge));
+        gengap::lab::journal::show_progress(true);
         if let Some(dir) = scratch {
             let _ = std::fs::remove_dir_all(dir);
         }

@@ -173,3 +173,14 @@ def test_ctrl_c_stops_a_study_within_a_second_and_journals_no_interrupted_cell(t
     # Training goes on normally afterwards.
     z = gengap.data.z23(d=40, n=6, n_test=10, s=10, seed=1)
     assert gengap.train(z, {"name": "gd", "lr": 0.1}, steps=3)["steps"] == 3
+
+
+def test_progress_lines_are_shown_by_default_and_hidden_on_request(tmp_path, capfd):
+    import tomllib
+
+    config = tomllib.loads(gengap.study_config("adam-vs-gd", quick=True))
+    config["lambda_sweep"]["lambdas"] = [0.0]
+    gengap.run_study("adam-vs-gd", config, out=tmp_path / "a")
+    assert "cells," in capfd.readouterr().err
+    gengap.run_study("adam-vs-gd", config, out=tmp_path / "b", progress=False)
+    assert "cells," not in capfd.readouterr().err

@@ -39,6 +39,16 @@ where
     run_list(label, seed, &all, |k, r| f(k, r))
 }
 
+/// Whether the per-cell progress (the bar on a terminal, `k/N cells` lines
+/// otherwise) is shown; on unless [`show_progress`] turned it off.
+static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Show or hide the per-cell progress of every sweep of the process (the
+/// Python package's `run_study(progress=False)`); the binaries keep it on.
+pub fn show_progress(on: bool) {
+    PROGRESS.store(on, Ordering::Relaxed);
+}
+
 /// Run `f` on the listed cells in parallel (progress as in [`run_cells`]);
 /// results in the order of `list`.
 fn run_list<R, F>(label: &str, seed: u64, list: &[usize], f: F) -> Vec<R>
@@ -54,7 +64,11 @@ where
             .progress_chars("=> "),
     );
     bar.set_prefix(label.to_string());
-    let plain = !console_is_tty();
+    let shown = PROGRESS.load(Ordering::Relaxed);
+    if !shown {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let plain = shown && !console_is_tty();
     let done = AtomicUsize::new(0);
     let start = Instant::now();
     let step = (cells / 10).max(1);
