@@ -335,15 +335,15 @@ impl PyReducedGd {
         crate::convert::guard(|| {
             let f = py.import("gengap._native")?.getattr("_reduced_gd_from_parts")?;
             let r = &self.recipe;
-            let json = |v: &dyn erased::Json| v.text().map_err(err);
+            let json = |v: serde_json::Result<String>| v.map_err(err);
             Ok((
                 f,
                 (
                     r.data.clone_ref(py),
                     r.w0.to_pyarray(py).into_any(),
-                    json(&r.model)?,
-                    json(&r.opt)?,
-                    json(&r.tc)?,
+                    json(serde_json::to_string(&r.model))?,
+                    json(serde_json::to_string(&r.opt))?,
+                    json(serde_json::to_string(&r.tc))?,
                     r.seed,
                     self.inner.steps(),
                 ),
@@ -497,16 +497,4 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReducedGd>()?;
     m.add_function(wrap_pyfunction!(_reduced_gd_from_parts, m)?)?;
     Ok(())
-}
-
-/// JSON text of a config, for `__reduce__`.
-mod erased {
-    pub trait Json {
-        fn text(&self) -> Result<String, serde_json::Error>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn text(&self) -> Result<String, serde_json::Error> {
-            serde_json::to_string(self)
-        }
-    }
 }

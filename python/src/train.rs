@@ -136,18 +136,8 @@ fn train<'py>(
             }
         };
         let mut tc = tc;
-        let mut lr_fn: Option<Py<PyAny>> = None;
-        match lr_schedule {
-            Some(f) if f.is_callable() => lr_fn = Some(f.clone().unbind()),
-            Some(table) if !table.is_none() => tc.lr_schedule = config("lr_schedule", Some(table))?,
-            _ => {}
-        }
-        let mut eps_fn: Option<Py<PyAny>> = None;
-        match eps_schedule {
-            Some(f) if f.is_callable() => eps_fn = Some(f.clone().unbind()),
-            Some(table) if !table.is_none() => tc.eps_schedule = config("eps_schedule", Some(table))?,
-            _ => {}
-        }
+        let lr_fn = schedule("lr_schedule", lr_schedule, &mut tc.lr_schedule)?;
+        let eps_fn = schedule("eps_schedule", eps_schedule, &mut tc.eps_schedule)?;
         tc.validate().map_err(err)?;
         let d = ds.inner.train.d();
         let w0 = match w0 {
@@ -205,6 +195,23 @@ fn train<'py>(
         out.set_item("W0", w0.into_pyarray(py))?;
         Ok(out)
     })
+}
+
+/// A schedule argument: a callable is returned (called once a step), a
+/// table is read into `table` (`[train] lr_schedule` / `eps_schedule`).
+fn schedule(
+    what: &str,
+    arg: Option<&Bound<'_, PyAny>>,
+    table: &mut gengap::train::LrSchedule,
+) -> PyResult<Option<Py<PyAny>>> {
+    match arg {
+        Some(f) if f.is_callable() => Ok(Some(f.clone().unbind())),
+        Some(t) if !t.is_none() => {
+            *table = config(what, Some(t))?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The optimizer `train` was given, built for the run's precision.
