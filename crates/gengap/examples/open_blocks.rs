@@ -108,23 +108,24 @@ impl OptimizerSpec for Own {
     }
 
     fn build_f64(&self) -> Result<Box<dyn Optimizer<f64> + Send>, OptimError> {
-        self.validate()?;
-        let Own::DecayingEpsAdam { lr, eps0 } = *self;
-        Ok(Box::new(DecayingEpsAdam {
-            lr,
-            eps0,
-            s: Moments::default(),
-        }))
+        Ok(Box::new(self.running::<f64>()?))
     }
 
     fn build_f32(&self) -> Result<Box<dyn Optimizer<f32> + Send>, OptimError> {
+        Ok(Box::new(self.running::<f32>()?))
+    }
+}
+
+impl Own {
+    /// The checked optimizer with a fresh state, in either precision.
+    fn running<T: Real>(&self) -> Result<DecayingEpsAdam<T>, OptimError> {
         self.validate()?;
         let Own::DecayingEpsAdam { lr, eps0 } = *self;
-        Ok(Box::new(DecayingEpsAdam {
+        Ok(DecayingEpsAdam {
             lr,
             eps0,
             s: Moments::default(),
-        }))
+        })
     }
 }
 
