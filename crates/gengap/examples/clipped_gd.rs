@@ -15,7 +15,7 @@
 //! (`cargo xtask downstream` builds and runs it from a crate outside the workspace).
 
 use gengap::data::rng::ChaCha8Rng;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +84,6 @@ impl Observer<SpanTrainer> for Signal {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
-    seed: u64,
     data: C22Params,
     model: CnnConfig,
     train: TrainConfig,
@@ -128,6 +127,14 @@ struct Row {
 
 struct ClippedGdStudy;
 
+/// The one training set every cell shares, from the setup stream (the
+/// config's `seed` is the lab's: no study declares it).
+impl Setup<Config> for Dataset {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        Ok(DataConfig::C22(cfg.data.clone()).generate(rng)?)
+    }
+}
+
 impl Study for ClippedGdStudy {
     type Config = Config;
     type Shared = Dataset;
@@ -142,16 +149,10 @@ impl Study for ClippedGdStudy {
     fn package(&self) -> Option<gengap::lab::Package> {
         Some(gengap::lab::package!())
     }
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Dataset, StudyError> {
-        Ok(DataConfig::C22(cfg.data.clone()).generate(rng)?)
-    }
     fn cells(&self, cfg: &Config, _: &Dataset) -> Vec<Cell> {
         cfg.clips.iter().map(|&clip| Cell { clip }).collect()
     }
-    fn run(&self, cfg: &Config, ds: &Dataset, c: &Cell, rng: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, ds: &Dataset, c: &Cell, rng: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let w0 = cfg.model.init::<f64, _>(ds.train.d(), rng)?; // W⁽⁰⁾ from the cell's stream
         let problem = SpanProblem::new(ds, &cfg.model, w0.view())?;
         let algorithm = ClippedGd {
@@ -175,7 +176,7 @@ impl Study for ClippedGdStudy {
         let (_, w_full) = full.run(&mut [])?;
         let w_red = reduced.weights().expect("a data set with a test split");
         let gap = (&w_red - &w_full).mapv(|v| v * v).sum().sqrt() / w_full.mapv(|v| v * v).sum().sqrt();
-        let last = run.last().expect("a run records its last step");
+        let last = run.final_record()?;
         let s = signal.0.last().expect("observed at the end");
         Ok(Row {
             clip: c.clip,

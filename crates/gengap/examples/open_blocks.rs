@@ -229,7 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut recorder = DecompositionRecorder::new(&ds, w0.view())?;
         let mut norms = NormWatch::default();
         let (run, w) = trainer.run(&mut [Watch::new(&mut recorder, schedule), Watch::new(&mut norms, schedule)])?;
-        let last = run.last().expect("a run has a last record");
+        let last = run.final_record()?;
         let (_, summary) = recorder.summaries().last().expect("observed at the end");
         println!(
             "{:>18}: {:?} after {} steps, train loss {:.4}, test error {:.3}, max γ {:.3}, max ρ̄ {:.3}, max ‖W‖ {:.3}",

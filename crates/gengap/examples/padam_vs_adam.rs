@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("Adam", OptimConfig::adam(1e-3)),
     ] {
         let (record, w) = train_from(&ds, &model, &opt, &train, &w0)?;
-        let last = record.last().expect("a run records its last step");
+        let last = record.final_record()?;
         let summary = decomposer.decompose(w.view())?.summary(decomposer.basis());
         println!(
             "{label:<15}  {:>10.2e}  {:>10.3}  {:>13.3}  {:>11.3}  {:>8.3}",

@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "d = {d}, SNR = {snr}: {:?} after {} steps, train loss {:.3e}, test error {test_error:.3} ({:.1} s)",
             run.status,
             run.steps,
-            run.last().expect("the last step is recorded").train.loss,
+            run.final_record()?.train.loss,
             start.elapsed().as_secs_f64()
         );
     }

@@ -3,14 +3,13 @@
 //! checks, per-cell streams, resume, `--shard k/N`/`--merge` and provenance. Run:
 //! `cargo run --release -p gengap --example sigma0_sweep -- --config crates/gengap/examples/sigma0_sweep.toml`
 
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
-    seed: u64,
     data: Z23Params,
     model: CnnConfig,
     train: TrainConfig,
@@ -48,6 +47,14 @@ struct Row {
 
 struct Sigma0Sweep;
 
+/// The one training set every cell shares, from the setup stream (the
+/// config's `seed` is the lab's: no study declares it).
+impl Setup<Config> for Dataset {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        Ok(DataConfig::Z23(cfg.data.clone()).generate(rng)?)
+    }
+}
+
 impl Study for Sigma0Sweep {
     type Config = Config;
     type Shared = Dataset;
@@ -58,24 +65,18 @@ impl Study for Sigma0Sweep {
     fn name(&self) -> &str {
         "sigma0-sweep"
     }
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Dataset, StudyError> {
-        Ok(DataConfig::Z23(cfg.data.clone()).generate(rng)?)
-    }
     fn cells(&self, cfg: &Config, _: &Dataset) -> Vec<Cell> {
         let both = |&sigma0: &f64| [false, true].map(|adam| Cell { sigma0, adam });
         cfg.sigma0s.iter().flat_map(both).collect()
     }
-    fn run(&self, cfg: &Config, ds: &Dataset, c: &Cell, rng: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, ds: &Dataset, c: &Cell, rng: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let model = CnnConfig {
             sigma0: c.sigma0,
             ..cfg.model.clone()
         };
         let opt = if c.adam { &cfg.adam } else { &cfg.gd };
         let run = train_run(ds, &model, opt, &cfg.train, rng)?; // W⁽⁰⁾ from the cell's stream
-        let last = run.record.last().expect("a run records its last step");
+        let last = run.record.final_record()?;
         let (sigma0, optimizer, train_loss, test_error) =
             (c.sigma0, opt.name().into(), last.train.loss, last.test.error);
         Ok(Row {

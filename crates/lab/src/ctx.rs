@@ -1,6 +1,8 @@
-//! What a study's report has at hand: where to write, and the provenance.
-//! Every file is written atomically (a temporary file, then a rename), rows
-//! through `serde`.
+//! What a study's report has at hand: where to write, the run's settings
+//! and the provenance. Every file is written atomically (a temporary file,
+//! then a rename), rows through `serde`, and named after the run's stem: a
+//! config with `name = "large"` writes `large_<file>` for every `<file>`
+//! (see [`crate::settings`]), so no study names its files by hand.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::LabError;
 use crate::io::{Provenance, atomic_write, write_json};
+use crate::settings::RunSettings;
 
 /// Where results and figures go, and where they came from.
 #[derive(Debug, Clone)]
@@ -22,9 +25,44 @@ pub struct Ctx {
     pub config_path: PathBuf,
     /// Version and git commit.
     pub provenance: Provenance,
+    /// The run-level keys of the config: seed, name, `[output]`.
+    pub settings: RunSettings,
+    /// The stem of the run's files ([`RunSettings::stem`]).
+    pub stem: String,
+    /// The study's own stem (its name with `_` for `-`): files of a run
+    /// with this stem keep their plain names.
+    pub default_stem: String,
 }
 
 impl Ctx {
+    /// A context writing to `results` and `figures` with `settings`, for the
+    /// study called `name` (what the runner builds; public for tests of a
+    /// study's report).
+    pub fn new(name: &str, results: PathBuf, figures: PathBuf, config_path: PathBuf, settings: RunSettings) -> Self {
+        Ctx {
+            name: name.to_string(),
+            results,
+            figures,
+            config_path,
+            provenance: Provenance::current(),
+            stem: settings.stem(name),
+            default_stem: crate::settings::default_stem(name),
+            settings,
+        }
+    }
+
+    /// The file name `base` of this run: `base` itself for the study's own
+    /// stem, `<stem>_<base>` for a config with another `name`
+    /// ([`crate::config::named_file`]). Every writer below applies it.
+    pub fn file(&self, base: &str) -> String {
+        crate::config::named_file(&self.stem, &self.default_stem, base)
+    }
+
+    /// `results/<name>/<file>` under this run's naming ([`Ctx::file`]).
+    pub fn result(&self, file: &str) -> PathBuf {
+        self.results.join(self.file(file))
+    }
+
     /// Write `rows` as the CSV file `results/<name>/<file>`, atomically. The
     /// header is the field names of `T` (a flat struct: numbers, strings,
     /// unit enums, `Option`s, which are written as empty fields when `None`).
@@ -35,12 +73,13 @@ impl Ctx {
             w.serialize(r)?;
         }
         let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
-        let path = self.results.join(file);
+        let path = self.result(file);
         self.write(&path, &bytes)?;
         Ok(path)
     }
 
-    /// Write `bytes` to `path` atomically (see [`atomic_write`]).
+    /// Write `bytes` to `path` atomically (see [`atomic_write`]); `path` is
+    /// taken as given (make it with [`Ctx::result`] or [`Ctx::figure`]).
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), LabError> {
         atomic_write(path, bytes).map_err(|source| LabError::Write {
             path: path.to_path_buf(),
@@ -48,7 +87,7 @@ impl Ctx {
         })
     }
 
-    /// Write `results/<name>/<file>` as JSON: `{experiment, config_file,
+    /// Write `results/<name>/<file>` ([`Ctx::file`]) as JSON: `{experiment, config_file,
     /// provenance, seed, config (resolved, with defaults), results}`.
     pub fn write_record<C: Serialize, R: Serialize>(
         &self,
@@ -66,7 +105,7 @@ impl Ctx {
             config: &'a C,
             results: &'a R,
         }
-        let path = self.results.join(file);
+        let path = self.result(file);
         // The BLAS as the cells ran it (kernel, threads), queried now.
         let mut provenance = self.provenance.clone();
         provenance.blas = gengap_model::BlasInfo::current();
@@ -91,13 +130,29 @@ impl Ctx {
         if arrays.is_empty() {
             return Ok(());
         }
-        arrays.write(&self.results.join("arrays").join(file))
+        arrays.write(&self.results.join("arrays").join(self.file(file)))
     }
 
-    /// The stem `<figures>/<file>` for [`gengap_plot::render`] (which adds
-    /// `.png` and `.svg`).
-    pub fn figure(&self, file: &str) -> PathBuf {
-        self.figures.join(file)
+    /// The figure `tag` of this run, as a stem for [`gengap_plot::render`]
+    /// (which adds `.png` and `.svg`): `<figures>/<stem>_<tag>`, or
+    /// `<figures>/<stem>` for the empty tag. Figures always carry the run's
+    /// stem ([`Ctx::stem`]), so the figures of every study share one folder.
+    pub fn figure(&self, tag: &str) -> PathBuf {
+        if tag.is_empty() {
+            self.figures.join(&self.stem)
+        } else {
+            self.figures.join(format!("{}_{tag}", self.stem))
+        }
+    }
+
+    /// The seed of the run.
+    pub fn seed(&self) -> u64 {
+        self.settings.seed
+    }
+
+    /// The config's `[output]` table.
+    pub fn output(&self) -> crate::Output {
+        self.settings.output
     }
 }
 
@@ -122,13 +177,13 @@ mod tests {
     #[test]
     fn rows_are_written_through_serde_with_a_header() {
         let dir = std::env::temp_dir().join(format!("gengap-ctx-{}", std::process::id()));
-        let ctx = Ctx {
-            name: "t".into(),
-            results: dir.clone(),
-            figures: dir.clone(),
-            config_path: "c.toml".into(),
-            provenance: Provenance::current(),
-        };
+        let ctx = Ctx::new(
+            "t",
+            dir.clone(),
+            dir.clone(),
+            "c.toml".into(),
+            RunSettings::with_seed(1),
+        );
         let rows = [
             Row {
                 label: "GD",
@@ -147,5 +202,33 @@ mod tests {
         let text = std::fs::read_to_string(p).unwrap();
         assert_eq!(text, "label,x,y,outcome\nGD,0.25,,converged\nAdam,NaN,1e-7,converged\n");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn files_are_named_after_the_run() {
+        let plain = Ctx::new(
+            "label-noise",
+            "r".into(),
+            "f".into(),
+            "c.toml".into(),
+            RunSettings::with_seed(1),
+        );
+        assert_eq!(plain.result("rows.csv"), PathBuf::from("r/rows.csv"));
+        assert_eq!(plain.figure("heatmap"), PathBuf::from("f/label_noise_heatmap"));
+        assert_eq!(plain.figure(""), PathBuf::from("f/label_noise"));
+        let named = RunSettings {
+            name: Some("large".into()),
+            ..RunSettings::with_seed(1)
+        };
+        let large = Ctx::new("label-noise", "r".into(), "f".into(), "c.toml".into(), named);
+        assert_eq!(large.result("record.json"), PathBuf::from("r/large_record.json"));
+        assert_eq!(large.figure("heatmap"), PathBuf::from("f/large_heatmap"));
+        assert_eq!(large.figure(""), PathBuf::from("f/large"));
+        let same = RunSettings {
+            name: Some("label_noise".into()),
+            ..RunSettings::with_seed(1)
+        };
+        let same = Ctx::new("label-noise", "r".into(), "f".into(), "c.toml".into(), same);
+        assert_eq!(same.result("rows.csv"), PathBuf::from("r/rows.csv"));
     }
 }

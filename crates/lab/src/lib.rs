@@ -17,8 +17,10 @@
 //! * the journaled, shardable, resumable sweep runner ([`journal`]);
 //! * provenance and atomic CSV/JSON writing through serde ([`Ctx`], [`io`]);
 //! * NumPy `.npz` arrays beside the CSVs with `[output] arrays = true`
-//!   ([`arrays`]: a cell's final weights and decomposition through
-//!   [`Study::run_keeping`], shared data through [`Ctx::write_arrays`]);
+//!   ([`arrays`]: a cell's final weights and decomposition through the
+//!   sink [`Study::run`] gets, shared data through [`Ctx::write_arrays`]);
+//! * the run-level keys of every config, `seed`, `name` and `[output]`
+//!   ([`settings`]): no study declares them;
 //! * the same runner on a config's text, rows handed back ([`run_text`], what
 //!   the Python package's `run_study` calls);
 //! * progress on stderr (a bar on a terminal, plain lines otherwise), and
@@ -37,6 +39,7 @@ pub mod error;
 pub mod io;
 pub mod journal;
 pub mod memory;
+pub mod settings;
 pub mod shared;
 pub mod streams;
 pub mod study;
@@ -50,6 +53,7 @@ pub use ctx::Ctx;
 pub use error::{CellError, CellStage, CliError, LabError, StudyError, TomlKey};
 pub use io::{Package, Provenance};
 pub use journal::Shard;
+pub use settings::{Configured, RunSettings};
 pub use shared::DataAndInit;
 pub use streams::{CellRng, SetupRng};
-pub use study::{Finished, Report, RunOptions, Study, main, run, run_config, run_text};
+pub use study::{Finished, Report, RunOptions, Setup, Study, main, run, run_config, run_text};

@@ -74,7 +74,18 @@ pub struct SetupRng {
 }
 
 impl SetupRng {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// The setup stream of a run with this seed, as the runner hands it to
+    /// [`crate::Setup::setup`] (public so a study's tests can draw the same
+    /// shared data).
+    ///
+    /// ```
+    /// use gengap_lab::SetupRng;
+    /// use gengap_lab::streams::SETUP_STREAM;
+    /// use rand::Rng;
+    /// let mut a = SetupRng::new(7);
+    /// assert_eq!(a.next_u64(), gengap_data::rng::stream(7, SETUP_STREAM).next_u64());
+    /// ```
+    pub fn new(seed: u64) -> Self {
         SetupRng {
             rng: rng::stream(seed, SETUP_STREAM),
         }

@@ -8,7 +8,8 @@
 //! 1. parse the command line, load and validate the config, check memory and
 //!    that the output folders are writable — before anything is written;
 //! 2. limit OpenBLAS to one thread (cells run in parallel under rayon);
-//! 3. call [`Study::setup`] with the setup stream, then [`Study::cells`];
+//! 3. call [`Setup::setup`] of the study's shared data with the setup
+//!    stream, then [`Study::cells`];
 //! 4. run the cells (or `--shard k/N`'s part of them) in parallel through a
 //!    journal, each with its own [`CellRng`] `stream(seed, k)`; a killed run
 //!    resumes; `--merge` joins the shards' journals;
@@ -24,23 +25,64 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::arrays::{Arrays, Output};
+use crate::arrays::Arrays;
 use crate::cli::{Parsed, parse_args, usage};
 use crate::config::{Validate, load_config};
 use crate::ctx::Ctx;
 use crate::error::{CellError, CellStage, LabError, StudyError};
 use crate::io::{Provenance, probe_writable, remove_stale_temps};
 use crate::journal::{self, Shard};
+use crate::settings::{Configured, RunSettings};
 use crate::streams::{CellRng, SetupRng};
 
+/// What a study's setup draws once and every cell shares (a data set,
+/// `W⁽⁰⁾`), made from the study's config `C` and the setup stream.
+///
+/// `()` implements it (nothing shared, nothing drawn): a study with nothing
+/// to share writes no setup at all.
+///
+/// ```
+/// use gengap_lab::{SetupRng, Setup, StudyError};
+/// use rand::RngExt;
+///
+/// struct Config { n: usize }
+/// /// One draw every cell sees.
+/// struct Offsets(Vec<f64>);
+///
+/// impl Setup<Config> for Offsets {
+///     fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+///         Ok(Offsets((0..cfg.n).map(|_| rng.random::<f64>()).collect()))
+///     }
+/// }
+/// let a = Offsets::setup(&Config { n: 3 }, &mut SetupRng::new(7)).unwrap();
+/// let b = Offsets::setup(&Config { n: 3 }, &mut SetupRng::new(7)).unwrap();
+/// assert_eq!(a.0, b.0);
+/// ```
+pub trait Setup<C>: Sized + Sync {
+    /// The shared draws, from the setup stream (see [`SetupRng`]).
+    fn setup(cfg: &C, rng: &mut SetupRng) -> Result<Self, StudyError>;
+}
+
+impl<C> Setup<C> for () {
+    fn setup(_: &C, _: &mut SetupRng) -> Result<(), StudyError> {
+        Ok(())
+    }
+}
+
 /// One experiment, driven by the lab runner. See the [module docs](self).
+///
+/// A study declares only what is its own. The run-level keys of its config
+/// (`seed`, `name`, `[output]`) belong to the lab ([`RunSettings`]): the
+/// study's `Config` does not declare them, the runner derives every stream
+/// from the seed, and the report finds them in [`Ctx`].
 pub trait Study: Sync {
-    /// The config file's contents: deserialized with unknown keys rejected,
-    /// then validated ([`Validate`]) before anything runs.
+    /// The study's own keys of the config file: deserialized with unknown
+    /// keys rejected, then validated ([`Validate`]) before anything runs.
+    /// The run-level keys are read beside it ([`Configured`]).
     type Config: Serialize + DeserializeOwned + Validate + Sync;
     /// What the setup draws once and every cell shares (a data set, `W⁽⁰⁾`);
-    /// `()` when nothing is shared.
-    type Shared: Sync;
+    /// `()` when nothing is shared. See [`Setup`].
+    type Shared: Setup<Self::Config>;
     /// One unit of work.
     type Cell: Serialize + Sync;
     /// What a cell produces; journaled as JSON, so it round-trips through
@@ -49,7 +91,8 @@ pub trait Study: Sync {
     /// What `record.json` keeps as the study's results.
     type Summary: Serialize;
 
-    /// The binary's name: results go to `<out>/<name>/`, errors start with it.
+    /// The binary's name: results go to `<out>/<name>/`, errors start with it,
+    /// and the files' default stem is this name with `_` for `-`.
     fn name(&self) -> &str;
 
     /// The crate the study lives in, for `record.json` (name, version,
@@ -65,12 +108,6 @@ pub trait Study: Sync {
     fn is_sweep(&self) -> bool {
         true
     }
-
-    /// The config's seed: the runner derives every stream from it.
-    fn seed(&self, cfg: &Self::Config) -> u64;
-
-    /// The shared draws, from the setup stream (see [`SetupRng`]).
-    fn setup(&self, cfg: &Self::Config, rng: &mut SetupRng) -> Result<Self::Shared, StudyError>;
 
     /// The cells of the first stage, in a fixed order: cell `k` gets
     /// `stream(seed, k)`.
@@ -90,42 +127,23 @@ pub trait Study: Sync {
         Vec::new()
     }
 
-    /// Run one cell.
+    /// Run one cell from its stream `rng`. What the cell puts in `keep` (its
+    /// final weights, its decomposition) is written to
+    /// `results/<name>/arrays/cell-<k>.npz` when the config says `[output]
+    /// arrays = true`; otherwise `keep` is [`Arrays::off`], which ignores what
+    /// is put in it, so a cell may always put and pays nothing.
     fn run(
         &self,
         cfg: &Self::Config,
         shared: &Self::Shared,
         cell: &Self::Cell,
         rng: &mut CellRng,
+        keep: &mut Arrays,
     ) -> Result<Self::Row, StudyError>;
 
-    /// The config's `[output]` table (default: no arrays). A study whose
-    /// config has an `output: Output` field returns it here.
-    fn output(&self, cfg: &Self::Config) -> Output {
-        let _ = cfg;
-        Output::default()
-    }
-
-    /// Run one cell and keep its arrays (final weights, decomposition) in
-    /// `keep`, which the runner writes to `results/<name>/arrays/cell-<k>.npz`
-    /// when `[output] arrays = true` ([`Arrays`] made with the config's
-    /// [`Study::output`]; off, it keeps nothing). The runner always calls this;
-    /// the default runs [`Study::run`] and keeps nothing. A study that keeps
-    /// arrays implements this and makes `run` call it with [`Arrays::off`].
-    fn run_keeping(
-        &self,
-        cfg: &Self::Config,
-        shared: &Self::Shared,
-        cell: &Self::Cell,
-        rng: &mut CellRng,
-        keep: &mut Arrays,
-    ) -> Result<Self::Row, StudyError> {
-        let _ = keep;
-        self.run(cfg, shared, cell, rng)
-    }
-
     /// Turn every cell's row (first stage, then follow-up, in cell order)
-    /// into tables and figures through `ctx`; the returned summary goes into
+    /// into tables and figures through `ctx` (which also holds the run's
+    /// seed, file stem and `[output]` table); the returned summary goes into
     /// `record.json`.
     fn report(
         &self,
@@ -134,12 +152,6 @@ pub trait Study: Sync {
         rows: &[(Self::Cell, Self::Row)],
         ctx: &Ctx,
     ) -> Result<Self::Summary, LabError>;
-
-    /// The record's file name under `results/<name>/` (default `record.json`).
-    fn record_file(&self, cfg: &Self::Config) -> String {
-        let _ = cfg;
-        "record.json".into()
-    }
 }
 
 /// Where a run's files go and which part of the sweep it runs.
@@ -175,10 +187,17 @@ pub enum Finished<S> {
 /// check the outputs, run the cells and report. Nothing is written before
 /// the config has been accepted.
 pub fn run<S: Study>(study: &S, opts: &RunOptions) -> Result<Finished<S::Summary>, LabError> {
-    let cfg: S::Config = load_config(&opts.config)?;
+    let cfg: Configured<S::Config> = load_config(&opts.config)?;
     let fresh = FreshDirs::before(&[opts.out.join(study.name()), opts.figures.clone()]);
     fresh.on_error((|| {
-        let ctx = checked_ctx(study, &opts.config, &opts.out, &opts.figures, opts.shard.is_some())?;
+        let ctx = checked_ctx(
+            study,
+            &cfg.run,
+            &opts.config,
+            &opts.out,
+            &opts.figures,
+            opts.shard.is_some(),
+        )?;
         run_config(study, &cfg, &ctx, opts.shard, opts.merge)
     })())
 }
@@ -228,10 +247,11 @@ fn prune_empty(dir: &std::path::Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// Run `study` on an already validated config, writing through `ctx`.
+/// Run `study` on an already validated config, writing through `ctx`
+/// (made from the same config's [`RunSettings`]).
 pub fn run_config<S: Study>(
     study: &S,
-    cfg: &S::Config,
+    cfg: &Configured<S::Config>,
     ctx: &Ctx,
     shard: Option<Shard>,
     merge: bool,
@@ -277,10 +297,10 @@ pub fn run_text<S: Study>(
     shard: Option<Shard>,
     merge: bool,
 ) -> Result<Finished<Report<S>>, LabError> {
-    let cfg: S::Config = crate::config::parse_config(text, origin)?;
+    let cfg: Configured<S::Config> = crate::config::parse_config(text, origin)?;
     let fresh = FreshDirs::before(&[out.join(study.name()), figures.to_path_buf()]);
     fresh.on_error((|| {
-        let ctx = checked_ctx(study, origin, out, figures, shard.is_some())?;
+        let ctx = checked_ctx(study, &cfg.run, origin, out, figures, shard.is_some())?;
         execute(study, &cfg, &ctx, shard, merge)
     })())
 }
@@ -288,6 +308,7 @@ pub fn run_text<S: Study>(
 /// The [`Ctx`] of a run, after checking that its folders are writable.
 fn checked_ctx<S: Study>(
     study: &S,
+    settings: &RunSettings,
     config: &std::path::Path,
     out: &std::path::Path,
     figures: &std::path::Path,
@@ -316,29 +337,32 @@ fn checked_ctx<S: Study>(
             source,
         })?;
     }
-    Ok(Ctx {
-        name: name.to_string(),
+    let mut ctx = Ctx::new(
+        name,
         results,
-        figures: figures.to_path_buf(),
-        config_path: config.to_path_buf(),
-        provenance: Provenance::of_study(study.package()),
-    })
+        figures.to_path_buf(),
+        config.to_path_buf(),
+        settings.clone(),
+    );
+    ctx.provenance = Provenance::of_study(study.package());
+    Ok(ctx)
 }
 
 /// The runner itself (see the [module docs](self)): every stage, then the
 /// report, handing back the rows as well.
 fn execute<S: Study>(
     study: &S,
-    cfg: &S::Config,
+    whole: &Configured<S::Config>,
     ctx: &Ctx,
     shard: Option<Shard>,
     merge: bool,
 ) -> Result<Finished<Report<S>>, LabError> {
+    let cfg = &whole.study;
     // Cells run in parallel, one OpenBLAS thread each: results do not depend
     // on the core count, and the two thread pools do not fight.
     gengap_model::set_blas_threads(1);
-    let seed = study.seed(cfg);
-    let shared = study.setup(cfg, &mut SetupRng::new(seed))?;
+    let seed = whole.run.seed;
+    let shared = S::Shared::setup(cfg, &mut SetupRng::new(seed))?;
     let cells = study.cells(cfg, &shared);
     let n1 = cells.len();
     let dir = ctx.results.join("journal");
@@ -346,16 +370,16 @@ fn execute<S: Study>(
     // The kernel is part of the key: a resumed or merged sweep never mixes
     // cells computed with different arithmetic.
     let kernel = gengap_model::blas_kernel();
-    let stem = format!("cells-{:016x}", journal::fingerprint(&(cfg, seed, n1, binary, &kernel)));
+    let stem = format!("cells-{:016x}", journal::fingerprint(&(whole, n1, binary, &kernel)));
     let label = ctx.name.clone();
-    let output = study.output(cfg);
+    let output = whole.run.output;
     let arrays_dir = ctx.results.join("arrays");
     // Cell k's arrays are written before its journal line: a cell killed in
     // between is run again and writes them again.
     let one = |k: usize, r: &mut CellRng, list: &[S::Cell], offset: usize| -> Result<S::Row, CellError> {
         let mut keep = Arrays::for_output(output);
         let row = study
-            .run_keeping(cfg, &shared, &list[k], r, &mut keep)
+            .run(cfg, &shared, &list[k], r, &mut keep)
             .map_err(CellError::from)?;
         if !keep.is_empty() {
             keep.write(&arrays_dir.join(cell_file(offset + k)))
@@ -397,7 +421,7 @@ fn execute<S: Study>(
         let n2 = more.len();
         let stem2 = format!(
             "follow-up-{:016x}",
-            journal::fingerprint(&(cfg, seed, n1, &more, binary, &kernel))
+            journal::fingerprint(&(whole, n1, &more, binary, &kernel))
         );
         let path = journal::journal_path(&dir, &stem2, Shard::ALL);
         // Follow-up cell j is cell n₁ + j of the study: its own stream.
@@ -416,7 +440,7 @@ fn execute<S: Study>(
         write_cell_index(&arrays_dir, &rows)?;
     }
     let summary = study.report(cfg, &shared, &rows, ctx)?;
-    ctx.write_record(&study.record_file(cfg), cfg, seed, &summary)?;
+    ctx.write_record("record.json", whole, seed, &summary)?;
     Ok(Finished::Reported(Report { summary, rows }))
 }
 
@@ -507,7 +531,7 @@ pub fn main<S: Study>(study: S) {
             };
             if cli.check {
                 // Everything a run checks before its first write, and no more.
-                let _: S::Config = load_config(&cli.config)?;
+                let _: Configured<S::Config> = load_config(&cli.config)?;
                 println!("{name}: {}: valid", cli.config.display());
                 return Ok(());
             }

@@ -120,9 +120,22 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The last record (at the final weights).
+    /// The last record (at the final weights), if any.
     pub fn last(&self) -> Option<&Record> {
         self.records.last()
+    }
+
+    /// The record at the final weights, what every sweep reports of a run.
+    /// The driver always records the last step, so this fails only for a
+    /// hand-built or damaged record ([`TrainError::NoRecord`]).
+    ///
+    /// ```
+    /// use gengap_train::{RunRecord, Status, TrainError};
+    /// let empty = RunRecord { status: Status::MaxSteps, steps: 0, records: vec![] };
+    /// assert!(matches!(empty.final_record(), Err(TrainError::NoRecord)));
+    /// ```
+    pub fn final_record(&self) -> Result<&Record, TrainError> {
+        self.records.last().ok_or(TrainError::NoRecord)
     }
 }
 

@@ -49,6 +49,7 @@ mod lr_schedule;
 mod minibatch;
 mod reduced;
 mod schedule;
+pub mod select;
 mod span_trainer;
 mod trainer;
 
@@ -62,6 +63,7 @@ pub use linear_trainer::LinearTrainer;
 pub use lr_schedule::LrSchedule;
 pub use minibatch::{BatchCursor, MiniBatch};
 pub use schedule::Schedule;
+pub use select::{best_by_train_loss, best_per_group};
 pub use span_trainer::SpanTrainer;
 pub use trainer::{Checkpoint, DecompositionRecorder, Trainer};
 
@@ -108,6 +110,11 @@ pub enum TrainError {
         /// The optimizer's config name.
         optimizer: String,
     },
+    /// A run record with no record at all, so no final weights to report
+    /// (the driver always records the last step: only a hand-built or
+    /// damaged record gets here).
+    #[error("the run holds no record (the driver records at least its last step)")]
+    NoRecord,
     /// An error of code outside gengap: a downstream dynamics, step gradient or observer (see [`gengap_data::Foreign`]).
     #[error(transparent)]
     Other(#[from] gengap_data::Foreign),
@@ -210,20 +217,6 @@ pub fn train_run<R: rand::Rng + ?Sized>(
     let w0 = model.init::<f64, _>(ds.train.d(), init_rng)?;
     let (record, w) = train_from(ds, model, opt, cfg, &w0)?;
     Ok(Run { record, w0, w })
-}
-
-/// The learning-rate selection rule of the sweeps: among runs of one
-/// optimizer with different learning rates, the index of the run with the
-/// lowest final training loss (diverged runs never win; ties go to the
-/// earlier, i.e. smaller, learning rate). Selection never looks at test data.
-pub fn best_by_train_loss(runs: &[&RunRecord]) -> Option<usize> {
-    runs.iter()
-        .enumerate()
-        .filter(|(_, r)| r.status != Status::Diverged)
-        .filter_map(|(i, r)| r.last().map(|l| (i, l.train.loss)))
-        .filter(|(_, l)| l.is_finite())
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use gengap::data::DataConfig;
 use gengap::lab::memory::{self, MemoryEstimate};
 use gengap::lab::{
-    Arrays, CellRng, Ctx, DataAndInit, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir,
+    Arrays, CellRng, Ctx, DataAndInit, LabError, Setup, SetupRng, Study, StudyError, Validate, resolve_dir,
 };
 use gengap::model::CnnConfig;
 use gengap::optim::{OptimConfig, WeightDecay};
@@ -19,8 +19,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompareConfig {
-    /// Seed: the data set and then `W⁽⁰⁾` are drawn from its setup stream.
-    pub seed: u64,
     /// The data model.
     pub data: DataConfig,
     /// The network.
@@ -33,10 +31,6 @@ pub struct CompareConfig {
     pub adam: OptimConfig,
     /// The λ sweep.
     pub lambda_sweep: LambdaSweep,
-    /// `[output] arrays = true`: every run's final `W` and decomposition in
-    /// `arrays/cell-<k>.npz`, the data set and `W⁽⁰⁾` in `arrays/data.npz`.
-    #[serde(default)]
-    pub output: Output,
 }
 
 /// The λ sweep of [`CompareConfig`].
@@ -172,20 +166,21 @@ struct SweepRow {
     test_error: f64,
 }
 
-/// The comparison study; `figure` is the stem of its figures
-/// (`<figure>.png|svg` and `<figure>_lambda.png|svg`).
+/// The comparison study. Its figures are the run's stem (`<stem>.png|svg`)
+/// and `<stem>_lambda.png|svg` ([`Ctx::figure`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Comparison {
     /// The binary's name.
     pub name: &'static str,
-    /// The figures' file stem.
-    pub figure: &'static str,
+    /// The file of the data set and `W⁽⁰⁾` under `arrays/` with `[output]
+    /// arrays = true`.
+    pub data_file: &'static str,
 }
 
 /// The `adam-vs-gd` binary's study.
 pub const ADAM_VS_GD: Comparison = Comparison {
     name: "adam-vs-gd",
-    figure: "adam_vs_gd",
+    data_file: "data.npz",
 };
 
 impl Comparison {
@@ -223,6 +218,13 @@ impl Comparison {
     }
 }
 
+/// The data set, then `W⁽⁰⁾`, from the setup stream.
+impl Setup<CompareConfig> for DataAndInit {
+    fn setup(cfg: &CompareConfig, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        DataAndInit::draw(&cfg.data, &cfg.model, rng)
+    }
+}
+
 impl Study for Comparison {
     type Config = CompareConfig;
     type Shared = Shared;
@@ -232,15 +234,6 @@ impl Study for Comparison {
 
     fn name(&self) -> &str {
         self.name
-    }
-
-    fn seed(&self, cfg: &CompareConfig) -> u64 {
-        cfg.seed
-    }
-
-    /// The data set, then `W⁽⁰⁾`, from the setup stream.
-    fn setup(&self, cfg: &CompareConfig, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        DataAndInit::draw(&cfg.data, &cfg.model, rng)
     }
 
     /// GD and Adam main runs, then both at every λ.
@@ -263,16 +256,8 @@ impl Study for Comparison {
         cells
     }
 
-    fn run(&self, cfg: &CompareConfig, sh: &Shared, cell: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
-        self.run_keeping(cfg, sh, cell, r, &mut Arrays::off())
-    }
-
-    fn output(&self, cfg: &CompareConfig) -> Output {
-        cfg.output
-    }
-
     /// Keeps the run's final `W` and its decomposition.
-    fn run_keeping(
+    fn run(
         &self,
         cfg: &CompareConfig,
         sh: &Shared,
@@ -293,19 +278,13 @@ impl Study for Comparison {
         rows: &[(Cell, RunRecord)],
         ctx: &Ctx,
     ) -> Result<Vec<Final>, LabError> {
-        sh.write_arrays(cfg.output, ctx, "data.npz")?;
-        report(self, cfg, rows, ctx)
+        sh.write_arrays(ctx.output(), ctx, self.data_file)?;
+        report(cfg, rows, ctx)
     }
 }
 
-fn report(
-    study: &Comparison,
-    cfg: &CompareConfig,
-    rows: &[(Cell, RunRecord)],
-    ctx: &Ctx,
-) -> Result<Vec<Final>, LabError> {
+fn report(cfg: &CompareConfig, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Final>, LabError> {
     let name = ctx.name.as_str();
-    let fig = study.figure;
     let (main, sweep): (Vec<_>, Vec<_>) = rows.iter().partition(|(c, _)| c.lambda.is_none());
     let jobs: Vec<&Cell> = main.iter().chain(&sweep).map(|(c, _)| c).collect();
     let runs: Vec<&RunRecord> = main.iter().chain(&sweep).map(|(_, r)| r).collect();
@@ -336,8 +315,8 @@ fn report(
     let sweep_rows: Vec<SweepRow> = sweep
         .iter()
         .map(|(c, r)| {
-            let last = r.last().expect("a run records its last step");
-            SweepRow {
+            let last = r.final_record()?;
+            Ok(SweepRow {
                 optimizer: c.which.label(),
                 lambda: c.lambda.unwrap_or(0.0),
                 status: r.status,
@@ -345,16 +324,16 @@ fn report(
                 train_loss: last.train.loss,
                 train_error: last.train.error,
                 test_error: last.test.error,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, LabError>>()?;
     ctx.write_rows("lambda_sweep.csv", &sweep_rows)?;
 
     let finals: Vec<Final> = main
         .iter()
         .map(|(c, r)| {
-            let l = r.last().expect("a run records its last step");
-            Final {
+            let l = r.final_record()?;
+            Ok(Final {
                 optimizer: c.which.label().to_string(),
                 status: r.status,
                 steps: r.steps,
@@ -364,9 +343,9 @@ fn report(
                 signal_inner: l.summary.map(|s| s.signal_inner),
                 noise_inner: l.summary.map(|s| s.noise_inner),
                 residual: l.summary.map(|s| s.residual),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, LabError>>()?;
     for x in &finals {
         eprintln!(
             "{name}: {:>4}: train loss {:.3e}, train error {:.3}, test error {:.3}, signal {:.3}, noise {:.3}",
@@ -462,7 +441,7 @@ fn report(
         ));
     }
     let grid = if panels.len() > 4 { (2, 3) } else { (2, 2) };
-    render(&ctx.figure(fig), grid, (620, 420), &panels)?;
+    render(&ctx.figure(""), grid, (620, 420), &panels)?;
 
     let lam: Vec<f64> = cfg.lambda_sweep.lambdas.clone();
     let pick = |label: &str, field: fn(&Record) -> f64| -> Vec<f64> {
@@ -507,7 +486,7 @@ fn report(
         })
     };
     render(
-        &ctx.figure(&format!("{fig}_lambda")),
+        &ctx.figure("lambda"),
         (1, 2),
         (620, 420),
         &[

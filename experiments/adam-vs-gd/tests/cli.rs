@@ -205,8 +205,9 @@ fn arrays_written_as_npz_are_the_runs_arrays() {
     let open = |f: &str| NpzReader::new(std::fs::File::open(arrays.join(f)).unwrap()).unwrap();
 
     // The same setup in memory: the data set, then W0, from the setup stream.
-    let cfg: adam_vs_gd::CompareConfig = toml::from_str(&text).unwrap();
-    let mut setup = gengap::data::rng::stream(cfg.seed, gengap::lab::streams::SETUP_STREAM);
+    let whole: gengap_lab::Configured<adam_vs_gd::CompareConfig> = toml::from_str(&text).unwrap();
+    let cfg = whole.study;
+    let mut setup = gengap::data::rng::stream(whole.run.seed, gengap::lab::streams::SETUP_STREAM);
     let ds = cfg.data.generate(&mut setup).unwrap();
     let w0 = cfg.model.init::<f64, _>(ds.train.d(), &mut setup).unwrap();
 

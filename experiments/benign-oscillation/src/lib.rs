@@ -23,9 +23,9 @@
 //! `max_{j,r} j·⟨w_{j,r}, u⟩/‖u‖` (strong).
 
 use gengap::data::{DataConfig, WeakStrongParams};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Loss, OutputScale, class_sign, nonfinite};
 use gengap::optim::OptimConfig;
 use gengap::train::{MiniBatch, Observer, Record, Schedule, SpanTrainer, Status, TrainConfig, TrainError, Watch};
@@ -34,19 +34,10 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub use report::{LrResult, Results};
 
-fn default_name() -> String {
-    "benign_oscillation".into()
-}
-
 /// The `benign-oscillation` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figure and prefix of the CSV files. Default `benign_oscillation`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The seed every stream derives from.
-    pub seed: u64,
     /// The data model (`model = "weak_strong"` is implied).
     pub data: WeakStrongParams,
     /// Filters per sign `m`.
@@ -71,11 +62,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// A result file's name, prefixed by `name` when it is not the default.
-    pub fn file(&self, base: &str) -> String {
-        named_file(&self.name, "benign_oscillation", base)
-    }
-
     /// The network: `m` `ReLU^q` filters per sign, `s_m = 1/m`, the square loss.
     pub fn model(&self) -> CnnConfig {
         CnnConfig {
@@ -91,7 +77,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         let data = DataConfig::WeakStrong(self.data.clone());
         if let Err(gengap::data::DataError::InvalidParam { field, value, reason }) = data.validate() {
             return bad(&format!("data.{field}"), value, reason);
@@ -248,20 +233,12 @@ impl Study for BenignOscillation {
         "benign-oscillation"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         (0..cfg.seeds).map(|seed| Cell { seed }).collect()
     }
 
     /// One data set, `W⁽⁰⁾` and batch-order seed; every learning rate from them.
-    fn run(&self, cfg: &Config, _: &(), _: &Cell, r: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), _: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let ds = DataConfig::WeakStrong(cfg.data.clone()).generate(r)?;
         let model = cfg.model();
         let w0 = model.init::<f64, _>(cfg.data.d, r)?;
@@ -296,10 +273,6 @@ impl Study for BenignOscillation {
             });
         }
         Ok(Row { strong_fraction, runs })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Results, LabError> {

@@ -103,7 +103,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             }
         }
     }
-    ctx.write_rows(&cfg.file("curves.csv"), &curve_rows)?;
+    ctx.write_rows("curves.csv", &curve_rows)?;
     let from = 10;
     let by_lr: Vec<LrResult> = cfg
         .lrs
@@ -128,7 +128,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             }
         })
         .collect();
-    ctx.write_rows(&cfg.file("by_lr.csv"), &by_lr)?;
+    ctx.write_rows("by_lr.csv", &by_lr)?;
     for b in &by_lr {
         eprintln!(
             "benign-oscillation [lr {}] weak-only test error {:.4} ± {:.4}, weak feature learned in {:.0}% of seeds; weak {:.3}, strong {:.3}; training loss {:.3e}, rises {:.2}; {} diverged",
@@ -274,6 +274,6 @@ fn figure(cfg: &Config, rows: &[(Cell, Row)], by_lr: &[LrResult], ctx: &Ctx) -> 
             ..Default::default()
         }),
     ];
-    render(&ctx.figure(&cfg.name), (2, 2), (640, 480), &panels)?;
+    render(&ctx.figure(""), (2, 2), (640, 480), &panels)?;
     Ok(())
 }

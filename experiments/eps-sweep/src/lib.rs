@@ -13,11 +13,11 @@
 use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::config::check_positive;
 use gengap::lab::memory;
-use gengap::lab::{CellRng, Ctx, DataAndInit, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
 use gengap::optim::{AdaBeliefConfig, AdamConfig, OptimConfig};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
+use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_per_group, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The optimizers whose `ε` is swept.
@@ -57,8 +57,6 @@ impl Which {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seed of the setup stream (the data set, then `W⁽⁰⁾`).
-    pub seed: u64,
     /// The \[Z23\] data model.
     pub data: Z23Params,
     /// The network.
@@ -194,6 +192,12 @@ pub struct Row {
 #[derive(Debug, Clone, Copy)]
 pub struct EpsSweep;
 
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
+    }
+}
+
 impl Study for EpsSweep {
     type Config = Config;
     type Shared = Shared;
@@ -203,14 +207,6 @@ impl Study for EpsSweep {
 
     fn name(&self) -> &str {
         "eps-sweep"
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     fn cells(&self, cfg: &Config, _: &Shared) -> Vec<Cell> {
@@ -225,7 +221,14 @@ impl Study for EpsSweep {
         cells
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+    fn run(
+        &self,
+        cfg: &Config,
+        sh: &Shared,
+        c: &Cell,
+        r: &mut CellRng,
+        _: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         let train = TrainConfig {
             decompose: true,
             record: Schedule::End,
@@ -239,9 +242,9 @@ impl Study for EpsSweep {
     }
 }
 
-fn row(c: &Cell, r: &RunRecord) -> Row {
-    let last = r.last().expect("a run records its last step");
-    Row {
+fn row(c: &Cell, r: &RunRecord) -> Result<Row, LabError> {
+    let last = r.final_record()?;
+    Ok(Row {
         optimizer: c.which.label(),
         eps: c.eps,
         lr: c.lr,
@@ -252,20 +255,26 @@ fn row(c: &Cell, r: &RunRecord) -> Row {
         test_error: r.status.scored(last.test.error),
         signal_inner: last.summary.map(|s| s.signal_inner),
         noise_inner: last.summary.map(|s| s.noise_inner),
-    }
+    })
 }
 
 fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
-    let all: Vec<Row> = rows.iter().map(|(c, r)| row(c, r)).collect();
+    let all: Vec<Row> = rows.iter().map(|(c, r)| row(c, r)).collect::<Result<_, _>>()?;
     ctx.write_rows("runs.csv", &all)?;
     let mut chosen = vec![];
+    // The learning rate per (optimizer, ε), by final training loss.
+    let groups = best_per_group(
+        rows,
+        |(c, _)| Some((c.which, c.eps.to_bits())),
+        |(c, _)| c.lr,
+        |(_, r)| r,
+    );
     for &which in &cfg.optimizers {
         for &eps in &cfg.epsilons {
-            let group: Vec<&(Cell, RunRecord)> =
-                rows.iter().filter(|(c, _)| c.which == which && c.eps == eps).collect();
-            let runs: Vec<&RunRecord> = group.iter().map(|(_, r)| r).collect();
-            let (c, r) = group[best_by_train_loss(&runs).unwrap_or(0)];
-            let best = row(c, r);
+            let Some((_, (c, r))) = groups.iter().find(|(key, _)| *key == (which, eps.to_bits())) else {
+                continue;
+            };
+            let best = row(c, r)?;
             eprintln!(
                 "eps-sweep: {:>9} ε = {:e}: lr {:e}, train loss {:.2e}, test error {:.3}, signal {:.3}, noise {:.3}",
                 best.optimizer,
@@ -336,7 +345,7 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
             |r| r.noise_inner.unwrap_or(f64::NAN),
         ),
     ];
-    render(&ctx.figure("eps_sweep"), (1, 3), (460, 400), &panels)?;
+    render(&ctx.figure(""), (1, 3), (460, 400), &panels)?;
     Ok(chosen)
 }
 
@@ -345,7 +354,9 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        toml::from_str(include_str!("../config.toml")).expect("the committed config parses")
+        let whole: gengap::lab::Configured<Config> =
+            toml::from_str(include_str!("../config.toml")).expect("the committed config parses");
+        whole.study
     }
 
     /// Adam's grid is centred at `max(lr_adam, lr_sgd·ε)`; AdaBelief's adds

@@ -28,7 +28,7 @@
 use gengap::analysis::margin::{Kkt, MarginNorm, MaxMargin, cosine, max_margin, normalize, smallest};
 use gengap::data::DataConfig;
 use gengap::lab::config::check_name;
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::model::{LinearData, Loss, nonfinite};
 use gengap::optim::OptimConfig;
 use gengap::train::{LinearTrainer, Observer, Record, Schedule, Status, Stop, TrainError, Watch, drive};
@@ -66,8 +66,6 @@ pub struct Optimizer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The study's seed (data sets are drawn from its setup stream).
-    pub seed: u64,
     /// Data sets drawn per entry of `data`.
     pub seeds: usize,
     /// Records per decade of steps (log-spaced).
@@ -311,24 +309,10 @@ impl Observer<LinearTrainer<f64>> for Observe<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct ImplicitBias;
 
-impl Study for ImplicitBias {
-    type Config = Config;
-    type Shared = Shared;
-    type Cell = Cell;
-    type Row = Run;
-    type Summary = Results;
-
-    fn name(&self) -> &str {
-        "implicit-bias"
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    /// Draw every data set (data-major, then seed) and solve its three
-    /// max-margin programs.
-    fn setup(&self, cfg: &Config, r: &mut SetupRng) -> Result<Shared, StudyError> {
+/// Draw every data set (data-major, then seed) and solve its three
+/// max-margin programs.
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, r: &mut SetupRng) -> Result<Self, StudyError> {
         let mut drawn = vec![];
         for (di, d) in cfg.data.iter().enumerate() {
             for seed in 0..cfg.seeds {
@@ -365,6 +349,18 @@ impl Study for ImplicitBias {
         }
         Ok(Shared { drawn })
     }
+}
+
+impl Study for ImplicitBias {
+    type Config = Config;
+    type Shared = Shared;
+    type Cell = Cell;
+    type Row = Run;
+    type Summary = Results;
+
+    fn name(&self) -> &str {
+        "implicit-bias"
+    }
 
     fn cells(&self, cfg: &Config, _: &Shared) -> Vec<Cell> {
         let mut cells = vec![];
@@ -377,7 +373,7 @@ impl Study for ImplicitBias {
     }
 
     /// Train from `w = 0` (no draws).
-    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, _: &mut CellRng) -> Result<Run, StudyError> {
+    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, _: &mut CellRng, _: &mut Arrays) -> Result<Run, StudyError> {
         let drawn = &sh.drawn[c.data * cfg.seeds + c.seed];
         let o = &cfg.optimizer[c.optimizer];
         let opt = Box::new(o.config.build::<f64>()?);

@@ -297,7 +297,7 @@ pub(crate) fn report(cfg: &Config, sh: &Shared, rows: &[(Cell, Run)], ctx: &Ctx)
         };
         let unit = Some((-0.05, 1.02));
         render(
-            &ctx.figure(&format!("implicit_bias_{}", d.label)),
+            &ctx.figure(&d.label),
             (2, 3),
             (560, 440),
             &[

@@ -23,9 +23,9 @@
 
 use gengap::analysis::Summary;
 use gengap::data::{C22Params, DataConfig, NoiseKind, rng};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
@@ -35,19 +35,10 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub use report::Results;
 
-fn default_name() -> String {
-    "label_noise_gd".into()
-}
-
 /// The `label-noise-gd` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures and prefix of the CSV files. Default `label_noise_gd`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The study's seed.
-    pub seed: u64,
     /// Patch dimension `d`.
     pub d: usize,
     /// Training samples `n`.
@@ -79,10 +70,6 @@ pub struct Config {
 }
 
 impl Config {
-    fn file(&self, f: &str) -> String {
-        named_file(&self.name, "label_noise_gd", f)
-    }
-
     fn data(&self, mu: f64) -> C22Params {
         C22Params {
             d: self.d,
@@ -113,7 +100,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         check_positive("sigma_p", self.sigma_p)?;
         check_positive("sigma0", self.sigma0)?;
         check_positive("lr", self.lr)?;
@@ -298,14 +284,6 @@ impl Study for LabelNoiseGd {
         "label-noise-gd"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mut cells = vec![];
         for &mu in &cfg.mu {
@@ -316,7 +294,7 @@ impl Study for LabelNoiseGd {
         cells
     }
 
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Point, StudyError> {
         let ds = DataConfig::C22(cfg.data(c.mu)).generate(r)?;
         let model = cfg.model();
         let w0 = model.init::<f64, _>(cfg.d, r)?;
@@ -347,10 +325,6 @@ impl Study for LabelNoiseGd {
             steps: run.steps,
             curve: curve.points,
         })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {

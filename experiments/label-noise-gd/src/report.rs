@@ -136,7 +136,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             }
         })
         .collect();
-    ctx.write_rows(&cfg.file("cells.csv"), &cells)?;
+    ctx.write_rows("cells.csv", &cells)?;
     let curves: Vec<CurveRow> = pts
         .iter()
         .flat_map(|p| {
@@ -153,7 +153,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             })
         })
         .collect();
-    ctx.write_rows(&cfg.file("curves.csv"), &curves)?;
+    ctx.write_rows("curves.csv", &curves)?;
     let of = |mu: f64, p: f64| -> Vec<&Point> { pts.iter().copied().filter(|x| x.mu == mu && x.p == p).collect() };
     let mut means = vec![];
     // grid[pi][mi]: mean final test error.
@@ -178,7 +178,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             });
         }
     }
-    ctx.write_rows(&cfg.file("means.csv"), &means)?;
+    ctx.write_rows("means.csv", &means)?;
     let at = |mu: f64, p: f64| {
         means
             .iter()
@@ -265,12 +265,7 @@ fn figures(cfg: &Config, pts: &[&Point], grid: &[Vec<f64>], res: &Results, ctx: 
         notes: diverged_note.clone(),
         ..Default::default()
     });
-    render(
-        &ctx.figure(&format!("{}_grid", cfg.name)),
-        (1, 2),
-        (640, 500),
-        &[heat, lines],
-    )?;
+    render(&ctx.figure("grid"), (1, 2), (640, 500), &[heat, lines])?;
     // 2. Curves at `curve_mu`.
     let mu0 = cfg.curve_mu;
     let series = |f: fn(&CurvePoint) -> f64| -> Vec<Series> {
@@ -311,7 +306,7 @@ fn figures(cfg: &Config, pts: &[&Point], grid: &[Vec<f64>], res: &Results, ctx: 
     };
     let head = format!("SNR = {:.3} (‖μ‖ = {mu0})", cfg.snr(mu0));
     render(
-        &ctx.figure(&format!("{}_curves", cfg.name)),
+        &ctx.figure("curves"),
         (1, 3),
         (520, 440),
         &[

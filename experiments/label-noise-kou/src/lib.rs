@@ -32,9 +32,9 @@
 
 use gengap::analysis::{GaussianPatch, population_error_full, with_label_flips};
 use gengap::data::{C22Params, Dataset, Direction, NoiseKind, rng};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::{check_name, check_positive};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, OutputScale, nonfinite, pytorch_default_init};
 use gengap::ndarray::{Array1, Array2, s};
 use gengap::optim::OptimConfig;
@@ -45,19 +45,10 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub use report::{Results, VariantResult};
 
-fn default_name() -> String {
-    "label_noise_kou".into()
-}
-
 /// The `label-noise-kou` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figure and prefix of the CSV files. Default `label_noise_kou`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The seed every stream derives from.
-    pub seed: u64,
     /// Label-flip probability `p`, training and test (Kou: 0.1).
     pub p_flip: f64,
     /// Noise scale `σ_p` (Kou: 1).
@@ -183,11 +174,6 @@ impl Variant {
 }
 
 impl Config {
-    /// A result file's name, prefixed by `name` when it is not the default.
-    pub fn file(&self, base: &str) -> String {
-        named_file(&self.name, "label_noise_kou", base)
-    }
-
     fn model(&self, v: &Variant) -> CnnConfig {
         CnnConfig {
             m: self.m,
@@ -224,7 +210,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         if !(0.0..0.5).contains(&self.p_flip) {
             return bad("p_flip", self.p_flip.to_string(), "must be in [0, 0.5)");
         }
@@ -409,14 +394,6 @@ impl Study for LabelNoiseKou {
         "label-noise-kou"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         cfg.d
             .iter()
@@ -426,7 +403,7 @@ impl Study for LabelNoiseKou {
 
     /// Draw the data set at `‖μ‖ = 1`, both initialisations and the normals,
     /// then run every variant at every `‖μ‖`.
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let d = c.d;
         let unit = cfg.data(d).generate(r)?;
         let normal = CnnConfig {
@@ -482,7 +459,7 @@ impl Study for LabelNoiseKou {
                     ..TrainConfig::steps(cfg.steps)
                 };
                 let (record, w) = train_from(ds, &model, &opt, &train, &w0)?;
-                let last = record.last().expect("the last step is recorded");
+                let last = record.final_record()?;
                 let healthy = record.status != Status::Diverged && w.iter().all(|x| x.is_finite());
                 let outcome = if healthy { record.status } else { Status::Diverged };
                 let measured = if !healthy {
@@ -524,10 +501,6 @@ impl Study for LabelNoiseKou {
             }
         }
         Ok(Row { flipped, runs })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Results, LabError> {

@@ -117,7 +117,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             }
         }
     }
-    ctx.write_rows(&cfg.file("runs.csv"), &run_rows)?;
+    ctx.write_rows("runs.csv", &run_rows)?;
     let mut results: Vec<VariantResult> = vec![];
     let mut boundary_rows = vec![];
     for (vi, v) in cfg.variant.iter().enumerate() {
@@ -132,7 +132,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
                     .collect()
             })
             .collect();
-        ctx.write_rows(&cfg.file(&format!("{}_test_error.csv", v.name)), &grid)?;
+        ctx.write_rows(&&format!("{}_test_error.csv", v.name), &grid)?;
         let crossings: Vec<(usize, f64)> = cfg
             .d
             .iter()
@@ -209,7 +209,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
         );
         results.push(res);
     }
-    ctx.write_rows(&cfg.file("boundary.csv"), &boundary_rows)?;
+    ctx.write_rows("boundary.csv", &boundary_rows)?;
     let causes = causes(cfg, &results);
     for c in &causes {
         let f = |o: &Option<(String, f64)>| {
@@ -380,6 +380,6 @@ fn figure(cfg: &Config, ctx: &Ctx, results: &[VariantResult]) -> Result<(), LabE
             vec![],
         ),
     ];
-    render(&ctx.figure(&cfg.name), (2, 2), (720, 520), &panels)?;
+    render(&ctx.figure(""), (2, 2), (720, 520), &panels)?;
     Ok(())
 }

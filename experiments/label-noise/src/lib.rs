@@ -28,9 +28,9 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, Direction, NoiseKind, rng};
-use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_positive};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Metrics, OutputScale, nonfinite};
 use gengap::ndarray::Array2;
 use gengap::train::{Schedule, Status, Stop, drive_from};
@@ -43,11 +43,6 @@ pub use report::{Boundary, Collapse, Results, Which};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures. Default `label_noise`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The seed every stream derives from.
-    pub seed: u64,
     /// Label-flip probability `p` (the Bayes error), in `[0, 1/2)`.
     pub p_flip: f64,
     /// Noise scale `σ_p`.
@@ -118,17 +113,7 @@ pub struct MuGrid {
     pub count: usize,
 }
 
-impl Config {
-    /// A result file's name: `base` for the default name `label_noise`,
-    /// `<name>_<base>` otherwise (so a second config writes beside the first).
-    pub fn file(&self, base: &str) -> String {
-        named_file(&self.name, "label_noise", base)
-    }
-}
-
-fn default_name() -> String {
-    "label_noise".into()
-}
+impl Config {}
 
 fn default_activation() -> Activation {
     Activation::Relu
@@ -153,7 +138,6 @@ impl MuGrid {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         if !(0.0..0.5).contains(&self.p_flip) {
             return bad("p_flip", self.p_flip.to_string(), "must be in [0, 0.5)");
         }
@@ -385,14 +369,6 @@ impl Study for LabelNoise {
         "label-noise"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mut cells = vec![];
         for &noise in &cfg.noise {
@@ -405,7 +381,7 @@ impl Study for LabelNoise {
 
     /// Draw the training set (at `‖μ‖ = 1`), `W⁽⁰⁾` and the test normals,
     /// then run every `‖μ‖` of the row from the same draw.
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let model = cfg.model();
         let unit = cfg.data(c.noise, c.d).blocked_products(cfg.sigma0, 2 * cfg.m, r)?;
         let normals = Array2::from_shape_simple_fn((cfg.test_samples, 2 * cfg.m), || rng::standard_normal(r));
@@ -415,8 +391,13 @@ impl Study for LabelNoise {
             let mut red = ReducedGd::from_blocked(&unit.with_signal_scale(mu), &model, cfg.lr, 0.0)?;
             let stop = Stop::steps(cfg.steps);
             let run = drive_from(&mut red, 0, stop, Schedule::End, &mut [])?;
-            let last = |run: &gengap::train::RunRecord| run.last().expect("the last step is recorded").train;
-            let kou = horizon(&red, cfg, c.noise, &normals, (run.status, run.steps, last(&run)))?;
+            let kou = horizon(
+                &red,
+                cfg,
+                c.noise,
+                &normals,
+                (run.status, run.steps, run.final_record()?.train),
+            )?;
             let interp = match cfg.interpolate {
                 Some(i) if kou.outcome != Status::Diverged => {
                     let stop = Stop::to_loss(i.max_steps, i.target_loss);
@@ -426,7 +407,7 @@ impl Study for LabelNoise {
                         cfg,
                         c.noise,
                         &normals,
-                        (more.status, more.steps, last(&more)),
+                        (more.status, more.steps, more.final_record()?.train),
                     )?)
                 }
                 Some(_) => Some(kou),
@@ -435,10 +416,6 @@ impl Study for LabelNoise {
             runs.push(MuRun { mu, kou, interp });
         }
         Ok(Row { flipped, runs })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Results, LabError> {

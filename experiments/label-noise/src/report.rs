@@ -217,7 +217,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             }
         }
     }
-    ctx.write_rows(&cfg.file("runs.csv"), &run_rows)?;
+    ctx.write_rows("runs.csv", &run_rows)?;
     let (mut boundaries, mut collapses, mut mean_rows, mut collapse_panels) = (vec![], vec![], vec![], vec![]);
     for &noise in &cfg.noise {
         let of: Vec<(&Cell, &Row)> = rows
@@ -229,7 +229,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             let g = grid(cfg, &of, w);
             let tag = format!("{}_{}", noise_tag(noise), w.tag());
             // Kou's layout: rows d, columns ‖μ‖, no header.
-            ctx.write_rows(&cfg.file(&format!("{tag}_test_error.csv")), &g.test)?;
+            ctx.write_rows(&&format!("{tag}_test_error.csv"), &g.test)?;
             for (di, &d) in ds.iter().enumerate() {
                 for (mi, &mu) in mus.iter().enumerate() {
                     mean_rows.push(MeanRow {
@@ -310,7 +310,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             boundaries.push(b);
         }
     }
-    ctx.write_rows(&cfg.file("means.csv"), &mean_rows)?;
+    ctx.write_rows("means.csv", &mean_rows)?;
     #[derive(Serialize)]
     struct Crossing {
         noise: NoiseKind,
@@ -329,15 +329,10 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             })
         })
         .collect();
-    ctx.write_rows(&cfg.file("boundary.csv"), &crossing_rows)?;
+    ctx.write_rows("boundary.csv", &crossing_rows)?;
     let cols = collapse_panels.len().min(2);
     let rows_n = collapse_panels.len().div_ceil(cols);
-    render(
-        &ctx.figure(&format!("{}_collapse", cfg.name)),
-        (rows_n, cols),
-        (640, 480),
-        &collapse_panels,
-    )?;
+    render(&ctx.figure("collapse"), (rows_n, cols), (640, 480), &collapse_panels)?;
     Ok(Results {
         boundaries,
         collapse: collapses,
@@ -467,7 +462,7 @@ fn figure(
             vec![format!("dark: excess ≤ {} (benign)", cfg.threshold)],
         ),
     ];
-    render(&ctx.figure(&format!("{}_{tag}", cfg.name)), (1, 3), (620, 520), &panels)?;
+    render(&ctx.figure(&tag), (1, 3), (620, 520), &panels)?;
     Ok(())
 }
 

@@ -21,9 +21,9 @@
 //! with step `1/m`, which is what runs.
 
 use gengap::data::{DataConfig, ModerateDParams};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, Loss, OutputScale, nonfinite};
 use gengap::optim::OptimConfig;
 use gengap::train::{Schedule, SpanTrainer, Status, TrainConfig};
@@ -32,19 +32,10 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub use report::Results;
 
-fn default_name() -> String {
-    "moderate_d".into()
-}
-
 /// The `moderate-d` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures and prefix of the CSV files. Default `moderate_d`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The study's seed.
-    pub seed: u64,
     /// Hidden neurons `m` (even: `m/2` per output sign). The paper: 64.
     pub neurons: usize,
     /// Leaky-ReLU slope `s ∈ [0, 1]`. The paper: 0.1.
@@ -68,10 +59,6 @@ pub struct Config {
 }
 
 impl Config {
-    fn file(&self, f: &str) -> String {
-        named_file(&self.name, "moderate_d", f)
-    }
-
     fn data(&self, n: usize, d: usize) -> ModerateDParams {
         ModerateDParams {
             d,
@@ -98,7 +85,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         check_positive("lr_scale", self.lr_scale)?;
         if !(2..=10_000).contains(&self.neurons) || !self.neurons.is_multiple_of(2) {
             return bad("neurons", self.neurons.to_string(), "must be even and in 2..=10000");
@@ -219,14 +205,6 @@ impl Study for ModerateD {
         "moderate-d"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mut cells = vec![];
         for &n in &cfg.n {
@@ -237,7 +215,7 @@ impl Study for ModerateD {
         cells
     }
 
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Point, StudyError> {
         let d = c.n * c.d_over_n;
         let ds = DataConfig::ModerateD(cfg.data(c.n, d)).generate(r)?;
         let model = cfg.model(d);
@@ -251,7 +229,7 @@ impl Study for ModerateD {
         };
         let mut t = SpanTrainer::new(&ds, &model, w0.view(), &opt, train)?;
         let run = t.run(&mut [])?;
-        let last = run.last().expect("the last step is recorded");
+        let last = run.final_record()?;
         let test_error = run.status.scored(last.test.error);
         Ok(Point {
             n: c.n,
@@ -264,10 +242,6 @@ impl Study for ModerateD {
             train_error: last.train.error,
             test_error,
         })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {

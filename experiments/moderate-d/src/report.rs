@@ -53,7 +53,7 @@ fn mean(v: &[f64]) -> f64 {
 
 pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {
     let pts: Vec<&Point> = rows.iter().map(|(_, p)| p).collect();
-    ctx.write_rows(&cfg.file("cells.csv"), &pts)?;
+    ctx.write_rows("cells.csv", &pts)?;
     let mut heat = vec![];
     // grid[ri][ni]: mean test error.
     let mut grid = vec![vec![f64::NAN; cfg.n.len()]; cfg.d_over_n.len()];
@@ -73,7 +73,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             });
         }
     }
-    ctx.write_rows(&cfg.file("heatmap.csv"), &heat)?;
+    ctx.write_rows("heatmap.csv", &heat)?;
     let by_ratio: Vec<AtRatio> = cfg
         .d_over_n
         .iter()
@@ -144,6 +144,6 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
         y_range: Some((0.0, (2.0 * cfg.p_flip).max(0.05))),
         ..Default::default()
     });
-    render(&ctx.figure(&cfg.name), (1, 2), (620, 500), &[map, line])?;
+    render(&ctx.figure(""), (1, 2), (620, 500), &[map, line])?;
     Ok(res)
 }

@@ -10,14 +10,14 @@
 
 use adam_vs_gd::{CompareConfig, Comparison};
 use gengap::lab::memory::MemoryEstimate;
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::train::RunRecord;
 use optimizer_table::{OptimizerTable, TableConfig};
 use serde::{Deserialize, Serialize};
 
 const COMPARE: Comparison = Comparison {
     name: "noisy-mnist",
-    figure: "noisy_mnist",
+    data_file: "compare_data.npz",
 };
 const TABLE: OptimizerTable = OptimizerTable {
     name: "noisy-mnist",
@@ -25,8 +25,8 @@ const TABLE: OptimizerTable = OptimizerTable {
     markdown: "noisy_mnist_table.md",
 };
 
-/// The `noisy-mnist` configuration: `[compare]` and `[table]`, with one seed
-/// (`table.seed` must equal `compare.seed`).
+/// The `noisy-mnist` configuration: `[compare]` and `[table]`; the run-level
+/// `seed` and `[output]` at the top (the lab's, one for both parts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -34,33 +34,12 @@ pub struct Config {
     pub compare: CompareConfig,
     /// The optimizer table on the same kind of task.
     pub table: TableConfig,
-    /// `[output] arrays = true`: every run's final `W` and decomposition in
-    /// `arrays/cell-<k>.npz`, the comparison's data set and `W⁽⁰⁾` in
-    /// `arrays/compare_data.npz` (the parts' own `output` tables are not used).
-    #[serde(default)]
-    pub output: Output,
 }
 
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         self.compare.validate().map_err(|e| e.at("[compare]"))?;
         self.table.validate().map_err(|e| e.at("[table]"))?;
-        for (part, out) in [("compare", self.compare.output), ("table", self.table.output)] {
-            if out != Output::default() {
-                return Err(LabError::invalid(
-                    format!("{part}.output.arrays"),
-                    out.arrays,
-                    "set [output] at the top of the config instead",
-                ));
-            }
-        }
-        if self.table.seed != self.compare.seed {
-            return Err(LabError::invalid(
-                "table.seed",
-                self.table.seed,
-                format!("must equal compare.seed = {} (one study, one seed)", self.compare.seed),
-            ));
-        }
         Ok(())
     }
 
@@ -123,6 +102,12 @@ fn table_cell(c: &Cell) -> Option<optimizer_table::Cell> {
     }
 }
 
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        Ok((Setup::setup(&cfg.compare, rng)?, Setup::setup(&cfg.table, rng)?))
+    }
+}
+
 impl Study for NoisyMnist {
     type Config = Config;
     type Shared = Shared;
@@ -132,14 +117,6 @@ impl Study for NoisyMnist {
 
     fn name(&self) -> &str {
         "noisy-mnist"
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.compare.seed
-    }
-
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        Ok((COMPARE.setup(&cfg.compare, rng)?, TABLE.setup(&cfg.table, rng)?))
     }
 
     fn cells(&self, cfg: &Config, sh: &Shared) -> Vec<Cell> {
@@ -157,15 +134,7 @@ impl Study for NoisyMnist {
             .collect()
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, cell: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
-        self.run_keeping(cfg, sh, cell, r, &mut Arrays::off())
-    }
-
-    fn output(&self, cfg: &Config) -> Output {
-        cfg.output
-    }
-
-    fn run_keeping(
+    fn run(
         &self,
         cfg: &Config,
         sh: &Shared,
@@ -174,13 +143,12 @@ impl Study for NoisyMnist {
         keep: &mut Arrays,
     ) -> Result<RunRecord, StudyError> {
         match cell {
-            Cell::Compare(c) => COMPARE.run_keeping(&cfg.compare, &sh.0, c, r, keep),
-            Cell::Table(c) => TABLE.run_keeping(&cfg.table, &sh.1, c, r, keep),
+            Cell::Compare(c) => COMPARE.run(&cfg.compare, &sh.0, c, r, keep),
+            Cell::Table(c) => TABLE.run(&cfg.table, &sh.1, c, r, keep),
         }
     }
 
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Results, LabError> {
-        sh.0.write_arrays(cfg.output, ctx, "compare_data.npz")?;
         let compare = COMPARE.report(&cfg.compare, &sh.0, &split(rows, compare_cell), ctx)?;
         let table = TABLE.report(&cfg.table, &sh.1, &split(rows, table_cell), ctx)?;
         Ok(Results { compare, table })

@@ -13,30 +13,23 @@ use std::collections::BTreeMap;
 
 use gengap::data::{DataConfig, Dataset};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate, resolve_dir};
 use gengap::model::CnnConfig;
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
-use gengap::train::{MiniBatch, RunRecord, Status, TrainConfig, best_by_train_loss, train_from_stream};
+use gengap::train::{MiniBatch, RunRecord, Status, TrainConfig, best_per_group, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The table configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
-    /// Seed: every (task, seed)'s data set and `W⁽⁰⁾` come from its setup stream.
-    pub seed: u64,
     /// Seeds per (task, optimizer) (≥ 5 for the table).
     pub seeds: usize,
     /// Tasks by name (column order = name order).
     pub tasks: BTreeMap<String, Task>,
     /// Optimizers (row order as listed).
     pub optimizers: Vec<Entry>,
-    /// `[output] arrays = true`: every run's final `W` and decomposition in
-    /// `arrays/cell-<k>.npz` (the cell's task, optimizer, lr and seed in
-    /// `arrays/cells.json`).
-    #[serde(default)]
-    pub output: Output,
 }
 
 /// One task (a column).
@@ -271,23 +264,9 @@ pub const OPTIMIZER_TABLE: OptimizerTable = OptimizerTable {
     markdown: "optimizer_table.md",
 };
 
-impl Study for OptimizerTable {
-    type Config = TableConfig;
-    type Shared = Shared;
-    type Cell = Cell;
-    type Row = RunRecord;
-    type Summary = Vec<Summary>;
-
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn seed(&self, cfg: &TableConfig) -> u64 {
-        cfg.seed
-    }
-
-    /// For each task (name order) and seed: the data set, then `W⁽⁰⁾`.
-    fn setup(&self, cfg: &TableConfig, rng: &mut SetupRng) -> Result<Shared, StudyError> {
+/// For each task (name order) and seed: the data set, then `W⁽⁰⁾`.
+impl Setup<TableConfig> for Shared {
+    fn setup(cfg: &TableConfig, rng: &mut SetupRng) -> Result<Self, StudyError> {
         let mut draws = vec![];
         for t in cfg.tasks.values() {
             let mut per_seed = vec![];
@@ -299,6 +278,18 @@ impl Study for OptimizerTable {
             draws.push(per_seed);
         }
         Ok(Shared { draws })
+    }
+}
+
+impl Study for OptimizerTable {
+    type Config = TableConfig;
+    type Shared = Shared;
+    type Cell = Cell;
+    type Row = RunRecord;
+    type Summary = Vec<Summary>;
+
+    fn name(&self) -> &str {
+        self.name
     }
 
     /// Every learning rate of every grid, on seed 0.
@@ -322,22 +313,14 @@ impl Study for OptimizerTable {
     /// The other seeds at the rate chosen per (task, optimizer) by final
     /// training loss on seed 0.
     fn follow_up(&self, cfg: &TableConfig, _: &Shared, first: &[(Cell, RunRecord)]) -> Vec<Cell> {
-        chosen(cfg, first)
+        chosen(first)
             .into_iter()
             .flat_map(|c| (1..cfg.seeds).map(move |seed| Cell { seed, ..c }))
             .collect()
     }
 
-    fn run(&self, cfg: &TableConfig, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
-        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
-    }
-
-    fn output(&self, cfg: &TableConfig) -> Output {
-        cfg.output
-    }
-
     /// Keeps the run's final `W` and its decomposition.
-    fn run_keeping(
+    fn run(
         &self,
         cfg: &TableConfig,
         sh: &Shared,
@@ -364,20 +347,18 @@ impl Study for OptimizerTable {
     }
 }
 
-/// The grid cell chosen per (task, optimizer), in (task, optimizer) order.
-fn chosen(cfg: &TableConfig, grid: &[(Cell, RunRecord)]) -> Vec<Cell> {
-    let mut out = vec![];
-    for task in 0..cfg.tasks.len() {
-        for optimizer in 0..cfg.optimizers.len() {
-            let group: Vec<&(Cell, RunRecord)> = grid
-                .iter()
-                .filter(|(c, _)| c.seed == 0 && c.task == task && c.optimizer == optimizer)
-                .collect();
-            let runs: Vec<&RunRecord> = group.iter().map(|(_, r)| r).collect();
-            out.push(group[best_by_train_loss(&runs).unwrap_or(0)].0);
-        }
-    }
-    out
+/// The grid cell chosen per (task, optimizer), in (task, optimizer) order:
+/// the seed-0 learning rate with the lowest final training loss
+/// ([`best_per_group`]).
+fn chosen(grid: &[(Cell, RunRecord)]) -> Vec<Cell> {
+    let mut best = best_per_group(
+        grid,
+        |(c, _)| (c.seed == 0).then_some((c.task, c.optimizer)),
+        |(c, _)| c.lr,
+        |(_, r)| r,
+    );
+    best.sort_by_key(|(key, _)| *key);
+    best.into_iter().map(|(_, (c, _))| *c).collect()
 }
 
 fn report(
@@ -388,9 +369,9 @@ fn report(
 ) -> Result<Vec<Summary>, LabError> {
     let prefix = study.prefix;
     let tasks: Vec<(&String, &Task)> = cfg.tasks.iter().collect();
-    let row = |c: &Cell, r: &RunRecord| {
-        let l = r.last().expect("a run records its last step");
-        RunRow {
+    let row = |c: &Cell, r: &RunRecord| -> Result<RunRow, LabError> {
+        let l = r.final_record()?;
+        Ok(RunRow {
             task: tasks[c.task].0.clone(),
             optimizer: cfg.optimizers[c.optimizer].label.clone(),
             lr: c.lr,
@@ -399,13 +380,13 @@ fn report(
             train_loss: l.train.loss,
             train_acc: 1.0 - l.train.error,
             test_acc: 1.0 - l.test.error,
-        }
+        })
     };
     let n_grid = rows.iter().take_while(|(c, _)| c.seed == 0).count();
     let (grid, rest) = rows.split_at(n_grid);
-    let grid_rows: Vec<RunRow> = grid.iter().map(|(c, r)| row(c, r)).collect();
+    let grid_rows: Vec<RunRow> = grid.iter().map(|(c, r)| row(c, r)).collect::<Result<_, _>>()?;
     ctx.write_rows(&format!("{prefix}lr_grid.csv"), &grid_rows)?;
-    let picked = chosen(cfg, grid);
+    let picked = chosen(grid);
     let mut cells: Vec<RunRow> = grid
         .iter()
         .filter(|(c, _)| {
@@ -415,7 +396,7 @@ fn report(
         })
         .chain(rest)
         .map(|(c, r)| row(c, r))
-        .collect();
+        .collect::<Result<_, _>>()?;
     cells.sort_by(|a, b| (&a.task, &a.optimizer, a.seed).cmp(&(&b.task, &b.optimizer, b.seed)));
     ctx.write_rows(&format!("{prefix}runs.csv"), &cells)?;
     let chosen_lr = |ti: usize, oi: usize| {

@@ -14,19 +14,17 @@
 use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::config::check_positive;
 use gengap::lab::memory;
-use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Output, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
 use gengap::optim::{OptimConfig, PadamConfig, WeightDecay};
 use gengap::plot::{LinePlot, Panel, Series, render};
-use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_by_train_loss, train_from_stream};
+use gengap::train::{RunRecord, Schedule, Status, TrainConfig, best_per_group, train_from_stream};
 use serde::{Deserialize, Serialize};
 
 /// The `padam-sweep` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seed of the setup stream (the data set, then `W⁽⁰⁾`).
-    seed: u64,
     /// The \[Z23\] data model.
     data: Z23Params,
     /// The network.
@@ -50,11 +48,6 @@ pub struct Config {
     /// Padam's running max (amsgrad).
     #[serde(default = "yes")]
     amsgrad: bool,
-    /// `[output] arrays = true`: every run's final `W` and decomposition in
-    /// `arrays/cell-<k>.npz` (p and lr in `arrays/cells.json`), the data set
-    /// and `W⁽⁰⁾` in `arrays/data.npz`.
-    #[serde(default)]
-    output: Output,
 }
 
 fn betas() -> [f64; 2] {
@@ -172,6 +165,19 @@ pub struct Row {
 #[derive(Debug, Clone, Copy)]
 pub struct PadamSweep;
 
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        for w in cfg
+            .ps
+            .iter()
+            .filter_map(|&p| cfg.padam(p, 1.0).warnings().into_iter().next())
+        {
+            eprintln!("padam-sweep: warning: {w}");
+        }
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
+    }
+}
+
 impl Study for PadamSweep {
     type Config = Config;
     type Shared = Shared;
@@ -181,21 +187,6 @@ impl Study for PadamSweep {
 
     fn name(&self) -> &str {
         "padam-sweep"
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        for w in cfg
-            .ps
-            .iter()
-            .filter_map(|&p| cfg.padam(p, 1.0).warnings().into_iter().next())
-        {
-            eprintln!("padam-sweep: warning: {w}");
-        }
-        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     /// Every p with every factor of its centre rate.
@@ -211,16 +202,8 @@ impl Study for PadamSweep {
             .collect()
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, c: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
-        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
-    }
-
-    fn output(&self, cfg: &Config) -> Output {
-        cfg.output
-    }
-
     /// Keeps the run's final `W` and its decomposition.
-    fn run_keeping(
+    fn run(
         &self,
         cfg: &Config,
         sh: &Shared,
@@ -238,18 +221,16 @@ impl Study for PadamSweep {
         Ok(record)
     }
 
-    fn report(&self, cfg: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
-        sh.write_arrays(cfg.output, ctx, "data.npz")?;
-        report(cfg, rows, ctx)
+    fn report(&self, _: &Config, sh: &Shared, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+        sh.write_arrays(ctx.output(), ctx, "data.npz")?;
+        report(rows, ctx)
     }
 }
 
-fn report(cfg: &Config, runs: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
-    let nf = cfg.lr_factors.len();
-    let row = |i: usize| {
-        let (c, r) = &runs[i];
-        let l = r.last().expect("a run records its last step");
-        Row {
+fn report(runs: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row>, LabError> {
+    let row = |(c, r): &(Cell, RunRecord)| -> Result<Row, LabError> {
+        let l = r.final_record()?;
+        Ok(Row {
             p: c.p,
             lr: c.lr,
             status: r.status,
@@ -258,15 +239,14 @@ fn report(cfg: &Config, runs: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
             test_error: l.test.error,
             signal_inner: l.summary.map_or(f64::NAN, |s| s.signal_inner),
             noise_inner: l.summary.map_or(f64::NAN, |s| s.noise_inner),
-        }
-    };
-    let all: Vec<Row> = (0..runs.len()).map(row).collect();
-    let chosen: Vec<Row> = (0..cfg.ps.len())
-        .map(|pi| {
-            let group: Vec<&RunRecord> = runs[pi * nf..(pi + 1) * nf].iter().map(|(_, r)| r).collect();
-            row(pi * nf + best_by_train_loss(&group).unwrap_or(0))
         })
-        .collect();
+    };
+    let all: Vec<Row> = runs.iter().map(row).collect::<Result<_, _>>()?;
+    // The learning rate per p, by final training loss.
+    let chosen: Vec<Row> = best_per_group(runs, |(c, _)| Some(c.p.to_bits()), |(c, _)| c.lr, |(_, r)| r)
+        .into_iter()
+        .map(|(_, best)| row(best))
+        .collect::<Result<_, _>>()?;
     ctx.write_rows("all_runs.csv", &all)?;
     ctx.write_rows("chosen.csv", &chosen)?;
     for r in &chosen {
@@ -362,6 +342,6 @@ fn report(cfg: &Config, runs: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Vec<Row
             ..Default::default()
         }),
     ];
-    render(&ctx.figure("padam_sweep"), (1, 2), (640, 440), &panels)?;
+    render(&ctx.figure(""), (1, 2), (640, 440), &panels)?;
     Ok(chosen)
 }

@@ -7,7 +7,6 @@
 //! `ln ‖μ‖`: `ln(n·SNR^q)` is divided by `q` first, or it would carry the
 //! same spread multiplied by `q`.
 
-use gengap::lab::config::named_file;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{LinePlot, Panel, Series, Shape, render};
 use serde::Serialize;
@@ -63,13 +62,8 @@ struct Row {
     mean_test_error: f64,
 }
 
-/// Write `collapse.csv` and the figure `<name>_collapse`, one panel per `q`.
-pub(crate) fn collapse(
-    ctx: &Ctx,
-    name: &str,
-    grids: &[(&Grid, Vec<Point>)],
-    thr: f64,
-) -> Result<Vec<Collapse>, LabError> {
+/// Write `collapse.csv` and the figure `<stem>_collapse`, one panel per `q`.
+pub(crate) fn collapse(ctx: &Ctx, grids: &[(&Grid, Vec<Point>)], thr: f64) -> Result<Vec<Collapse>, LabError> {
     let mut qs: Vec<f64> = grids.iter().flat_map(|(g, _)| g.qs.clone()).collect();
     qs.sort_by(f64::total_cmp);
     qs.dedup();
@@ -148,11 +142,7 @@ pub(crate) fn collapse(
         );
         out.push(c);
     }
-    let (csv, fig) = (
-        named_file(name, "phase_transition", "collapse.csv"),
-        format!("{name}_collapse"),
-    );
-    ctx.write_rows(&csv, &rows)?;
-    render(&ctx.figure(&fig), (1, panels.len()), (640, 520), &panels)?;
+    ctx.write_rows("collapse.csv", &rows)?;
+    render(&ctx.figure("collapse"), (1, panels.len()), (640, 520), &panels)?;
     Ok(out)
 }

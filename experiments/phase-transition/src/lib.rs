@@ -15,9 +15,9 @@
 
 use gengap::analysis::ReducedGd;
 use gengap::data::{C22Params, DataConfig, Direction, NoiseKind};
-use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_positive};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
 use gengap::train::{Schedule, Status, Stop, drive};
 use serde::{Deserialize, Serialize};
@@ -26,10 +26,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures and prefix of the CSV files. Default `phase_transition`.
-    #[serde(default = "default_name")]
-    name: String,
-    seed: u64,
     /// Test-error threshold that defines the boundary.
     threshold: f64,
     /// Monte-Carlo draws for each cell's population test error.
@@ -39,11 +35,6 @@ pub struct Config {
     /// An optional second, large-d grid.
     #[serde(default)]
     large: Option<Grid>,
-    /// `[output] arrays = true`: every cell's final `W`, reduced coordinates
-    /// `theta` and decomposition in `arrays/cell-<k>.npz` (its grid, q, n, ‖μ‖
-    /// and seed in `arrays/cells.json`).
-    #[serde(default)]
-    output: Output,
 }
 
 /// One grid of cells.
@@ -177,16 +168,11 @@ impl Grid {
     }
 }
 
-fn default_name() -> String {
-    "phase_transition".into()
-}
-
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         if !(self.threshold > 0.0 && self.threshold < 0.5) {
             return Err(LabError::invalid("threshold", self.threshold, "must be in (0, 0.5)"));
         }
-        check_name(&self.name)?;
         if !(1..=10_000_000).contains(&self.test_samples) {
             return Err(LabError::invalid(
                 "test_samples",
@@ -310,7 +296,7 @@ impl Grid {
         let stop = Stop::to_loss(g.max_steps, g.target_loss);
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
         let (steps, outcome) = (run.steps, run.status);
-        let train_loss = run.last().expect("the last step is recorded").train.loss;
+        let train_loss = run.final_record()?.train.loss;
         // A diverged run counts as every prediction wrong (`Status::scored`),
         // in the CSV, the means and the heatmap alike.
         let test_error = match outcome {
@@ -361,14 +347,6 @@ impl Study for PhaseTransition {
         "phase-transition"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mut cells: Vec<Cell> = (0..cfg.main.cells())
             .map(|index| Cell {
@@ -385,24 +363,11 @@ impl Study for PhaseTransition {
         cells
     }
 
-    fn run(&self, cfg: &Config, sh: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
-        self.run_keeping(cfg, sh, c, r, &mut Arrays::off())
-    }
-
-    fn output(&self, cfg: &Config) -> Output {
-        cfg.output
-    }
-
     /// Keeps the cell's final `W` (not for a `blocked` grid, which never
-    /// holds a `d`-vector), its coordinates `theta` and its decomposition.
-    fn run_keeping(
-        &self,
-        cfg: &Config,
-        _: &(),
-        c: &Cell,
-        r: &mut CellRng,
-        keep: &mut Arrays,
-    ) -> Result<Point, StudyError> {
+    /// holds a `d`-vector), its coordinates `theta` and its decomposition
+    /// (with `[output] arrays = true`: its grid, q, n, ‖μ‖ and seed in
+    /// `arrays/cells.json`).
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, keep: &mut Arrays) -> Result<Point, StudyError> {
         cfg.grid(c.grid).run_cell(c.index, cfg.test_samples, r, keep)
     }
 
@@ -418,17 +383,13 @@ impl Study for PhaseTransition {
         if let Some(g) = &cfg.large {
             grids.push((g, of(Which::Large)));
         }
-        let main = report(ctx, &cfg.name, "main", grids[0].0, &grids[0].1, cfg.threshold)?;
+        let main = report(ctx, "main", grids[0].0, &grids[0].1, cfg.threshold)?;
         let large = match grids.get(1) {
-            Some((g, cells)) => Some(report(ctx, &cfg.name, "large", g, cells, cfg.threshold)?),
+            Some((g, cells)) => Some(report(ctx, "large", g, cells, cfg.threshold)?),
             None => None,
         };
-        let collapse = collapse::collapse(ctx, &cfg.name, &grids, cfg.threshold)?;
+        let collapse = collapse::collapse(ctx, &grids, cfg.threshold)?;
         Ok(Results { main, large, collapse })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        named_file(&cfg.name, "phase_transition", "record.json")
     }
 }
 

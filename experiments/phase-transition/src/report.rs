@@ -2,7 +2,6 @@
 //! the fitted slope, the CSV and the heatmaps.
 
 use gengap::analysis::boundary;
-use gengap::lab::config::named_file;
 use gengap::lab::{Ctx, LabError};
 use gengap::plot::{Heatmap, Panel, Series, render};
 use gengap::train::Status;
@@ -51,18 +50,8 @@ fn fit(q: f64, boundary: Vec<(usize, f64)>) -> Fit {
     }
 }
 
-pub(crate) fn report(
-    ctx: &Ctx,
-    name: &str,
-    tag: &str,
-    g: &Grid,
-    cells: &[Point],
-    thr: f64,
-) -> Result<Vec<Fit>, LabError> {
-    ctx.write_rows(
-        &named_file(name, "phase_transition", &format!("{tag}_cells.csv")),
-        cells,
-    )?;
+pub(crate) fn report(ctx: &Ctx, tag: &str, g: &Grid, cells: &[Point], thr: f64) -> Result<Vec<Fit>, LabError> {
+    ctx.write_rows(&format!("{tag}_cells.csv"), cells)?;
     let mus = g.mus();
     let mean = means(g, cells);
     let fits: Vec<Fit> =
@@ -128,12 +117,8 @@ pub(crate) fn report(
             })
         })
         .collect();
-    let file = if tag == "main" {
-        name.to_string()
-    } else {
-        format!("{name}_{tag}")
-    };
-    render(&ctx.figure(&file), (1, panels.len()), (640, 520), &panels)?;
+    let file = if tag == "main" { "" } else { tag };
+    render(&ctx.figure(file), (1, panels.len()), (640, 520), &panels)?;
     for ft in &fits {
         eprintln!(
             "phase-transition [{tag}] q = {}: boundary {:?}, slope {:.3} (theory {:.3})",

@@ -20,9 +20,9 @@
 
 use gengap::analysis::{Summary, with_label_flips};
 use gengap::data::{C22Params, DataConfig, NoiseKind, rng};
-use gengap::lab::config::{check_name, check_positive, named_file};
+use gengap::lab::config::check_positive;
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, nonfinite};
 use gengap::ndarray::Array2;
 use gengap::optim::OptimConfig;
@@ -32,19 +32,10 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub use report::Results;
 
-fn default_name() -> String {
-    "sam".into()
-}
-
 /// The `sam` configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures and prefix of the CSV files. Default `sam`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The study's seed.
-    pub seed: u64,
     /// Patch dimension `d`.
     pub d: usize,
     /// Noise scale `σ_p`.
@@ -86,10 +77,6 @@ pub struct Config {
 }
 
 impl Config {
-    fn file(&self, f: &str) -> String {
-        named_file(&self.name, "sam", f)
-    }
-
     /// The `‖μ‖` grid.
     pub fn mu_values(&self) -> Vec<f64> {
         let (a, b) = (self.mu_min.ln(), self.mu_max.ln());
@@ -124,7 +111,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         check_positive("sigma_p", self.sigma_p)?;
         check_positive("sigma0", self.sigma0)?;
         check_positive("lr", self.lr)?;
@@ -310,14 +296,6 @@ impl Study for Sam {
         "sam"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mus = cfg.mu_values();
         let mut cells = vec![];
@@ -338,7 +316,7 @@ impl Study for Sam {
         cells
     }
 
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Point, StudyError> {
         let ds = DataConfig::C22(cfg.data(c.n, c.mu)).generate(r)?;
         let model = cfg.model();
         let w0 = model.init::<f64, _>(cfg.d, r)?;
@@ -381,10 +359,6 @@ impl Study for Sam {
             last,
             curve: if c.curve { obs.points } else { vec![] },
         })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {

@@ -119,7 +119,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             min_rho: p.last.min_rho,
         })
         .collect();
-    ctx.write_rows(&cfg.file("cells.csv"), &cells)?;
+    ctx.write_rows("cells.csv", &cells)?;
     let curves: Vec<CurveRow> = pts
         .iter()
         .flat_map(|p| {
@@ -135,7 +135,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             })
         })
         .collect();
-    ctx.write_rows(&cfg.file("curves.csv"), &curves)?;
+    ctx.write_rows("curves.csv", &curves)?;
     // grids[ri][mi][ni]: the mean test error.
     let mut grids = vec![vec![vec![f64::NAN; cfg.n.len()]; mus.len()]; cfg.rho.len()];
     let mut means = vec![];
@@ -165,7 +165,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             }
         }
     }
-    ctx.write_rows(&cfg.file("means.csv"), &means)?;
+    ctx.write_rows("means.csv", &means)?;
     let threshold = cfg.p_flip + cfg.excess;
     // The boundary of row n: the first ‖μ‖ where the mean error falls to the threshold.
     let stars: Vec<Vec<Option<f64>>> = grids
@@ -195,7 +195,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             })
         })
         .collect();
-    ctx.write_rows(&cfg.file("boundaries.csv"), &rows_b)?;
+    ctx.write_rows("boundaries.csv", &rows_b)?;
     let boundaries: Vec<Boundary> = cfg
         .rho
         .iter()
@@ -282,12 +282,7 @@ fn figures(cfg: &Config, pts: &[&Point], grids: &[Vec<Vec<f64>>], res: &Results,
             })
         })
         .collect();
-    render(
-        &ctx.figure(&format!("{}_phase", cfg.name)),
-        (1, heats.len()),
-        (520, 460),
-        &heats,
-    )?;
+    render(&ctx.figure("phase"), (1, heats.len()), (520, 460), &heats)?;
     // 2. The boundaries.
     let series: Vec<Series> = res
         .boundaries
@@ -317,12 +312,7 @@ fn figures(cfg: &Config, pts: &[&Point], grids: &[Vec<Vec<f64>>], res: &Results,
         series,
         ..Default::default()
     });
-    render(
-        &ctx.figure(&format!("{}_boundary", cfg.name)),
-        (1, 1),
-        (640, 480),
-        &[boundary],
-    )?;
+    render(&ctx.figure("boundary"), (1, 1), (640, 480), &[boundary])?;
     // 3. Curves at one cell: test error, own-class and other-class noise memorization.
     let mu0 = mus[cfg.curve_mu_index];
     let curve = |f: fn(&CurvePoint) -> f64| -> Vec<Series> {
@@ -359,7 +349,7 @@ fn figures(cfg: &Config, pts: &[&Point], grids: &[Vec<Vec<f64>>], res: &Results,
         })
     };
     render(
-        &ctx.figure(&format!("{}_curves", cfg.name)),
+        &ctx.figure("curves"),
         (1, 3),
         (520, 440),
         &[

@@ -14,7 +14,7 @@
 
 use gengap::data::{DataConfig, Z23Params};
 use gengap::lab::memory;
-use gengap::lab::{CellRng, Ctx, DataAndInit, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, DataAndInit, LabError, Setup, SetupRng, Study, StudyError, Validate};
 use gengap::model::CnnConfig;
 use gengap::optim::{AdamConfig, AdamWConfig, OptimConfig, WeightDecay};
 use gengap::plot::{Heatmap, LinePlot, Panel, Series, render};
@@ -35,8 +35,6 @@ pub enum LrRule {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seed of the setup stream (the data set, then `W⁽⁰⁾`) and of the cells' batch orders.
-    pub seed: u64,
     /// The \[Z23\] data model.
     pub data: Z23Params,
     /// The network.
@@ -306,6 +304,12 @@ pub struct LambdaRange {
 #[derive(Debug, Clone, Copy)]
 pub struct StochasticAdam;
 
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, rng: &mut SetupRng) -> Result<Self, StudyError> {
+        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
+    }
+}
+
 impl Study for StochasticAdam {
     type Config = Config;
     type Shared = Shared;
@@ -315,14 +319,6 @@ impl Study for StochasticAdam {
 
     fn name(&self) -> &str {
         "stochastic-adam"
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, cfg: &Config, rng: &mut SetupRng) -> Result<Shared, StudyError> {
-        DataAndInit::draw(&DataConfig::Z23(cfg.data.clone()), &cfg.model, rng)
     }
 
     /// Adam then AdamW, each over (batch, λ); then the curve runs at the
@@ -354,7 +350,14 @@ impl Study for StochasticAdam {
         cells
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, cell: &Cell, r: &mut CellRng) -> Result<RunRecord, StudyError> {
+    fn run(
+        &self,
+        cfg: &Config,
+        sh: &Shared,
+        cell: &Cell,
+        r: &mut CellRng,
+        _: &mut Arrays,
+    ) -> Result<RunRecord, StudyError> {
         let (opt, train) = match *cell {
             Cell::Grid { which, batch, lambda } => {
                 let b = cfg.batch(cfg.batch_fractions[batch]);
@@ -446,9 +449,9 @@ fn lambda_ranges(cfg: &Config, rows: &[GridRow], tag: &str) -> Vec<LambdaRange> 
 
 fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary, LabError> {
     let n = cfg.data.n;
-    let row = |which: Which, b: usize, lambda: usize, r: &RunRecord| {
-        let last = r.last().expect("a run records its last step");
-        GridRow {
+    let row = |which: Which, b: usize, lambda: usize, r: &RunRecord| -> Result<GridRow, LabError> {
+        let last = r.final_record()?;
+        Ok(GridRow {
             optimizer: which.label(),
             batch: b,
             lambda: cfg.lambdas[lambda],
@@ -459,16 +462,16 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
             train_error: last.train.error,
             // A diverged run counts as every prediction wrong.
             test_error: r.status.scored(last.test.error),
-        }
+        })
     };
     let mut grid = vec![];
     let mut same = vec![];
     for (c, r) in rows {
         match *c {
             Cell::Grid { which, batch, lambda } => {
-                grid.push(row(which, cfg.batch(cfg.batch_fractions[batch]), lambda, r))
+                grid.push(row(which, cfg.batch(cfg.batch_fractions[batch]), lambda, r)?)
             }
-            Cell::SameSteps { which, lambda } => same.push(row(which, n, lambda, r)),
+            Cell::SameSteps { which, lambda } => same.push(row(which, n, lambda, r)?),
             Cell::Curve { .. } => {}
         }
     }
@@ -578,7 +581,7 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
             "log10 training loss",
         ),
     ];
-    render(&ctx.figure("stochastic_adam"), (2, 2), (620, 460), &panels)?;
+    render(&ctx.figure(""), (2, 2), (620, 460), &panels)?;
 
     let mut sn = vec![];
     let mut te = vec![];
@@ -636,6 +639,6 @@ fn report(cfg: &Config, rows: &[(Cell, RunRecord)], ctx: &Ctx) -> Result<Summary
             ..Default::default()
         }),
     ];
-    render(&ctx.figure("stochastic_adam_curves"), (1, 2), (620, 420), &curves_fig)?;
+    render(&ctx.figure("curves"), (1, 2), (620, 420), &curves_fig)?;
     Ok(summary)
 }

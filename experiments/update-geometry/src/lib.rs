@@ -11,7 +11,7 @@
 
 use gengap::data::mnist::Mnist;
 use gengap::data::{DataError, rng};
-use gengap::lab::{Arrays, CellRng, Ctx, LabError, Output, SetupRng, Study, StudyError, Validate, resolve_dir};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Setup, SetupRng, Study, StudyError, Validate, resolve_dir};
 use gengap::ndarray::ArrayView2;
 use gengap::optim::{OptimConfig, Optimizer};
 use gengap::plot::{Heatmap, Panel, render};
@@ -21,8 +21,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seed of the pixel noise (cell 0's stream).
-    seed: u64,
     /// The IDX cache (`cargo xtask fetch-mnist`).
     #[serde(default = "dir")]
     data_dir: String,
@@ -37,11 +35,6 @@ pub struct Config {
     gd: OptimConfig,
     /// Adam with a small learning rate.
     adam: OptimConfig,
-    /// `[output] arrays = true`: `arrays/images.npz` with `clean`, `x` (the
-    /// noisy input), `gd_update` and `adam_update`, each `(rows, cols)`, row 0
-    /// the top of the image.
-    #[serde(default)]
-    output: Output,
 }
 
 fn dir() -> String {
@@ -151,27 +144,9 @@ struct PixelRow {
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateGeometry;
 
-impl Study for UpdateGeometry {
-    type Config = Config;
-    type Shared = Shared;
-    type Cell = ();
-    type Row = Row;
-    type Summary = Results;
-
-    fn name(&self) -> &str {
-        "update-geometry"
-    }
-
-    fn is_sweep(&self) -> bool {
-        false
-    }
-
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    /// The digit (no draws).
-    fn setup(&self, cfg: &Config, _: &mut SetupRng) -> Result<Shared, StudyError> {
+/// The digit (no draws).
+impl Setup<Config> for Shared {
+    fn setup(cfg: &Config, _: &mut SetupRng) -> Result<Self, StudyError> {
         let m = Mnist::load_dir(std::path::Path::new(&cfg.data_dir)).map_err(|e| DataError::Mnist {
             path: cfg.data_dir.clone(),
             source: std::sync::Arc::new(e),
@@ -191,12 +166,28 @@ impl Study for UpdateGeometry {
             cols: m.cols,
         })
     }
+}
+
+impl Study for UpdateGeometry {
+    type Config = Config;
+    type Shared = Shared;
+    type Cell = ();
+    type Row = Row;
+    type Summary = Results;
+
+    fn name(&self) -> &str {
+        "update-geometry"
+    }
+
+    fn is_sweep(&self) -> bool {
+        false
+    }
 
     fn cells(&self, _: &Config, _: &Shared) -> Vec<()> {
         vec![()]
     }
 
-    fn run(&self, cfg: &Config, sh: &Shared, _: &(), r: &mut CellRng) -> Result<Row, StudyError> {
+    fn run(&self, cfg: &Config, sh: &Shared, _: &(), r: &mut CellRng, _: &mut Arrays) -> Result<Row, StudyError> {
         let x: Vec<f64> = sh
             .clean
             .iter()
@@ -216,13 +207,9 @@ impl Study for UpdateGeometry {
         Ok(Row { x, gd, adam, results })
     }
 
-    fn output(&self, cfg: &Config) -> Output {
-        cfg.output
-    }
-
     fn report(&self, cfg: &Config, sh: &Shared, rows: &[((), Row)], ctx: &Ctx) -> Result<Results, LabError> {
         let row = &rows[0].1;
-        let mut images = Arrays::for_output(cfg.output);
+        let mut images = Arrays::for_output(ctx.output());
         for (name, v) in [
             ("clean", &sh.clean),
             ("x", &row.x),
@@ -290,6 +277,6 @@ fn report(cfg: &Config, sh: &Shared, row: &Row, ctx: &Ctx) -> Result<Results, La
             true,
         ),
     ];
-    render(&ctx.figure("update_geometry"), (1, 4), (430, 400), &panels)?;
+    render(&ctx.figure(""), (1, 4), (430, 400), &panels)?;
     Ok(row.results.clone())
 }

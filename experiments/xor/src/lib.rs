@@ -25,9 +25,9 @@
 
 use gengap::analysis::{ReducedGd, xor_patterns};
 use gengap::data::{DataConfig, NoiseKind, XorParams, rng};
-use gengap::lab::config::{MAX_CELLS, check_grid, check_name, check_positive, named_file};
+use gengap::lab::config::{MAX_CELLS, check_grid, check_positive};
 use gengap::lab::memory::{self, MemoryEstimate};
-use gengap::lab::{CellRng, Ctx, LabError, SetupRng, Study, StudyError, Validate};
+use gengap::lab::{Arrays, CellRng, Ctx, LabError, Study, StudyError, Validate};
 use gengap::model::{Activation, CnnConfig, OutputScale, nonfinite};
 use gengap::ndarray::Array2;
 use gengap::train::{Schedule, Status, Stop, drive};
@@ -40,11 +40,6 @@ pub use report::{Boundary, Results};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// File stem of the figures. Default `xor`.
-    #[serde(default = "default_name")]
-    pub name: String,
-    /// The seed every stream derives from.
-    pub seed: u64,
     /// Patch dimension `d`.
     pub d: usize,
     /// Noise scale `σ_p`.
@@ -80,17 +75,7 @@ pub struct Config {
     pub threshold: f64,
 }
 
-impl Config {
-    /// A result file's name: `base` for the default name `xor`,
-    /// `<name>_<base>` otherwise (so a second config writes beside the first).
-    pub fn file(&self, base: &str) -> String {
-        named_file(&self.name, "xor", base)
-    }
-}
-
-fn default_name() -> String {
-    "xor".into()
-}
+impl Config {}
 
 impl Config {
     /// The `‖a‖` values.
@@ -105,7 +90,6 @@ impl Config {
 impl Validate for Config {
     fn validate(&self) -> Result<(), LabError> {
         let bad = |k: &str, v: String, why: &str| Err(LabError::invalid(k, v, why));
-        check_name(&self.name)?;
         check_positive("sigma_p", self.sigma_p)?;
         check_positive("sigma0", self.sigma0)?;
         check_positive("lr", self.lr)?;
@@ -255,14 +239,6 @@ impl Study for Xor {
         "xor"
     }
 
-    fn seed(&self, cfg: &Config) -> u64 {
-        cfg.seed
-    }
-
-    fn setup(&self, _: &Config, _: &mut SetupRng) -> Result<(), StudyError> {
-        Ok(())
-    }
-
     fn cells(&self, cfg: &Config, _: &()) -> Vec<Cell> {
         let mut cells = vec![];
         let mut grid = |net: Net, cos_angle: f64| {
@@ -285,7 +261,7 @@ impl Study for Xor {
         cells
     }
 
-    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng) -> Result<Point, StudyError> {
+    fn run(&self, cfg: &Config, _: &(), c: &Cell, r: &mut CellRng, _: &mut Arrays) -> Result<Point, StudyError> {
         let data = XorParams {
             d: cfg.d,
             n: c.n,
@@ -311,7 +287,7 @@ impl Study for Xor {
         let mut red = ReducedGd::new(&ds, &model, w0.view(), cfg.lr, 0.0)?;
         let stop = Stop::to_loss(cfg.max_steps, cfg.target_loss);
         let run = drive(&mut red, stop, Schedule::End, &mut [])?;
-        let train = run.last().expect("the last step is recorded").train;
+        let train = run.final_record()?.train;
         // A diverged run counts as every prediction wrong (`Status::scored`).
         let test_error = if run.status == Status::Diverged {
             run.status.scored(f64::NAN)
@@ -332,10 +308,6 @@ impl Study for Xor {
             train_error: train.error,
             test_error,
         })
-    }
-
-    fn record_file(&self, cfg: &Config) -> String {
-        cfg.file("record.json")
     }
 
     fn report(&self, cfg: &Config, _: &(), rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {

@@ -99,7 +99,7 @@ fn mean_rows_of(cfg: &Config, net: Net, cos: f64, m: &[Vec<f64>], sd: &[Vec<f64>
 
 pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<Results, LabError> {
     let points: Vec<&Point> = rows.iter().map(|(_, p)| p).collect();
-    ctx.write_rows(&cfg.file("cells.csv"), &points)?;
+    ctx.write_rows("cells.csv", &points)?;
     let avals = cfg.a_values();
     let (s4, d) = (cfg.sigma_p.powi(4), cfg.d as f64);
     let mut mean_rows = vec![];
@@ -143,7 +143,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
     let cos0 = cfg.cos_angles[0];
     let (lin, lin_sd) = means(cfg, rows, Net::Linear, cos0);
     mean_rows.extend(mean_rows_of(cfg, Net::Linear, cos0, &lin, &lin_sd));
-    ctx.write_rows(&cfg.file("means.csv"), &mean_rows)?;
+    ctx.write_rows("means.csv", &mean_rows)?;
     #[derive(Serialize)]
     struct Crossing {
         cos_angle: f64,
@@ -160,7 +160,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Point)], ctx: &Ctx) -> Result<
             })
         })
         .collect();
-    ctx.write_rows(&cfg.file("boundary.csv"), &crossing_rows)?;
+    ctx.write_rows("boundary.csv", &crossing_rows)?;
     let flat: Vec<f64> = lin.iter().flatten().copied().collect();
     let short = |net: Net| {
         rows.iter()
@@ -226,12 +226,7 @@ fn figures(cfg: &Config, ctx: &Ctx, grids: &[Vec<Vec<f64>>], lin: &[Vec<f64>], r
         notes,
         ..Default::default()
     });
-    render(
-        &ctx.figure(&format!("{}_linear_vs_relu", cfg.name)),
-        (1, 1),
-        (760, 520),
-        &[panel],
-    )?;
+    render(&ctx.figure("linear_vs_relu"), (1, 1), (760, 520), &[panel])?;
     // 2. The phase diagram at the first cos.
     let b0 = &res.boundaries[0];
     let nx: Vec<f64> = cfg.n.iter().map(|&n| n as f64).collect();
@@ -284,7 +279,7 @@ fn figures(cfg: &Config, ctx: &Ctx, grids: &[Vec<Vec<f64>>], lin: &[Vec<f64>], r
         overlays,
         notes: vec![format!("fitted slope d log‖a‖*/d log n = {:.3}", b0.slope)],
     });
-    render(&ctx.figure(&format!("{}_phase", cfg.name)), (1, 1), (680, 560), &[heat])?;
+    render(&ctx.figure("phase"), (1, 1), (680, 560), &[heat])?;
     // 3. The boundary against the feature correlation.
     let series: Vec<Series> = res
         .boundaries
@@ -318,11 +313,6 @@ fn figures(cfg: &Config, ctx: &Ctx, grids: &[Vec<Vec<f64>>], lin: &[Vec<f64>], r
         series: vec![Series::line("C", cs, res.boundaries.iter().map(|b| b.c).collect(), 0).with_markers()],
         ..Default::default()
     });
-    render(
-        &ctx.figure(&format!("{}_correlation", cfg.name)),
-        (1, 2),
-        (640, 500),
-        &[by_cos, c_panel],
-    )?;
+    render(&ctx.figure("correlation"), (1, 2), (640, 500), &[by_cos, c_panel])?;
     Ok(())
 }
