@@ -256,9 +256,41 @@ pub enum StudyError {
     /// From the analysis.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
-    /// From training.
+    /// From training (its own failures: a [`TrainError`] that wraps a
+    /// model, optimizer or analysis error is filed under that stage instead,
+    /// see the `From` impl).
     #[error(transparent)]
-    Train(#[from] TrainError),
+    Train(TrainError),
+}
+
+/// One failure, one stage: a training error that only carries a model,
+/// optimizer or analysis error (`train_run` building the optimizer, the
+/// reduced engine's span check) becomes that error, so it is filed under the
+/// same [`CellStage`] whether the study called the lower crate directly or
+/// through training.
+impl From<TrainError> for StudyError {
+    fn from(e: TrainError) -> Self {
+        match e {
+            TrainError::Model(e) => StudyError::Model(e),
+            TrainError::Optim(e) => StudyError::Optim(e),
+            TrainError::Analysis(e) => StudyError::Analysis(e),
+            e => StudyError::Train(e),
+        }
+    }
+}
+
+impl StudyError {
+    /// The stage this failure is filed under.
+    pub fn stage(&self) -> CellStage {
+        match self {
+            StudyError::Invalid { .. } => CellStage::Invalid,
+            StudyError::Data(_) => CellStage::Data,
+            StudyError::Model(_) => CellStage::Model,
+            StudyError::Optim(_) => CellStage::Optim,
+            StudyError::Analysis(_) => CellStage::Analysis,
+            StudyError::Train(_) => CellStage::Train,
+        }
+    }
 }
 
 /// The lower crates' errors convert into a [`LabError`] through [`StudyError`],
@@ -322,16 +354,8 @@ pub struct CellError {
 
 impl From<StudyError> for CellError {
     fn from(e: StudyError) -> Self {
-        let stage = match &e {
-            StudyError::Invalid { .. } => CellStage::Invalid,
-            StudyError::Data(_) => CellStage::Data,
-            StudyError::Model(_) => CellStage::Model,
-            StudyError::Optim(_) => CellStage::Optim,
-            StudyError::Analysis(_) => CellStage::Analysis,
-            StudyError::Train(_) => CellStage::Train,
-        };
         CellError {
-            stage,
+            stage: e.stage(),
             message: e.to_string(),
         }
     }
@@ -363,6 +387,29 @@ mod tests {
         );
         let located = LabError::invalid("n", 0, "must be >= 1").at("[tasks.c22.data]");
         assert_eq!(located.to_string(), "[tasks.c22.data] `n` = 0: must be >= 1");
+    }
+
+    /// An optimizer error is filed under the optimizer whether the study built
+    /// the optimizer itself or training did; training's own failures stay
+    /// training's.
+    #[test]
+    fn one_failure_is_filed_under_one_stage() {
+        let optim = || gengap_optim::OptimConfig::gd(-1.0).resolve().unwrap_err();
+        let direct: CellError = StudyError::from(optim()).into();
+        let through_training: CellError = StudyError::from(TrainError::Optim(optim())).into();
+        assert_eq!(direct.stage, CellStage::Optim);
+        assert_eq!(through_training, direct);
+        let model = || ModelError::InvalidParam {
+            field: "m",
+            value: "0".into(),
+            reason: "must be >= 1",
+        };
+        let through_training: CellError = StudyError::from(TrainError::Model(model())).into();
+        assert_eq!(through_training.stage, CellStage::Model);
+        let own: CellError = StudyError::from(TrainError::NoRecord).into();
+        assert_eq!(own.stage, CellStage::Train);
+        let lab = LabError::from(TrainError::Optim(optim()));
+        assert!(matches!(lab, LabError::Study(StudyError::Optim(_))), "{lab:?}");
     }
 }
 

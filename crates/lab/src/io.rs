@@ -41,6 +41,28 @@ pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// Whether files could be written under `dir` without creating it: `dir`
+/// itself is probed when it exists, else its nearest existing ancestor,
+/// which must be a folder. The runner checks the figures folder this way, so
+/// a study that draws nothing leaves no empty folder behind; the folder is
+/// made when the first figure is written.
+pub fn probe_writable_lazily(dir: &Path) -> std::io::Result<()> {
+    let existing = dir
+        .ancestors()
+        .map(|a| if a.as_os_str().is_empty() { Path::new(".") } else { a })
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a folder", existing.display()),
+        ));
+    }
+    let probe = existing.join(format!(".gengap-probe.{}.tmp", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
 /// Remove the temporary files that [`atomic_write`] and [`probe_writable`]
 /// of a process that no longer runs left in `dir` (a kill between the
 /// temporary write and the rename): `.<name>.<pid>.tmp` whose `<pid>` is
@@ -200,6 +222,20 @@ impl Provenance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_folder_is_checked_without_being_made() {
+        let dir = std::env::temp_dir().join(format!("gengap-lazy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let figures = dir.join("docs").join("figures");
+        probe_writable_lazily(&figures).unwrap();
+        assert!(!dir.join("docs").exists(), "nothing is created");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the probe is removed");
+        std::fs::write(dir.join("docs"), "a file").unwrap();
+        let e = probe_writable_lazily(&figures).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotADirectory, "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn stale_temporaries_of_dead_processes_are_removed() {

@@ -30,7 +30,7 @@ use crate::cli::{Parsed, parse_args, usage};
 use crate::config::{Validate, load_config};
 use crate::ctx::Ctx;
 use crate::error::{CellError, CellStage, LabError, StudyError};
-use crate::io::{Provenance, probe_writable, remove_stale_temps};
+use crate::io::{Provenance, probe_writable, probe_writable_lazily, remove_stale_temps};
 use crate::journal::{self, Shard};
 use crate::settings::{Configured, RunSettings};
 use crate::streams::{CellRng, SetupRng};
@@ -331,7 +331,8 @@ fn checked_ctx<S: Study>(
         eprintln!("{name}: removed a stale temporary file {}", stale.display());
     }
     if !shard {
-        probe_writable(figures).map_err(|source| LabError::Output {
+        // Checked, not created: a study that draws nothing makes no folder.
+        probe_writable_lazily(figures).map_err(|source| LabError::Output {
             what: "figures",
             path: figures.to_path_buf(),
             source,
