@@ -140,7 +140,7 @@ mod tests {
     /// Every permutation of the rows picks the same row per group.
     #[test]
     fn the_choice_does_not_depend_on_row_order() {
-        let rows = vec![
+        let rows = [
             (0, 0.1, run(0.5, Status::MaxSteps)),
             (0, 0.01, run(0.5, Status::MaxSteps)),
             (0, 1.0, run(0.2, Status::Diverged)),
@@ -154,7 +154,7 @@ mod tests {
                 .into_iter()
                 .map(|(k, r)| (k, r.1))
                 .collect();
-            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.sort_by_key(|a| a.0);
             v
         };
         // Group 0: a tie at 0.5 goes to the smaller lr (the diverged 0.2 never

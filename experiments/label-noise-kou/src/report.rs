@@ -132,7 +132,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
                     .collect()
             })
             .collect();
-        ctx.write_rows(&&format!("{}_test_error.csv", v.name), &grid)?;
+        ctx.write_rows(&format!("{}_test_error.csv", v.name), &grid)?;
         let crossings: Vec<(usize, f64)> = cfg
             .d
             .iter()

@@ -229,7 +229,7 @@ pub(crate) fn report(cfg: &Config, rows: &[(Cell, Row)], ctx: &Ctx) -> Result<Re
             let g = grid(cfg, &of, w);
             let tag = format!("{}_{}", noise_tag(noise), w.tag());
             // Kou's layout: rows d, columns ‖μ‖, no header.
-            ctx.write_rows(&&format!("{tag}_test_error.csv"), &g.test)?;
+            ctx.write_rows(&format!("{tag}_test_error.csv"), &g.test)?;
             for (di, &d) in ds.iter().enumerate() {
                 for (mi, &mu) in mus.iter().enumerate() {
                     mean_rows.push(MeanRow {
@@ -462,7 +462,7 @@ fn figure(
             vec![format!("dark: excess ≤ {} (benign)", cfg.threshold)],
         ),
     ];
-    render(&ctx.figure(&tag), (1, 3), (620, 520), &panels)?;
+    render(&ctx.figure(tag), (1, 3), (620, 520), &panels)?;
     Ok(())
 }
 
