@@ -378,8 +378,9 @@ fn report(
             seed: c.seed,
             status: r.status,
             train_loss: l.train.loss,
-            train_acc: 1.0 - l.train.error,
-            test_acc: 1.0 - l.test.error,
+            // A diverged run counts as every prediction wrong.
+            train_acc: 1.0 - r.status.scored(l.train.error),
+            test_acc: 1.0 - r.status.scored(l.test.error),
         })
     };
     let n_grid = rows.iter().take_while(|(c, _)| c.seed == 0).count();
