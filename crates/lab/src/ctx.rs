@@ -27,11 +27,6 @@ pub struct Ctx {
     pub provenance: Provenance,
     /// The run-level keys of the config: seed, name, `[output]`.
     pub settings: RunSettings,
-    /// The stem of the run's files ([`RunSettings::stem`]).
-    pub stem: String,
-    /// The study's own stem (its name with `_` for `-`): files of a run
-    /// with this stem keep their plain names.
-    pub default_stem: String,
 }
 
 impl Ctx {
@@ -45,8 +40,6 @@ impl Ctx {
             figures,
             config_path,
             provenance: Provenance::current(),
-            stem: settings.stem(name),
-            default_stem: crate::settings::default_stem(name),
             settings,
         }
     }
@@ -55,7 +48,13 @@ impl Ctx {
     /// stem, `<stem>_<base>` for a config with another `name`
     /// ([`crate::config::named_file`]). Every writer below applies it.
     pub fn file(&self, base: &str) -> String {
-        crate::config::named_file(&self.stem, &self.default_stem, base)
+        crate::config::named_file(&self.stem(), &crate::settings::default_stem(&self.name), base)
+    }
+
+    /// The stem of the run's files ([`RunSettings::stem`]): the config's
+    /// `name`, else the study's name with `_` for `-`.
+    pub fn stem(&self) -> String {
+        self.settings.stem(&self.name)
     }
 
     /// `results/<name>/<file>` under this run's naming ([`Ctx::file`]).
@@ -139,9 +138,9 @@ impl Ctx {
     /// stem ([`Ctx::stem`]), so the figures of every study share one folder.
     pub fn figure(&self, tag: &str) -> PathBuf {
         if tag.is_empty() {
-            self.figures.join(&self.stem)
+            self.figures.join(self.stem())
         } else {
-            self.figures.join(format!("{}_{tag}", self.stem))
+            self.figures.join(format!("{}_{tag}", self.stem()))
         }
     }
 

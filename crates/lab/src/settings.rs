@@ -174,10 +174,6 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Split<'_, A> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         self.inner.next_value_seed(seed)
     }
-
-    fn size_hint(&self) -> Option<usize> {
-        None
-    }
 }
 
 fn static_key(key: &str) -> &'static str {
